@@ -1,0 +1,43 @@
+# recon-streams — `make help` lists the targets.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+RECON  := $(BIN)/recon
+STAMP  := $(VENV)/.installed
+OUT    ?= out
+
+.PHONY: help venv demo test unit integration lint typecheck broker-start broker-stop clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP) ## create the virtualenv and install recon-streams with its dev tools
+
+demo: $(STAMP) ## run the rebate pipeline end to end on the local broker and print ledger + audit
+	$(BIN)/python -m streams.demo --out $(OUT)
+
+test: $(STAMP) ## the whole suite: lint, types, unit and integration (starts the local broker)
+	$(BIN)/ruff check streams tests
+	$(BIN)/mypy
+	$(BIN)/pytest
+
+unit: $(STAMP) ## unit tests only
+	$(BIN)/pytest -m unit
+
+integration: $(STAMP) ## integration tests only (real broker)
+	$(BIN)/pytest -m integration
+
+broker-start: $(STAMP) ## start the embedded single-node KRaft broker
+	$(RECON) broker start
+
+broker-stop: $(STAMP) ## stop it
+	$(RECON) broker stop
+
+clean: ## remove local state, broker data and outputs (not the venv)
+	rm -rf .recon $(OUT)

@@ -1,0 +1,1 @@
+"""Rebate accrual arithmetic and the stateful rebate engine (no Kafka in here)."""

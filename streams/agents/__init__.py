@@ -1,0 +1,1 @@
+"""Faust agents and tables: the stateful stream processors."""

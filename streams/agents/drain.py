@@ -1,0 +1,77 @@
+"""`recon worker --drain`: run until every input is processed and every output relayed.
+
+Caught up means: the app's consumer group has committed the end offset of every raw
+partition (Faust flushes the producer before each commit, so all outcomes, DLQ records
+and changelog writes up to there are durable), and the ledger relay has committed the end
+of every changelog partition. Checked twice in a row, then the worker stops itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import time
+from dataclasses import dataclass, field
+
+import faust
+
+from streams.agents.relay import LedgerRelay, relay_group
+from streams.ops import topics as t
+from streams.ops.kafka_read import Lag, group_lag
+from streams.settings import Settings
+
+log = logging.getLogger(__name__)
+
+SOURCE_TOPICS = (t.RAW_POS, t.RAW_PROMOTIONS)
+
+
+@dataclass
+class DrainState:
+    started: float = field(default_factory=time.monotonic)
+    consecutive: int = 0
+    finished: bool = False
+    error: str | None = None
+
+
+def behind(lags: list[Lag]) -> int:
+    return sum(lag.behind for lag in lags)
+
+
+def caught_up(settings: Settings) -> tuple[bool, int]:
+    sources = group_lag(settings, settings.app_id, [settings.topic(n) for n in SOURCE_TOPICS])
+    pending = behind(sources)
+    if pending:
+        return False, pending
+    changelog = group_lag(settings, relay_group(settings), [t.changelog_topic(settings, t.STATE_TABLE)])
+    pending = behind(changelog)
+    return pending == 0, pending
+
+
+def install_drain(app: faust.App, settings: Settings, relay: LedgerRelay) -> DrainState:
+    state = DrainState()
+
+    def stop(error: str | None) -> None:
+        state.error = error
+        state.finished = True
+        os.kill(os.getpid(), signal.SIGTERM)  # the worker's own graceful shutdown path
+
+    @app.timer(settings.drain_idle_seconds / 2, name="recon.drain")
+    async def check() -> None:
+        if state.finished:
+            return
+        if relay.failure is not None:
+            stop(f"ledger relay failed: {relay.failure}")
+            return
+        if time.monotonic() - state.started > settings.drain_timeout_seconds:
+            stop(f"not caught up after {settings.drain_timeout_seconds:.0f} s")
+            return
+        loop = asyncio.get_running_loop()
+        done, pending = await loop.run_in_executor(None, caught_up, settings)
+        state.consecutive = state.consecutive + 1 if done else 0
+        log.info("drain: %d records/changelog entries pending", pending)
+        if state.consecutive >= 2:
+            stop(None)
+
+    return state

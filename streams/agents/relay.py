@@ -1,0 +1,119 @@
+"""The ledger relay: publishes the entries held in the state changelog to the ledger topic.
+
+A posting row and the entries it produced are one changelog record (an outbox), so the
+ledger topic can only ever show what the state holds, whatever crashes in between. The
+relay is at-least-once: it flushes before committing, and consumers count each entry_id
+once (entries are immutable: an id always carries the same amount).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import UTC, datetime
+
+from confluent_kafka import Consumer, KafkaError, Message, Producer
+
+from streams.accrual.engine import Posting, posting_from_json
+from streams.accrual.state import decode
+from streams.codecs import avro
+from streams.ingest import headers as h
+from streams.ops import topics as t
+from streams.settings import Settings
+
+log = logging.getLogger(__name__)
+
+DEBIT = "rebate_receivable"
+CREDIT = "cogs_vendor_rebates"
+
+
+def relay_group(settings: Settings) -> str:
+    return f"{settings.app_id}-ledger-relay"
+
+
+def ledger_record(p: Posting, created_at: datetime) -> bytes:
+    return avro.encode("ledger_entry", {
+        "entry_id": p.entry_id, "agreement_id": p.agreement_id, "vendor_id": p.vendor_id,
+        "period": p.period, "kind": p.kind.value, "amount": p.amount, "currency": p.currency,
+        "debit_account": DEBIT, "credit_account": CREDIT, "measure": p.measure,
+        "posted_total": p.posted_total, "source_key": p.source_key,
+        "source_file": p.source_file, "source_line": p.source_line,
+        "correlation_id": p.correlation_id, "created_at": created_at,
+    })
+
+
+def postings_in(msg: Message) -> list[Posting]:
+    key, value = msg.key(), msg.value()
+    if not key or not value or not key.startswith(b"p:"):
+        return []
+    return [posting_from_json(doc) for doc in decode(value).get("out", [])]
+
+
+class LedgerRelay(threading.Thread):
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(name="ledger-relay", daemon=True)
+        self.settings = settings
+        self.source = t.changelog_topic(settings, t.STATE_TABLE)
+        self.ledger = settings.topic(t.LEDGER)
+        self._stop_requested = threading.Event()
+        self.failure: BaseException | None = None
+        self.relayed = 0
+        self._undelivered: list[str] = []
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stop_requested.set()
+        self.join(timeout)
+
+    def run(self) -> None:
+        consumer = Consumer({
+            "bootstrap.servers": self.settings.bootstrap, "group.id": relay_group(self.settings),
+            "enable.auto.commit": False, "auto.offset.reset": "earliest",
+        })
+        producer = Producer({
+            "bootstrap.servers": self.settings.bootstrap, "enable.idempotence": True,
+            "acks": "all", "linger.ms": 5, "compression.type": "lz4",
+            "on_delivery": self._delivered,
+        })
+        try:
+            consumer.subscribe([self.source])
+            while not self._stop_requested.is_set():
+                batch = consumer.consume(2000, timeout=0.2)
+                if batch:
+                    self._relay(batch, producer)
+                    consumer.commit(asynchronous=False)
+        except BaseException as exc:  # surfaced by the worker, which then fails loudly
+            self.failure = exc
+            log.exception("ledger relay failed")
+        finally:
+            consumer.close()
+
+    def _relay(self, batch: list[Message], producer: Producer) -> None:
+        for msg in batch:
+            err = msg.error()
+            if err is not None:
+                if err.code() != KafkaError._PARTITION_EOF:
+                    log.warning("ledger relay: %s", err)
+                continue
+            _, ts = msg.timestamp()
+            created = datetime.fromtimestamp(ts / 1000, UTC)
+            for p in postings_in(msg):
+                producer.produce(
+                    self.ledger, key=f"{p.agreement_id}|{p.period}".encode(),
+                    value=ledger_record(p, created),
+                    headers=[(avro.SCHEMA_HEADER, b"ledger_entry"),
+                             (h.CORRELATION_ID, p.correlation_id.encode()),
+                             ("recon-entry-id", p.entry_id.encode())],
+                )
+                self.relayed += 1
+                producer.poll(0)
+        remaining = producer.flush(30)
+        if remaining or self._undelivered:
+            # Not committing: the batch is relayed again by whoever owns the partition next.
+            raise RuntimeError(
+                f"ledger relay could not deliver {remaining + len(self._undelivered)} entries: "
+                f"{self._undelivered[:1]}"
+            )
+
+    def _delivered(self, err: KafkaError | None, msg: Message) -> None:
+        if err is not None:
+            self._undelivered.append(str(err))

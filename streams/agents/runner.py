@@ -1,0 +1,64 @@
+"""Running the worker: local-state hygiene, the ledger relay, optional drain, exit status.
+
+Local RocksDB state is a cache of the changelog. After an unclean stop (kill -9, OOM,
+power loss) it may hold writes the changelog never received, so it is discarded and
+rebuilt from the changelog; a clean stop leaves a marker that lets the next start reuse it.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+
+import faust
+
+from streams.agents.app import create_app
+from streams.agents.drain import install_drain
+from streams.agents.relay import LedgerRelay
+from streams.errors import ReconError
+from streams.settings import Settings
+
+log = logging.getLogger(__name__)
+
+CLEAN_MARKER = "CLEAN_SHUTDOWN"
+
+
+class WorkerError(ReconError):
+    """The worker stopped without doing what it was asked."""
+
+
+def prepare_state_dir(settings: Settings) -> bool:
+    """Drop local state left by an unclean stop. Returns True if it was dropped."""
+    root = settings.state_dir / "faust"
+    marker = settings.state_dir / CLEAN_MARKER
+    dropped = False
+    if root.exists() and not marker.exists():
+        log.warning("unclean shutdown detected: rebuilding local state from the changelog")
+        shutil.rmtree(root)
+        dropped = True
+    marker.unlink(missing_ok=True)
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    return dropped
+
+
+def run_worker(settings: Settings, *, drain: bool, loglevel: str = "warn") -> None:
+    prepare_state_dir(settings)
+    app = create_app(settings)
+    relay = LedgerRelay(settings)
+    relay.start()
+    drain_state = install_drain(app, settings, relay) if drain else None
+    worker = faust.Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
+    try:
+        worker.execute_from_commandline()
+    except SystemExit:
+        pass  # mode exits through SystemExit after a graceful stop
+    finally:
+        relay.stop()
+    (settings.state_dir / CLEAN_MARKER).touch()
+    if relay.failure is not None:
+        raise WorkerError(f"ledger relay failed: {relay.failure}")
+    if drain_state is not None:
+        if drain_state.error is not None:
+            raise WorkerError(f"drain failed: {drain_state.error}")
+        if not drain_state.finished:
+            raise WorkerError("worker stopped before it had drained its inputs")

@@ -1,0 +1,51 @@
+"""Root of the `recon` CLI: global options, then one sub-app per area."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from streams.cli import audit, broker, dlq, ingest, ledger, topics, worker
+from streams.settings import Settings
+
+app = typer.Typer(
+    name="recon",
+    help="recon-streams: continuous reconciliation of money-moving feeds on Kafka.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    bootstrap_servers: Annotated[
+        str | None,
+        typer.Option(
+            "--bootstrap-servers",
+            envvar="KAFKA_BOOTSTRAP_SERVERS",
+            help="Existing Kafka cluster; default: the embedded local broker.",
+        ),
+    ] = None,
+    topic_prefix: Annotated[str | None, typer.Option(help="Prefix of every topic name.")] = None,
+    app_id: Annotated[str | None, typer.Option(help="Consumer group / Faust app id.")] = None,
+    home: Annotated[Path | None, typer.Option(help="Local state directory.")] = None,
+) -> None:
+    ctx.obj = Settings().with_overrides(
+        bootstrap_servers=bootstrap_servers, topic_prefix=topic_prefix, app_id=app_id, home=home
+    )
+
+
+app.add_typer(broker.app, name="broker")
+app.add_typer(topics.app, name="topics")
+app.add_typer(ingest.app, name="ingest")
+app.add_typer(ledger.app, name="ledger")
+app.add_typer(dlq.app, name="dlq")
+app.command("worker")(worker.worker)
+app.command("audit")(audit.audit)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,30 @@
+"""Kafka header names carried by every raw record from ingest to every output."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+CORRELATION_ID = "recon-correlation-id"
+SOURCE_FILE = "recon-source-file"
+FILE_SHA256 = "recon-file-sha256"
+LINE = "recon-line"
+FORMAT = "recon-format"
+COLUMNS = "recon-columns"
+RUN_ID = "recon-run-id"
+INGESTED_AT = "recon-ingested-at"
+ATTEMPTS = "recon-attempts"
+TRACEPARENT = "traceparent"
+
+HeaderList = list[tuple[str, bytes]]
+
+
+def to_dict(headers: Iterable[tuple[str, bytes | None]] | Mapping[str, bytes] | None) -> dict[str, str]:
+    """Decode Kafka headers (list of pairs or mapping) to text; the last value of a name wins."""
+    if headers is None:
+        return {}
+    pairs = headers.items() if isinstance(headers, Mapping) else headers
+    out: dict[str, str] = {}
+    for name, value in pairs:
+        if value is not None:
+            out[name] = value.decode("utf-8", errors="replace") if isinstance(value, bytes) else str(value)
+    return out

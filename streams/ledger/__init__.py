@@ -1,0 +1,1 @@
+"""Reading the ledger topic: distinct entries and totals per (agreement, period)."""

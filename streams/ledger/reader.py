@@ -1,0 +1,91 @@
+"""The ledger as downstream consumers see it: each entry_id counted once.
+
+An entry id always carries the same amount (the relay may publish an entry twice after a
+crash, never two versions of it); a conflict is a broken invariant and is reported loudly.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from streams.codecs import avro
+from streams.errors import ReconError
+from streams.ops import topics as t
+from streams.ops.kafka_read import read_topic
+from streams.settings import Settings
+
+EXPORT_COLUMNS = ("entry_id", "agreement_id", "vendor_id", "period", "kind", "amount", "currency",
+                  "source_key")
+TOTAL_COLUMNS = ("agreement_id", "period", "currency", "amount", "entries")
+
+
+class LedgerConflictError(ReconError):
+    """Two ledger entries share an entry_id but differ in amount."""
+
+
+@dataclass(frozen=True)
+class Ledger:
+    entries: dict[str, dict[str, Any]]  # entry_id -> entry, first occurrence order
+    copies: int  # messages read, duplicates included
+
+    @property
+    def duplicate_copies(self) -> int:
+        return self.copies - len(self.entries)
+
+    def totals(self) -> dict[tuple[str, str, str], tuple[Decimal, int]]:
+        out: dict[tuple[str, str, str], tuple[Decimal, int]] = {}
+        for e in self.entries.values():
+            key = (e["agreement_id"], e["period"], e["currency"])
+            amount, count = out.get(key, (Decimal("0.00"), 0))
+            out[key] = (amount + e["amount"], count + 1)
+        return dict(sorted(out.items()))
+
+
+def distinct_entries(records: Iterable[dict[str, Any]]) -> Ledger:
+    entries: dict[str, dict[str, Any]] = {}
+    copies = 0
+    for rec in records:
+        copies += 1
+        seen = entries.get(rec["entry_id"])
+        if seen is None:
+            entries[rec["entry_id"]] = rec
+        elif seen["amount"] != rec["amount"]:
+            raise LedgerConflictError(
+                f"ledger entry {rec['entry_id']} appears with amounts {seen['amount']} and "
+                f"{rec['amount']}"
+            )
+    return Ledger(entries, copies)
+
+
+def read_ledger(settings: Settings) -> Ledger:
+    messages = read_topic(settings, settings.topic(t.LEDGER))
+    return distinct_entries(avro.decode("ledger_entry", m.value() or b"") for m in messages)
+
+
+def write_totals(ledger: Ledger, out: Path) -> int:
+    rows = ledger.totals()
+    with _open(out) as f:
+        w = csv.writer(f)
+        w.writerow(TOTAL_COLUMNS)
+        for (agreement, period, currency), (amount, count) in rows.items():
+            w.writerow([agreement, period, currency, f"{amount:.2f}", count])
+    return len(rows)
+
+
+def write_export(ledger: Ledger, out: Path) -> int:
+    with _open(out) as f:
+        w = csv.writer(f)
+        w.writerow(EXPORT_COLUMNS)
+        for e in ledger.entries.values():
+            w.writerow([f"{e[c]:.2f}" if c == "amount" else e[c] for c in EXPORT_COLUMNS])
+    return len(ledger.entries)
+
+
+def _open(out: Path) -> Any:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return out.open("w", newline="", encoding="utf-8")

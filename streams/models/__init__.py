@@ -1,0 +1,1 @@
+"""Validated business records (pydantic v2) and the parsing of raw CSV records into them."""

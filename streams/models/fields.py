@@ -1,0 +1,56 @@
+"""Field types shared by the record models; rule violations raise ``invalid_value``."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Annotated
+
+import pycountry
+from pydantic import AfterValidator, BeforeValidator
+from pydantic_core import PydanticCustomError
+
+# Plain decimal notation only: no exponents, NaN or infinities in money.
+_DECIMAL_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+
+INVALID_VALUE = "invalid_value"
+
+
+def rule(message: str, **context: object) -> PydanticCustomError:
+    """A business-rule violation (DLQ category ``invalid_value``)."""
+    return PydanticCustomError(INVALID_VALUE, message, dict(context))
+
+
+def _decimal(value: object) -> Decimal:
+    if isinstance(value, Decimal):
+        return value
+    text = str(value).strip()
+    if not _DECIMAL_RE.match(text):
+        raise PydanticCustomError("decimal_parsing", "not a decimal number: '{value}'", {"value": text})
+    try:
+        return Decimal(text)
+    except InvalidOperation as exc:  # pragma: no cover - the regex already guards this
+        raise PydanticCustomError("decimal_parsing", "not a decimal number") from exc
+
+
+def decimal_places(value: Decimal) -> int:
+    exponent = value.as_tuple().exponent
+    return -exponent if isinstance(exponent, int) and exponent < 0 else 0
+
+
+def _currency(value: str) -> str:
+    if pycountry.currencies.get(alpha_3=value) is None:
+        raise rule("unknown ISO 4217 currency '{value}'", value=value)
+    return value
+
+
+def _aware_utc(value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise rule("timestamp '{value}' has no UTC offset", value=value.isoformat())
+    return value.astimezone(UTC)
+
+
+DecimalStr = Annotated[Decimal, BeforeValidator(_decimal)]
+Currency = Annotated[str, AfterValidator(_currency)]
+AwareUtc = Annotated[datetime, AfterValidator(_aware_utc)]

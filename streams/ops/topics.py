@@ -1,0 +1,94 @@
+"""The catalogue of topics the app uses, and their idempotent creation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from streams.errors import KafkaOperationError
+from streams.settings import Settings
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    compacted: bool
+    purpose: str
+
+
+# Logical names; the real name is ``<prefix>.<name>`` (Settings.topic).
+RAW_POS = "raw.pos"
+RAW_PROMOTIONS = "raw.promotions"
+AGREEMENTS = "agreements"
+LEDGER = "ledger"
+DLQ = "dlq"
+OUTCOMES = "outcomes"
+MANIFESTS = "manifests"
+STATE_TABLE = "rebate-state"
+
+CATALOGUE: tuple[TopicSpec, ...] = (
+    TopicSpec(RAW_POS, False, "raw POS sales lines as read from CSV, keyed by vendor"),
+    TopicSpec(RAW_PROMOTIONS, False, "raw promotion agreement rows, keyed by vendor"),
+    TopicSpec(AGREEMENTS, True, "master data: current version of each valid agreement"),
+    TopicSpec(LEDGER, False, "Avro journal entries (rebate accruals), keyed by agreement"),
+    TopicSpec(DLQ, False, "dead-lettered records: original bytes plus category and error"),
+    TopicSpec(OUTCOMES, True, "one outcome per raw record (applied/duplicate/dead_lettered)"),
+    TopicSpec(MANIFESTS, True, "one summary per ingest run: rows read and published"),
+)
+
+
+def changelog_topic(settings: Settings, table: str) -> str:
+    """Faust's name for a table's changelog topic."""
+    return f"{settings.app_id}-{table}-changelog"
+
+
+def all_topics(settings: Settings) -> list[NewTopic]:
+    retention = str(settings.retention_ms)
+    topics = [
+        NewTopic(
+            settings.topic(spec.name),
+            num_partitions=settings.partitions,
+            replication_factor=settings.replication_factor,
+            config={"cleanup.policy": "compact"}
+            if spec.compacted
+            else {"cleanup.policy": "delete", "retention.ms": retention},
+        )
+        for spec in CATALOGUE
+    ]
+    topics.append(
+        NewTopic(
+            changelog_topic(settings, STATE_TABLE),
+            num_partitions=settings.partitions,
+            replication_factor=settings.replication_factor,
+            config={"cleanup.policy": "compact"},
+        )
+    )
+    return topics
+
+
+def admin_client(settings: Settings) -> AdminClient:
+    return AdminClient({"bootstrap.servers": settings.bootstrap})
+
+
+def create_topics(settings: Settings, timeout: float = 30.0) -> dict[str, str]:
+    """Create every topic; existing ones are left alone. Returns name -> 'created'|'exists'."""
+    admin = admin_client(settings)
+    wanted = all_topics(settings)
+    existing = set(admin.list_topics(timeout=timeout).topics)
+    result = {t.topic: "exists" for t in wanted if t.topic in existing}
+    todo = [t for t in wanted if t.topic not in existing]
+    if not todo:
+        return result
+    futures = admin.create_topics(todo, operation_timeout=timeout, request_timeout=timeout)
+    for name, future in futures.items():
+        try:
+            future.result()
+            result[name] = "created"
+        except KafkaException as exc:
+            if exc.args and exc.args[0].code() == 36:  # TOPIC_ALREADY_EXISTS: a concurrent create
+                result[name] = "exists"
+            else:
+                raise KafkaOperationError(f"cannot create topic {name}: {exc}") from exc
+    return result

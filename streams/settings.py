@@ -1,0 +1,72 @@
+"""One settings model for every command, read from the environment (and CLI flags)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """All knobs of recon-streams.
+
+    Environment variables use the ``RECON_`` prefix (``RECON_PARTITIONS=12``), except
+    ``KAFKA_BOOTSTRAP_SERVERS`` which is honoured as-is so that an existing cluster can be
+    used instead of the embedded local broker.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="RECON_", frozen=True, extra="ignore", populate_by_name=True)
+
+    bootstrap_servers: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("KAFKA_BOOTSTRAP_SERVERS", "RECON_BOOTSTRAP_SERVERS"),
+        description="Existing cluster to use; unset means the embedded local broker.",
+    )
+    home: Path = Field(default=Path(".recon"), description="Local state, broker data, pid files.")
+
+    # Topics
+    topic_prefix: str = "recon"
+    partitions: int = Field(default=6, ge=1)
+    replication_factor: int = Field(default=1, ge=1)
+    retention_ms: int = Field(default=-1, description="Retention of raw and output topics.")
+
+    # Worker
+    app_id: str = "recon-streams"
+    worker_web_port: int = 6066
+    drain_idle_seconds: float = Field(default=1.5, gt=0)
+    drain_timeout_seconds: float = Field(default=600.0, gt=0)
+    commit_interval_seconds: float = Field(default=1.0, gt=0)
+
+    # Local broker (embedded default)
+    kafka_version: str = "4.2.0"
+    broker_port: int = 39092
+    controller_port: int = 39093
+    broker_heap: str = "512m"
+    broker_start_timeout_seconds: float = 90.0
+
+    @property
+    def bootstrap(self) -> str:
+        return self.bootstrap_servers or f"127.0.0.1:{self.broker_port}"
+
+    @property
+    def uses_local_broker(self) -> bool:
+        return self.bootstrap_servers is None
+
+    @property
+    def state_dir(self) -> Path:
+        return self.home / "state"
+
+    @property
+    def broker_dir(self) -> Path:
+        return self.home / "broker"
+
+    def topic(self, name: str) -> str:
+        return f"{self.topic_prefix}.{name}"
+
+    def with_overrides(self, **overrides: Any) -> Settings:
+        """A copy with the given fields replaced (CLI flags win over the environment)."""
+        data = self.model_dump()
+        data.update({k: v for k, v in overrides.items() if v is not None})
+        return Settings(**data)
