@@ -17,7 +17,9 @@ class Settings(BaseSettings):
     used instead of the embedded local broker.
     """
 
-    model_config = SettingsConfigDict(env_prefix="RECON_", frozen=True, extra="ignore", populate_by_name=True)
+    model_config = SettingsConfigDict(
+        env_prefix="RECON_", frozen=True, extra="ignore", populate_by_name=True
+    )
 
     bootstrap_servers: str | None = Field(
         default=None,

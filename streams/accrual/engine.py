@@ -78,22 +78,36 @@ class Result:
 
 def posting_to_json(p: Posting) -> dict[str, str]:
     return {
-        "entry_id": p.entry_id, "agreement_id": p.agreement_id, "vendor_id": p.vendor_id,
-        "period": p.period, "kind": p.kind.value, "amount": str(p.amount),
-        "currency": p.currency, "measure": str(p.measure),
-        "posted_total": str(p.posted_total), "source_key": p.source_key,
-        "source_file": p.source_file, "source_line": str(p.source_line),
+        "entry_id": p.entry_id,
+        "agreement_id": p.agreement_id,
+        "vendor_id": p.vendor_id,
+        "period": p.period,
+        "kind": p.kind.value,
+        "amount": str(p.amount),
+        "currency": p.currency,
+        "measure": str(p.measure),
+        "posted_total": str(p.posted_total),
+        "source_key": p.source_key,
+        "source_file": p.source_file,
+        "source_line": str(p.source_line),
         "correlation_id": p.correlation_id,
     }
 
 
 def posting_from_json(doc: dict[str, str]) -> Posting:
     return Posting(
-        entry_id=doc["entry_id"], agreement_id=doc["agreement_id"], vendor_id=doc["vendor_id"],
-        period=doc["period"], kind=EntryKind(doc["kind"]), amount=Decimal(doc["amount"]),
-        currency=doc["currency"], measure=Decimal(doc["measure"]),
-        posted_total=Decimal(doc["posted_total"]), source_key=doc["source_key"],
-        source_file=doc["source_file"], source_line=int(doc["source_line"]),
+        entry_id=doc["entry_id"],
+        agreement_id=doc["agreement_id"],
+        vendor_id=doc["vendor_id"],
+        period=doc["period"],
+        kind=EntryKind(doc["kind"]),
+        amount=Decimal(doc["amount"]),
+        currency=doc["currency"],
+        measure=Decimal(doc["measure"]),
+        posted_total=Decimal(doc["posted_total"]),
+        source_key=doc["source_key"],
+        source_file=doc["source_file"],
+        source_line=int(doc["source_line"]),
         correlation_id=doc["correlation_id"],
     )
 
@@ -182,10 +196,12 @@ class RebateEngine:
         known = self.state.get(keys.agreement_key(agr.agreement_id))
         if known is not None and known["vendor"] != agr.vendor_id:
             raise RecordError(
-                Category.INVALID_VALUE, Stage.ENRICH,
+                Category.INVALID_VALUE,
+                Stage.ENRICH,
                 f"agreement {agr.agreement_id} belongs to vendor {known['vendor']}; "
                 f"an amendment cannot move it to vendor {agr.vendor_id}",
-                field="vendor_id", value=agr.vendor_id,
+                field="vendor_id",
+                value=agr.vendor_id,
             )
         if not self._claim(idem, ref):
             return Result(Outcome.DUPLICATE, idem)
@@ -194,8 +210,12 @@ class RebateEngine:
         periods = sorted({*old_periods, *new_periods})
         self.state.put(
             keys.agreement_key(agr.agreement_id),
-            {"vendor": agr.vendor_id, "key": idem, "terms": agr.model_dump(mode="json"),
-             "periods": periods},
+            {
+                "vendor": agr.vendor_id,
+                "key": idem,
+                "terms": agr.model_dump(mode="json"),
+                "periods": periods,
+            },
         )
         self._parsed[agr.agreement_id] = (idem, agr)
         vendor = self._vendor(agr.vendor_id)
@@ -222,7 +242,7 @@ class RebateEngine:
         total, stamp = ZERO, -1
         for sku in agr.skus or vendor_skus:
             days = (self.state.get(keys.days_key(agr.vendor_id, sku)) or {"days": []})["days"]
-            for day in days[bisect_left(days, lo):bisect_right(days, hi)]:
+            for day in days[bisect_left(days, lo) : bisect_right(days, hi)]:
                 cell = self.state.get(keys.cell_key(agr.vendor_id, sku, day))
                 if cell is None:
                     continue
@@ -236,7 +256,12 @@ class RebateEngine:
     # -- posting --------------------------------------------------------------------------
 
     def _post(
-        self, agr: Agreement, label: str, row: dict[str, Any], ref: RecordRef, trigger: str,
+        self,
+        agr: Agreement,
+        label: str,
+        row: dict[str, Any],
+        ref: RecordRef,
+        trigger: str,
         measure_before: Decimal | None,
     ) -> list[Posting]:
         """Post ``T - posted`` (and reverse a total held in a former currency)."""
@@ -244,16 +269,20 @@ class RebateEngine:
         postings: list[Posting] = []
         posted = Decimal(row["posted"])
         if posted and row["cur"] != agr.currency:
-            postings.append(self._entry(agr, label, row, ref, trigger, EntryKind.RE_RATE,
-                                        -posted, row["cur"], ZERO))
+            postings.append(
+                self._entry(
+                    agr, label, row, ref, trigger, EntryKind.RE_RATE, -posted, row["cur"], ZERO
+                )
+            )
             posted = ZERO
         row["cur"] = agr.currency
         measure = Decimal(row["x"])
         goal = target(measure, agr.tiers, agr.tier_method)
         if goal != posted:
             kind = self._kind(agr, goal - posted, measure_before, measure)
-            postings.append(self._entry(agr, label, row, ref, trigger, kind, goal - posted,
-                                        agr.currency, goal))
+            postings.append(
+                self._entry(agr, label, row, ref, trigger, kind, goal - posted, agr.currency, goal)
+            )
         row["posted"] = str(goal)
         # Outbox: the row carries the entries of this write, so the ledger relay publishes
         # exactly what the state holds (one changelog record, no cross-topic gap).
@@ -262,29 +291,44 @@ class RebateEngine:
         return postings
 
     @staticmethod
-    def _kind(
-        agr: Agreement, amount: Decimal, before: Decimal | None, after: Decimal
-    ) -> EntryKind:
+    def _kind(agr: Agreement, amount: Decimal, before: Decimal | None, after: Decimal) -> EntryKind:
         if before is None:
             return EntryKind.RE_RATE
         if amount < 0:
             return EntryKind.REVERSAL
-        if agr.tier_method is TierMethod.RETROACTIVE and before > 0 and (
-            rate_at(before, agr.tiers) != rate_at(after, agr.tiers)
+        if (
+            agr.tier_method is TierMethod.RETROACTIVE
+            and before > 0
+            and (rate_at(before, agr.tiers) != rate_at(after, agr.tiers))
         ):
             return EntryKind.TRUE_UP
         return EntryKind.ACCRUAL
 
     @staticmethod
     def _entry(
-        agr: Agreement, label: str, row: dict[str, Any], ref: RecordRef, trigger: str,
-        kind: EntryKind, amount: Decimal, currency: str, total: Decimal,
+        agr: Agreement,
+        label: str,
+        row: dict[str, Any],
+        ref: RecordRef,
+        trigger: str,
+        kind: EntryKind,
+        amount: Decimal,
+        currency: str,
+        total: Decimal,
     ) -> Posting:
         return Posting(
             entry_id=entry_id(trigger, agr.agreement_id, label, currency),
-            agreement_id=agr.agreement_id, vendor_id=agr.vendor_id, period=label, kind=kind,
-            amount=amount, currency=currency, measure=Decimal(row["x"]), posted_total=total,
-            source_key=trigger, source_file=ref.source_file, source_line=ref.line,
+            agreement_id=agr.agreement_id,
+            vendor_id=agr.vendor_id,
+            period=label,
+            kind=kind,
+            amount=amount,
+            currency=currency,
+            measure=Decimal(row["x"]),
+            posted_total=total,
+            source_key=trigger,
+            source_file=ref.source_file,
+            source_line=ref.line,
             correlation_id=ref.record_id,
         )
 

@@ -42,8 +42,10 @@ def reference_totals(arrivals: Iterable[SaleLine | Agreement]) -> dict[TotalKey,
             sales.append(record)
     totals: dict[TotalKey, Decimal] = {}
     for agr in agreements.values():
-        measures = {label: Decimal(0) for label in
-                    periods_in_window(agr.start_date, agr.end_date, agr.period)}
+        measures = {
+            label: Decimal(0)
+            for label in periods_in_window(agr.start_date, agr.end_date, agr.period)
+        }
         for sale in sales:
             if sale.vendor_id != agr.vendor_id or not agr.covers(sale.sku, sale.day):
                 continue

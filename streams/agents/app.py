@@ -15,7 +15,7 @@ from streams.ingest import headers as h
 from streams.ops import topics as t
 from streams.settings import Settings
 
-RAW = {"key_serializer": "raw", "value_serializer": "raw"}
+PRODUCER_BUFFER_MESSAGES = 5_000
 
 
 def create_app(settings: Settings) -> faust.App:
@@ -34,10 +34,20 @@ def create_app(settings: Settings) -> faust.App:
         key_serializer="raw",
         value_serializer="raw",
     )
-    state = app.Table(t.STATE_TABLE, partitions=settings.partitions, key_type=bytes, value_type=bytes)
+    # Faust applies backpressure on table writes above this many unsent messages; its default
+    # of 100 stalls (and warns) several times a second under ordinary load.
+    app.producer.buffer.max_messages = PRODUCER_BUFFER_MESSAGES
+    state = app.Table(
+        t.STATE_TABLE, partitions=settings.partitions, key_type=bytes, value_type=bytes
+    )
 
     def topic(name: str) -> faust.TopicT:
-        return app.topic(settings.topic(name), partitions=settings.partitions, **RAW)
+        return app.topic(
+            settings.topic(name),
+            partitions=settings.partitions,
+            key_serializer="raw",
+            value_serializer="raw",
+        )
 
     processor = RebateProcessor(
         RebateEngine(TableState(state)),
@@ -51,8 +61,12 @@ def create_app(settings: Settings) -> faust.App:
             async for event in stream.events():
                 msg = event.message
                 src = Source(
-                    topic=msg.topic, partition=msg.partition, offset=msg.offset, key=msg.key,
-                    value=msg.value or b"", headers=h.to_dict(msg.headers),
+                    topic=msg.topic,
+                    partition=msg.partition,
+                    offset=msg.offset,
+                    key=msg.key,
+                    value=msg.value or b"",
+                    headers=h.to_dict(msg.headers),
                 )
                 await processor.handle(src, kind)
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import faust
 
-from streams.agents.relay import LedgerRelay, relay_group
+from streams.agents.relay import LedgerRelay
 from streams.ops import topics as t
 from streams.ops.kafka_read import Lag, group_lag
 from streams.settings import Settings
@@ -44,7 +44,9 @@ def caught_up(settings: Settings) -> tuple[bool, int]:
     pending = behind(sources)
     if pending:
         return False, pending
-    changelog = group_lag(settings, relay_group(settings), [t.changelog_topic(settings, t.STATE_TABLE)])
+    changelog = group_lag(
+        settings, t.relay_group(settings), [t.changelog_topic(settings, t.STATE_TABLE)]
+    )
     pending = behind(changelog)
     return pending == 0, pending
 
@@ -57,7 +59,6 @@ def install_drain(app: faust.App, settings: Settings, relay: LedgerRelay) -> Dra
         state.finished = True
         os.kill(os.getpid(), signal.SIGTERM)  # the worker's own graceful shutdown path
 
-    @app.timer(settings.drain_idle_seconds / 2, name="recon.drain")
     async def check() -> None:
         if state.finished:
             return
@@ -74,4 +75,5 @@ def install_drain(app: faust.App, settings: Settings, relay: LedgerRelay) -> Dra
         if state.consecutive >= 2:
             stop(None)
 
+    app.timer(settings.drain_idle_seconds / 2, name="recon.drain")(check)
     return state

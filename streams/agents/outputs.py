@@ -56,7 +56,10 @@ class Source:
         return int(text) if text.isdigit() else 1
 
     def trace_headers(self, schema: str) -> HeaderList:
-        out = [(avro.SCHEMA_HEADER, schema.encode()), (h.CORRELATION_ID, self.correlation_id.encode())]
+        out = [
+            (avro.SCHEMA_HEADER, schema.encode()),
+            (h.CORRELATION_ID, self.correlation_id.encode()),
+        ]
         if h.TRACEPARENT in self.headers:
             out.append((h.TRACEPARENT, self.headers[h.TRACEPARENT].encode()))
         return out
@@ -67,18 +70,27 @@ def now_utc() -> datetime:
 
 
 def outcome_record(src: Source, outcome: Outcome, idempotency_key: str | None) -> bytes:
-    return avro.encode("outcome", {
-        "correlation_id": src.correlation_id, "source_file": src.source_file,
-        "file_sha256": src.file_sha256, "source_line": src.line,
-        "record_format": src.record_format, "outcome": outcome.value,
-        "idempotency_key": idempotency_key, "decided_at": now_utc(),
-    })
+    return avro.encode(
+        "outcome",
+        {
+            "correlation_id": src.correlation_id,
+            "source_file": src.source_file,
+            "file_sha256": src.file_sha256,
+            "source_line": src.line,
+            "record_format": src.record_format,
+            "outcome": outcome.value,
+            "idempotency_key": idempotency_key,
+            "decided_at": now_utc(),
+        },
+    )
 
 
 def describe_unexpected(exc: BaseException) -> str:
     """A one-paragraph stack summary for a poison pill: type, message, innermost frames."""
     frames = traceback.extract_tb(exc.__traceback__)[-3:]
-    where = " <- ".join(f"{f.name} ({f.filename.rsplit('/', 1)[-1]}:{f.lineno})" for f in reversed(frames))
+    where = " <- ".join(
+        f"{f.name} ({f.filename.rsplit('/', 1)[-1]}:{f.lineno})" for f in reversed(frames)
+    )
     return f"unexpected {type(exc).__name__}: {exc} at {where}"
 
 
@@ -88,24 +100,43 @@ def dlq_record(src: Source, error: RecordError, message: str | None = None) -> t
     ).hexdigest()[:32]
     first_seen = src.headers.get("recon-first-seen")
     record: dict[str, Any] = {
-        "dlq_id": dlq_id, "category": error.category.value, "severity": "error",
-        "stage": error.stage.value, "error": message or error.message,
-        "field": error.field, "source_topic": src.topic, "source_partition": src.partition,
-        "source_offset": src.offset, "source_file": src.source_file, "source_line": src.line,
-        "file_sha256": src.file_sha256, "record_format": src.record_format,
+        "dlq_id": dlq_id,
+        "category": error.category.value,
+        "severity": "error",
+        "stage": error.stage.value,
+        "error": message or error.message,
+        "field": error.field,
+        "source_topic": src.topic,
+        "source_partition": src.partition,
+        "source_offset": src.offset,
+        "source_file": src.source_file,
+        "source_line": src.line,
+        "file_sha256": src.file_sha256,
+        "record_format": src.record_format,
         "correlation_id": src.correlation_id,
         "first_seen": datetime.fromisoformat(first_seen) if first_seen else now_utc(),
-        "attempts": src.attempts, "original": src.value, "original_key": src.key,
+        "attempts": src.attempts,
+        "original": src.value,
+        "original_key": src.key,
         "original_headers": src.headers,
     }
     return dlq_id, avro.encode("dlq_record", record)
 
 
 def agreement_record(agr: Agreement, version_key: str) -> bytes:
-    return avro.encode("agreement", {
-        "agreement_id": agr.agreement_id, "vendor_id": agr.vendor_id, "skus": list(agr.skus),
-        "start_date": agr.start_date, "end_date": agr.end_date, "basis": agr.basis.value,
-        "period": agr.period.value, "tier_method": agr.tier_method.value,
-        "tiers": [{"threshold": t.threshold, "rate": t.rate} for t in agr.tiers],
-        "currency": agr.currency, "version_key": version_key,
-    })
+    return avro.encode(
+        "agreement",
+        {
+            "agreement_id": agr.agreement_id,
+            "vendor_id": agr.vendor_id,
+            "skus": list(agr.skus),
+            "start_date": agr.start_date,
+            "end_date": agr.end_date,
+            "basis": agr.basis.value,
+            "period": agr.period.value,
+            "tier_method": agr.tier_method.value,
+            "tiers": [{"threshold": t.threshold, "rate": t.rate} for t in agr.tiers],
+            "currency": agr.currency,
+            "version_key": version_key,
+        },
+    )

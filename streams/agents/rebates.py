@@ -50,9 +50,11 @@ class RebateProcessor:
         header = src.headers.get(h.COLUMNS)
         if header is None:
             raise RecordError(
-                Category.SCHEMA_VIOLATION, Stage.PARSE,
+                Category.SCHEMA_VIOLATION,
+                Stage.PARSE,
                 f"{self.what(src)}: no {h.COLUMNS} header, so its fields cannot be named "
-                "(publish CSV with `recon ingest`)", field=h.COLUMNS,
+                "(publish CSV with `recon ingest`)",
+                field=h.COLUMNS,
             )
         cols = self._columns.get(header)
         if cols is None:
@@ -68,7 +70,9 @@ class RebateProcessor:
         ref = RecordRef(src.correlation_id, src.offset, src.source_file, src.line)
         columns = self.columns(src)
         if kind == "pos":
-            return self.engine.apply_sale(to_model(SaleLine, columns, src.value, self.what(src)), ref)
+            return self.engine.apply_sale(
+                to_model(SaleLine, columns, src.value, self.what(src)), ref
+            )
         agreement = to_model(Agreement, columns, src.value, self.what(src))
         return self.engine.apply_agreement(agreement, ref)
 
@@ -80,8 +84,8 @@ class RebateProcessor:
             return Outcome.DEAD_LETTERED
         except Exception as exc:  # poison pill: never let it kill the agent
             log.exception("unexpected error on %s", self.what(src))
-            err = RecordError(Category.PROCESSING_ERROR, Stage.COMPUTE, describe_unexpected(exc))
-            await self._dead_letter(src, err)
+            pill = RecordError(Category.PROCESSING_ERROR, Stage.COMPUTE, describe_unexpected(exc))
+            await self._dead_letter(src, pill)
             return Outcome.DEAD_LETTERED
         if result.agreement is not None:
             await self.outputs.agreements.send(
@@ -95,17 +99,21 @@ class RebateProcessor:
     async def _dead_letter(self, src: Source, err: RecordError) -> None:
         dlq_id, payload = dlq_record(src, err)
         log.warning(
-            "dead-lettered %s: %s", self.what(src), err,
+            "dead-lettered [%s] %s",
+            err.category.value,
+            err,
             extra={"correlation_id": src.correlation_id, "category": err.category.value},
         )
         await self.outputs.dlq.send(
-            key=src.correlation_id.encode(), value=payload,
+            key=src.correlation_id.encode(),
+            value=payload,
             headers=[*src.trace_headers("dlq_record"), ("recon-dlq-id", dlq_id.encode())],
         )
         await self._outcome(src, Outcome.DEAD_LETTERED, None)
 
     async def _outcome(self, src: Source, outcome: Outcome, idem: str | None) -> None:
         await self.outputs.outcomes.send(
-            key=src.correlation_id.encode(), value=outcome_record(src, outcome, idem),
+            key=src.correlation_id.encode(),
+            value=outcome_record(src, outcome, idem),
             headers=src.trace_headers("outcome"),
         )

@@ -27,19 +27,28 @@ DEBIT = "rebate_receivable"
 CREDIT = "cogs_vendor_rebates"
 
 
-def relay_group(settings: Settings) -> str:
-    return f"{settings.app_id}-ledger-relay"
-
-
 def ledger_record(p: Posting, created_at: datetime) -> bytes:
-    return avro.encode("ledger_entry", {
-        "entry_id": p.entry_id, "agreement_id": p.agreement_id, "vendor_id": p.vendor_id,
-        "period": p.period, "kind": p.kind.value, "amount": p.amount, "currency": p.currency,
-        "debit_account": DEBIT, "credit_account": CREDIT, "measure": p.measure,
-        "posted_total": p.posted_total, "source_key": p.source_key,
-        "source_file": p.source_file, "source_line": p.source_line,
-        "correlation_id": p.correlation_id, "created_at": created_at,
-    })
+    return avro.encode(
+        "ledger_entry",
+        {
+            "entry_id": p.entry_id,
+            "agreement_id": p.agreement_id,
+            "vendor_id": p.vendor_id,
+            "period": p.period,
+            "kind": p.kind.value,
+            "amount": p.amount,
+            "currency": p.currency,
+            "debit_account": DEBIT,
+            "credit_account": CREDIT,
+            "measure": p.measure,
+            "posted_total": p.posted_total,
+            "source_key": p.source_key,
+            "source_file": p.source_file,
+            "source_line": p.source_line,
+            "correlation_id": p.correlation_id,
+            "created_at": created_at,
+        },
+    )
 
 
 def postings_in(msg: Message) -> list[Posting]:
@@ -65,15 +74,24 @@ class LedgerRelay(threading.Thread):
         self.join(timeout)
 
     def run(self) -> None:
-        consumer = Consumer({
-            "bootstrap.servers": self.settings.bootstrap, "group.id": relay_group(self.settings),
-            "enable.auto.commit": False, "auto.offset.reset": "earliest",
-        })
-        producer = Producer({
-            "bootstrap.servers": self.settings.bootstrap, "enable.idempotence": True,
-            "acks": "all", "linger.ms": 5, "compression.type": "lz4",
-            "on_delivery": self._delivered,
-        })
+        consumer = Consumer(
+            {
+                "bootstrap.servers": self.settings.bootstrap,
+                "group.id": t.relay_group(self.settings),
+                "enable.auto.commit": False,
+                "auto.offset.reset": "earliest",
+            }
+        )
+        producer = Producer(
+            {
+                "bootstrap.servers": self.settings.bootstrap,
+                "enable.idempotence": True,
+                "acks": "all",
+                "linger.ms": 5,
+                "compression.type": "lz4",
+                "on_delivery": self._delivered,
+            }
+        )
         try:
             consumer.subscribe([self.source])
             while not self._stop_requested.is_set():
@@ -98,11 +116,14 @@ class LedgerRelay(threading.Thread):
             created = datetime.fromtimestamp(ts / 1000, UTC)
             for p in postings_in(msg):
                 producer.produce(
-                    self.ledger, key=f"{p.agreement_id}|{p.period}".encode(),
+                    self.ledger,
+                    key=f"{p.agreement_id}|{p.period}".encode(),
                     value=ledger_record(p, created),
-                    headers=[(avro.SCHEMA_HEADER, b"ledger_entry"),
-                             (h.CORRELATION_ID, p.correlation_id.encode()),
-                             ("recon-entry-id", p.entry_id.encode())],
+                    headers=[
+                        (avro.SCHEMA_HEADER, b"ledger_entry"),
+                        (h.CORRELATION_ID, p.correlation_id.encode()),
+                        ("recon-entry-id", p.entry_id.encode()),
+                    ],
                 )
                 self.relayed += 1
                 producer.poll(0)

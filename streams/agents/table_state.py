@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from faust.tables.table import Table
+from faust.types import TableT
 
 from streams.accrual.state import decode, encode
 
@@ -13,7 +13,7 @@ class TableState:
     """Reads and writes must happen inside an agent's event (Faust routes the changelog
     write to the partition of the event being processed)."""
 
-    def __init__(self, table: Table[bytes, bytes]) -> None:
+    def __init__(self, table: TableT[bytes, bytes]) -> None:
         self.table = table
 
     def get(self, key: str) -> dict[str, Any] | None:

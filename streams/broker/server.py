@@ -181,13 +181,9 @@ auto.create.topics.enable=false
             # A session of its own: Ctrl-C in the shell that ran `recon broker start` or
             # pytest must not kill the broker behind our back.
             self._proc = subprocess.Popen(
-                cmd,
-                cwd=self.dir,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+                cmd, cwd=self.dir, stdin=subprocess.DEVNULL, stdout=log,
+                stderr=subprocess.STDOUT, start_new_session=True,
+            )  # fmt: skip
         self.pid_file.write_text(f"{self._proc.pid}\n")
 
     def _wait_ready(self, timeout: float, log_offset: int) -> None:
@@ -278,10 +274,21 @@ def _alive(pid: int) -> bool:
         return False
     except PermissionError:
         pass  # alive, owned by someone else
-    # A zombie of another process (say, a pytest session that started it) is dead too.
-    with contextlib.suppress(OSError, IndexError):
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    if _is_zombie(pid):
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)  # it may have just become our zombie: reap it
+        return False
     return True
+
+
+def _is_zombie(pid: int) -> bool:
+    # Exited but not reaped by its parent (say, a pytest session): dead too. Every thread
+    # counts: the JVM's main thread shows Z while the others still shut down, holding ports.
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+        return all((t / "stat").read_text().rsplit(")", 1)[1].split()[0] == "Z" for t in tasks)
+    except (OSError, IndexError):
+        return False  # no procfs, or it vanished meanwhile: kill(pid, 0) already decided
 
 
 def _wait_exit(pid: int, timeout: float) -> bool:

@@ -24,9 +24,15 @@ def audit(
         write_audit(rows, out)
     table = Table("source_file", "sha256", "read", "applied", "duplicate", "dead_lettered", "ok")
     for r in rows:
-        table.add_row(r.source_file, r.file_sha256[:12], str(r.read), str(r.applied),
-                      str(r.duplicate), str(r.dead_lettered),
-                      "[green]yes[/]" if r.reconciles else f"[red]{r.read - r.decided} pending[/]")
+        table.add_row(
+            r.source_file,
+            r.file_sha256[:12],
+            str(r.read),
+            str(r.applied),
+            str(r.duplicate),
+            str(r.dead_lettered),
+            "[green]yes[/]" if r.reconciles else f"[red]{r.read - r.decided} pending[/]",
+        )
     console.print(table)
     if not all(r.reconciles for r in rows):
         raise typer.Exit(1)

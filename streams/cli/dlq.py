@@ -24,9 +24,13 @@ def list_dlq(
     count = 0
     for rec in dlq_records(settings_from(ctx), category):
         count += 1
-        table.add_row(rec["category"], rec["stage"],
-                      f"{rec['source_file']}:{rec['source_line']} "
-                      f"({rec['source_topic']}/{rec['source_partition']}@{rec['source_offset']})",
-                      rec["correlation_id"], rec["error"])
+        table.add_row(
+            rec["category"],
+            rec["stage"],
+            f"{rec['source_file']}:{rec['source_line']} "
+            f"({rec['source_topic']}/{rec['source_partition']}@{rec['source_offset']})",
+            rec["correlation_id"],
+            rec["error"],
+        )
     console.print(table)
     console.print(f"{count} dead-lettered record(s)")

@@ -21,8 +21,10 @@ def totals(ctx: typer.Context, out: OutOption) -> None:
     """Sum of entries per (agreement, period, currency)."""
     ledger = read_ledger(settings_from(ctx))
     rows = write_totals(ledger, out)
-    console.print(f"ledger totals: {rows} (agreement, period) rows from {len(ledger.entries)} "
-                  f"entries ({ledger.duplicate_copies} duplicate copies ignored) -> {out}")
+    console.print(
+        f"ledger totals: {rows} (agreement, period) rows from {len(ledger.entries)} "
+        f"entries ({ledger.duplicate_copies} duplicate copies ignored) -> {out}"
+    )
 
 
 @app.command("export")

@@ -30,6 +30,7 @@ def list_topics(ctx: typer.Context) -> None:
     settings = settings_from(ctx)
     table = Table("topic", "cleanup", "purpose")
     for spec in CATALOGUE:
-        table.add_row(settings.topic(spec.name), "compact" if spec.compacted else "delete",
-                      spec.purpose)
+        table.add_row(
+            settings.topic(spec.name), "compact" if spec.compacted else "delete", spec.purpose
+        )
     console.print(table)

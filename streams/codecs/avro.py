@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import io
 import json
+import sys
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,12 @@ import fastavro
 from streams.errors import ReconError
 
 SCHEMA_HEADER = "recon-schema"
-_REPO_SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
+# A checkout (editable install) reads schemas/ at the repo root; a wheel installs the same
+# files as data under <prefix>/share/recon-streams/schemas (see pyproject's data-files).
+SCHEMA_DIRS = (
+    Path(__file__).resolve().parents[2] / "schemas",
+    Path(sys.prefix) / "share" / "recon-streams" / "schemas",
+)
 
 
 class SchemaError(ReconError):
@@ -26,13 +31,13 @@ class SchemaError(ReconError):
 
 
 def _schema_text(name: str) -> str:
-    path = _REPO_SCHEMAS / f"{name}.avsc"
-    if path.exists():
-        return path.read_text()
-    packaged = resources.files("streams.codecs").joinpath("schemas", f"{name}.avsc")
-    if packaged.is_file():
-        return packaged.read_text()
-    raise SchemaError(f"unknown Avro schema {name!r} (looked in {_REPO_SCHEMAS})")
+    for folder in SCHEMA_DIRS:
+        path = folder / f"{name}.avsc"
+        if path.exists():
+            return path.read_text(encoding="utf-8")
+    raise SchemaError(
+        f"unknown Avro schema {name!r} (looked in {', '.join(map(str, SCHEMA_DIRS))})"
+    )
 
 
 @cache
@@ -50,5 +55,7 @@ def encode(name: str, record: dict[str, Any]) -> bytes:
 
 
 def decode(name: str, payload: bytes) -> dict[str, Any]:
-    result: dict[str, Any] = fastavro.schemaless_reader(io.BytesIO(payload), schema(name), None)
+    result = fastavro.schemaless_reader(io.BytesIO(payload), schema(name), None)
+    if not isinstance(result, dict):
+        raise SchemaError(f"schema {name!r} does not describe a record")
     return result

@@ -18,7 +18,9 @@ TRACEPARENT = "traceparent"
 HeaderList = list[tuple[str, bytes]]
 
 
-def to_dict(headers: Iterable[tuple[str, bytes | None]] | Mapping[str, bytes] | None) -> dict[str, str]:
+def to_dict(
+    headers: Iterable[tuple[str, bytes | None]] | Mapping[str, bytes] | None,
+) -> dict[str, str]:
     """Decode Kafka headers (list of pairs or mapping) to text; the last value of a name wins."""
     if headers is None:
         return {}
@@ -26,5 +28,7 @@ def to_dict(headers: Iterable[tuple[str, bytes | None]] | Mapping[str, bytes] | 
     out: dict[str, str] = {}
     for name, value in pairs:
         if value is not None:
-            out[name] = value.decode("utf-8", errors="replace") if isinstance(value, bytes) else str(value)
+            out[name] = (
+                value.decode("utf-8", errors="replace") if isinstance(value, bytes) else str(value)
+            )
     return out

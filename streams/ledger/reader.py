@@ -19,13 +19,22 @@ from streams.ops import topics as t
 from streams.ops.kafka_read import read_topic
 from streams.settings import Settings
 
-EXPORT_COLUMNS = ("entry_id", "agreement_id", "vendor_id", "period", "kind", "amount", "currency",
-                  "source_key")
+EXPORT_COLUMNS = (
+    "entry_id",
+    "agreement_id",
+    "vendor_id",
+    "period",
+    "kind",
+    "amount",
+    "currency",
+    "source_key",
+)
 TOTAL_COLUMNS = ("agreement_id", "period", "currency", "amount", "entries")
 
 
 class LedgerConflictError(ReconError):
-    """Two ledger entries share an entry_id but differ in amount."""
+    """The ledger breaks an invariant: an entry_id with two amounts, or an agreement id
+    used by two vendors."""
 
 
 @dataclass(frozen=True)
@@ -39,7 +48,16 @@ class Ledger:
 
     def totals(self) -> dict[tuple[str, str, str], tuple[Decimal, int]]:
         out: dict[tuple[str, str, str], tuple[Decimal, int]] = {}
+        vendors: dict[str, str] = {}
         for e in self.entries.values():
+            # Agreement ids must be unique across vendors; two vendors' agreements sharing
+            # an id (possible when they sit on different partitions) must not be summed.
+            owner = vendors.setdefault(e["agreement_id"], e["vendor_id"])
+            if owner != e["vendor_id"]:
+                raise LedgerConflictError(
+                    f"agreement {e['agreement_id']} has entries for vendors {owner} and "
+                    f"{e['vendor_id']}; fix the promotions feed (agreement ids are global)"
+                )
             key = (e["agreement_id"], e["period"], e["currency"])
             amount, count = out.get(key, (Decimal("0.00"), 0))
             out[key] = (amount + e["amount"], count + 1)

@@ -27,7 +27,9 @@ def _decimal(value: object) -> Decimal:
         return value
     text = str(value).strip()
     if not _DECIMAL_RE.match(text):
-        raise PydanticCustomError("decimal_parsing", "not a decimal number: '{value}'", {"value": text})
+        raise PydanticCustomError(
+            "decimal_parsing", "not a decimal number: '{value}'", {"value": text}
+        )
     try:
         return Decimal(text)
     except InvalidOperation as exc:  # pragma: no cover - the regex already guards this

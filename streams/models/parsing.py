@@ -23,13 +23,16 @@ def split_record(raw: bytes, what: str) -> list[str]:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise RecordError(
-            Category.PARSE_ERROR, Stage.PARSE,
-            f"{what} is not valid UTF-8 at byte {exc.start}: {raw[exc.start:exc.start + 8]!r}",
+            Category.PARSE_ERROR,
+            Stage.PARSE,
+            f"{what} is not valid UTF-8 at byte {exc.start}: {raw[exc.start : exc.start + 8]!r}",
         ) from exc
     try:
         rows = list(csv.reader([text], strict=True))
     except csv.Error as exc:
-        raise RecordError(Category.PARSE_ERROR, Stage.PARSE, f"{what} is not valid CSV: {exc}") from exc
+        raise RecordError(
+            Category.PARSE_ERROR, Stage.PARSE, f"{what} is not valid CSV: {exc}"
+        ) from exc
     if len(rows) != 1:
         raise RecordError(Category.PARSE_ERROR, Stage.PARSE, f"{what} is empty")
     return rows[0]
@@ -51,13 +54,16 @@ def to_model(model: type[M], columns: list[str], raw: bytes, what: str) -> M:
         if missing:
             parts.append(f"missing column(s) {', '.join(missing)}")
         raise RecordError(
-            Category.SCHEMA_VIOLATION, Stage.VALIDATE, f"{what}: {'; '.join(parts)}",
+            Category.SCHEMA_VIOLATION,
+            Stage.VALIDATE,
+            f"{what}: {'; '.join(parts)}",
             field=(unknown or missing)[0],
         )
     values = split_record(raw, what)
     if len(values) != len(columns):
         raise RecordError(
-            Category.PARSE_ERROR, Stage.PARSE,
+            Category.PARSE_ERROR,
+            Stage.PARSE,
             f"{what} has {len(values)} fields, the header has {len(columns)}",
         )
     data = {name: value.strip() for name, value in zip(columns, values, strict=True)}
@@ -74,7 +80,9 @@ def validation_error(exc: ValidationError, data: dict[str, str], what: str) -> R
     first = errors[0]
     field = str(first["loc"][0]) if first["loc"] else None
     value = data.get(field) if field else None
-    category = Category.INVALID_VALUE if first["type"] == INVALID_VALUE else Category.SCHEMA_VIOLATION
+    category = (
+        Category.INVALID_VALUE if first["type"] == INVALID_VALUE else Category.SCHEMA_VIOLATION
+    )
     where = f"field {field}={value!r}" if field else "record"
     more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
     return RecordError(

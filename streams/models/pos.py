@@ -11,7 +11,6 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from streams.accrual.periods import PeriodKind, period_of
 from streams.models.fields import AwareUtc, Currency, DecimalStr, decimal_places, rule
 
-
 MAX_PRICE_DECIMALS = 6  # the ledger's measure field holds 6 decimals
 
 

@@ -85,7 +85,8 @@ class Agreement(BaseModel):
         if start is not None and value < start:
             raise rule(
                 "end_date {end} is before start_date {start}",
-                end=value.isoformat(), start=start.isoformat(),
+                end=value.isoformat(),
+                start=start.isoformat(),
             )
         return value
 
@@ -95,11 +96,20 @@ class Agreement(BaseModel):
     def canonical(self) -> str:
         """Content identity: equal for the same terms however the row was formatted."""
         tiers = "|".join(f"{t.threshold.normalize()}:{t.rate.normalize()}" for t in self.tiers)
-        return ",".join([
-            self.agreement_id, self.vendor_id, "|".join(self.skus) or "*",
-            self.start_date.isoformat(), self.end_date.isoformat(), self.basis, self.period,
-            self.tier_method, tiers, self.currency,
-        ])
+        return ",".join(
+            [
+                self.agreement_id,
+                self.vendor_id,
+                "|".join(self.skus) or "*",
+                self.start_date.isoformat(),
+                self.end_date.isoformat(),
+                self.basis,
+                self.period,
+                self.tier_method,
+                tiers,
+                self.currency,
+            ]
+        )
 
     @property
     def idempotency_key(self) -> str:

@@ -63,4 +63,6 @@ def write_audit(rows: list[FileAudit], out: Path) -> None:
         w = csv.writer(f)
         w.writerow(COLUMNS)
         for r in rows:
-            w.writerow([r.source_file, r.file_sha256, r.read, r.applied, r.duplicate, r.dead_lettered])
+            w.writerow(
+                [r.source_file, r.file_sha256, r.read, r.applied, r.duplicate, r.dead_lettered]
+            )

@@ -6,6 +6,7 @@ it starts (a consistent snapshot, so a report never chases a moving tail).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -16,13 +17,15 @@ from streams.settings import Settings
 
 
 def consumer(settings: Settings, group: str | None = None) -> Consumer:
-    return Consumer({
-        "bootstrap.servers": settings.bootstrap,
-        "group.id": group or f"{settings.app_id}-reader",
-        "enable.auto.commit": False,
-        "auto.offset.reset": "earliest",
-        "enable.partition.eof": False,
-    })
+    return Consumer(
+        {
+            "bootstrap.servers": settings.bootstrap,
+            "group.id": group or f"{settings.app_id}-reader",
+            "enable.auto.commit": False,
+            "auto.offset.reset": "earliest",
+            "enable.partition.eof": False,
+        }
+    )
 
 
 def partitions(c: Consumer, topic: str, timeout: float = 10.0) -> list[TopicPartition]:
@@ -45,14 +48,26 @@ def read_topic(settings: Settings, topic: str, timeout: float = 10.0) -> Iterato
         if not assignment:
             return
         c.assign(assignment)
+        idle_since = time.monotonic()
         while ends:
-            for msg in c.consume(1000, timeout=timeout):
+            batch = c.consume(1000, timeout=0.5)
+            if not batch:
+                # The last offsets may hold no message (e.g. a transaction marker): ask the
+                # consumer where it stands instead of waiting for a message that never comes.
+                for tp in c.position([TopicPartition(topic, p) for p in ends]):
+                    if tp.offset >= ends[tp.partition]:
+                        del ends[tp.partition]
+                if ends and time.monotonic() - idle_since > timeout:
+                    raise KafkaOperationError(f"reading {topic}: no progress for {timeout:.0f} s")
+                continue
+            idle_since = time.monotonic()
+            for msg in batch:
                 err = msg.error()
                 if err is not None:
                     if err.code() == KafkaError._PARTITION_EOF:
                         continue
                     raise KafkaOperationError(f"reading {topic}: {err}")
-                partition, offset = msg.partition(), msg.offset()
+                partition, offset = msg.partition() or 0, msg.offset()
                 end = ends.get(partition)
                 if end is None or offset is None or offset >= end:
                     continue
@@ -75,12 +90,16 @@ class Lag:
         return self.end - (self.committed or 0) if self.committed is not None else self.end
 
 
-def group_lag(settings: Settings, group: str, topics: list[str], timeout: float = 10.0) -> list[Lag]:
+def group_lag(
+    settings: Settings, group: str, topics: list[str], timeout: float = 10.0
+) -> list[Lag]:
     """Committed offset of ``group`` against the end of each partition of ``topics``."""
     c = consumer(settings, group)
     try:
         tps = [tp for topic in topics for tp in partitions(c, topic, timeout)]
-        committed = {(tp.topic, tp.partition): tp.offset for tp in c.committed(tps, timeout=timeout)}
+        committed = {
+            (tp.topic, tp.partition): tp.offset for tp in c.committed(tps, timeout=timeout)
+        }
         lags = []
         for tp in tps:
             low, high = c.get_watermark_offsets(tp, timeout=timeout)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import time
 from dataclasses import dataclass
 
 from confluent_kafka import KafkaException
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
 from streams.errors import KafkaOperationError
 from streams.settings import Settings
@@ -42,6 +44,11 @@ CATALOGUE: tuple[TopicSpec, ...] = (
 def changelog_topic(settings: Settings, table: str) -> str:
     """Faust's name for a table's changelog topic."""
     return f"{settings.app_id}-{table}-changelog"
+
+
+def relay_group(settings: Settings) -> str:
+    """Consumer group of the ledger relay (reads the state changelog)."""
+    return f"{settings.app_id}-ledger-relay"
 
 
 def all_topics(settings: Settings) -> list[NewTopic]:
@@ -92,3 +99,29 @@ def create_topics(settings: Settings, timeout: float = 30.0) -> dict[str, str]:
             else:
                 raise KafkaOperationError(f"cannot create topic {name}: {exc}") from exc
     return result
+
+
+def app_topic_names(settings: Settings) -> list[str]:
+    return [t.topic for t in all_topics(settings)]
+
+
+def reset_app(settings: Settings, timeout: float = 30.0) -> None:
+    """Delete the app's topics and consumer groups (demo and test resets only)."""
+    admin = admin_client(settings)
+    existing = set(admin.list_topics(timeout=timeout).topics)
+    doomed = [name for name in app_topic_names(settings) if name in existing]
+    if doomed:
+        for name, future in admin.delete_topics(doomed, operation_timeout=timeout).items():
+            try:
+                future.result()
+            except KafkaException as exc:
+                raise KafkaOperationError(f"cannot delete topic {name}: {exc}") from exc
+    groups = [settings.app_id, relay_group(settings)]
+    for future in admin.delete_consumer_groups(groups, request_timeout=timeout).values():
+        with contextlib.suppress(KafkaException):  # a group that never existed
+            future.result()
+    deadline = time.monotonic() + timeout
+    while set(doomed) & set(admin.list_topics(timeout=timeout).topics):
+        if time.monotonic() > deadline:
+            raise KafkaOperationError(f"topics still being deleted after {timeout:.0f} s")
+        time.sleep(0.2)

@@ -32,8 +32,11 @@ Event = SaleLine | Agreement
 def sales(draw: st.DrawFn) -> SaleLine:
     day = BASE + timedelta(days=draw(st.integers(0, 180)))
     return SaleLine(
-        txn_id=f"T{draw(st.integers(0, 10_000))}", line_no=draw(st.integers(1, 3)), store_id="ST",
-        sku=draw(st.sampled_from(SKUS)), vendor_id=draw(st.sampled_from(VENDORS)),
+        txn_id=f"T{draw(st.integers(0, 10_000))}",
+        line_no=draw(st.integers(1, 3)),
+        store_id="ST",
+        sku=draw(st.sampled_from(SKUS)),
+        vendor_id=draw(st.sampled_from(VENDORS)),
         qty=draw(st.integers(-20, 400)),
         unit_price=Decimal(draw(st.integers(0, 2_000))) / 100,
         currency=draw(st.sampled_from(("USD", "USD", "EUR"))),
@@ -47,9 +50,11 @@ def agreements(draw: st.DrawFn, agreement_id: str) -> Agreement:
     thresholds = sorted(draw(st.sets(st.integers(0, 3_000), min_size=1, max_size=3)))
     rates = [Decimal(draw(st.integers(0, 300))) / 1000 for _ in thresholds]
     return Agreement(
-        agreement_id=agreement_id, vendor_id=VENDORS[int(agreement_id[1:]) % 2],
+        agreement_id=agreement_id,
+        vendor_id=VENDORS[int(agreement_id[1:]) % 2],
         skus=draw(st.sampled_from(((), ("S1",), ("S1", "S2")))),
-        start_date=start, end_date=start + timedelta(days=draw(st.integers(0, 120))),
+        start_date=start,
+        end_date=start + timedelta(days=draw(st.integers(0, 120))),
         basis=draw(st.sampled_from(("per_unit", "percent"))),
         period=draw(st.sampled_from(("month", "quarter", "agreement"))),
         tier_method=draw(st.sampled_from(("retroactive", "incremental"))),
@@ -80,7 +85,9 @@ def refs_for(events: list[Event]) -> list[RecordRef]:
 
 def apply(engine: RebateEngine, event: Event, ref: RecordRef) -> list[Posting]:
     if isinstance(event, Agreement):
-        if (doc := engine.state.get(f"a:{event.agreement_id}")) and doc["vendor"] != event.vendor_id:
+        if (doc := engine.state.get(f"a:{event.agreement_id}")) and doc[
+            "vendor"
+        ] != event.vendor_id:
             return []
         return engine.apply_agreement(event, ref).postings
     return engine.apply_sale(event, ref).postings
@@ -103,7 +110,9 @@ def ledger_totals(postings: list[Posting]) -> dict[TotalKey, Decimal]:
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_ledger_equals_reference_whatever_the_arrival_order(events: list[Event]) -> None:
     engine = RebateEngine(DictState())
-    postings = [p for e, r in zip(events, refs_for(events), strict=True) for p in apply(engine, e, r)]
+    postings = [
+        p for e, r in zip(events, refs_for(events), strict=True) for p in apply(engine, e, r)
+    ]
     assert ledger_totals(postings) == reference_totals(events)
     for p in postings:
         assert p.amount == p.amount.quantize(Decimal("0.01"))
@@ -115,7 +124,7 @@ def test_second_delivery_of_everything_changes_nothing(events: list[Event], data
     engine = RebateEngine(DictState())
     refs = refs_for(events)
     first = [p for e, r in zip(events, refs, strict=True) for p in apply(engine, e, r)]
-    replay = list(zip(events, refs_for(events + events)[len(events):], strict=True))
+    replay = list(zip(events, refs_for(events + events)[len(events) :], strict=True))
     again = [p for e, r in data.draw(st.permutations(replay)) for p in apply(engine, e, r)]
     assert again == []
     assert ledger_totals(first) == reference_totals(events)
@@ -137,8 +146,12 @@ def relayed(log: list[tuple[str, bytes]]) -> list[Posting]:
     """What the ledger relay publishes: the outbox of every posting-row write."""
     from streams.accrual.state import decode
 
-    return [posting_from_json(doc) for key, raw in log if key.startswith("p:")
-            for doc in decode(raw).get("out", [])]
+    return [
+        posting_from_json(doc)
+        for key, raw in log
+        if key.startswith("p:")
+        for doc in decode(raw).get("out", [])
+    ]
 
 
 @given(arrivals(), st.data())

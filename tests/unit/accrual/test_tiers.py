@@ -49,9 +49,16 @@ def test_periods() -> None:
     assert period_of(date(2026, 3, 31), PeriodKind.MONTH) == "2026-03"
     assert period_of(date(2026, 12, 1), PeriodKind.QUARTER) == "2026-Q4"
     assert periods_in_window(date(2026, 1, 15), date(2026, 3, 2), PeriodKind.MONTH) == [
-        "2026-01", "2026-02", "2026-03"]
+        "2026-01",
+        "2026-02",
+        "2026-03",
+    ]
     assert periods_in_window(date(2025, 11, 15), date(2026, 1, 2), PeriodKind.QUARTER) == [
-        "2025-Q4", "2026-Q1"]
+        "2025-Q4",
+        "2026-Q1",
+    ]
     assert period_bounds("2026-Q1", date(2026, 2, 10), date(2026, 12, 31)) == (
-        date(2026, 2, 10), date(2026, 3, 31))
+        date(2026, 2, 10),
+        date(2026, 3, 31),
+    )
     assert period_bounds("2024-02", date(2024, 1, 1), date(2024, 12, 31))[1] == date(2024, 2, 29)
