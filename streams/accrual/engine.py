@@ -6,8 +6,11 @@ running total ``posted``; after every event the engine posts ``T - posted`` wher
 
 Crash safety: every value is idempotent on its own key. Sale aggregates and posting rows
 carry ``st``, the source offset of the last POS record folded in, so reprocessing a record
-after a crash never adds it twice; dedupe marks name the record that owns the key, so that
-record is recognised as the owner (applied), and any other copy as a duplicate.
+after a crash never adds it twice; an agreement carries the offset of the version in
+force, so a redelivered older version never rolls the terms back; dedupe marks name the
+record that owns the key, so that record is recognised as the owner (applied), and any
+other copy as a duplicate. Posting rows carry the entries of their write (``out``): the
+outbox the relay publishes, so the ledger never holds an entry the state does not.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from streams.accrual.periods import period_bounds, period_of, periods_in_window
 from streams.accrual.state import KeyValueState
 from streams.accrual.tiers import ZERO, TierMethod, rate_at, target
 from streams.errors import Category, RecordError, Stage
+from streams.models.outcome import Outcome
 from streams.models.pos import SaleLine
 from streams.models.promotion import Agreement, Basis
 
@@ -33,12 +37,6 @@ class EntryKind(StrEnum):
     TRUE_UP = "true_up"
     REVERSAL = "reversal"
     RE_RATE = "re_rate"
-
-
-class Outcome(StrEnum):
-    APPLIED = "applied"
-    DUPLICATE = "duplicate"
-    DEAD_LETTERED = "dead_lettered"
 
 
 @dataclass(frozen=True)
@@ -205,6 +203,10 @@ class RebateEngine:
             )
         if not self._claim(idem, ref):
             return Result(Outcome.DUPLICATE, idem)
+        if known is not None and known.get("st", -1) > ref.offset:
+            # Redelivered after a crash, and a later version is already in force: applying
+            # it again would roll the terms back.
+            return Result(Outcome.APPLIED, idem)
         old_periods: list[str] = known["periods"] if known else []
         new_periods = periods_in_window(agr.start_date, agr.end_date, agr.period)
         periods = sorted({*old_periods, *new_periods})
@@ -215,6 +217,7 @@ class RebateEngine:
                 "key": idem,
                 "terms": agr.model_dump(mode="json"),
                 "periods": periods,
+                "st": ref.offset,
             },
         )
         self._parsed[agr.agreement_id] = (idem, agr)

@@ -1,24 +1,21 @@
-"""The Faust app factory: topics, the state table and the agents, built from Settings."""
+"""The Faust app factory: one app, every pipeline registered on it, built from Settings."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import faust
-from faust.types import StreamT
 
-from streams.accrual.engine import RebateEngine
-from streams.agents.outputs import Source
-from streams.agents.rebates import OutputTopics, RebateProcessor, RecordKind
-from streams.agents.table_state import TableState
-from streams.ingest import headers as h
-from streams.ops import topics as t
+from streams.agents import rebates
+from streams.agents.pipeline import Pipeline, Register
 from streams.settings import Settings
 
+# Faust applies backpressure on table writes above this many unsent messages; its default
+# of 100 stalls (and warns) several times a second under ordinary load.
 PRODUCER_BUFFER_MESSAGES = 5_000
 
+PIPELINES: tuple[Register, ...] = (rebates.register,)
 
-def create_app(settings: Settings) -> faust.App:
+
+def create_app(settings: Settings) -> tuple[faust.App, list[Pipeline]]:
     app = faust.App(
         settings.app_id,
         broker=[f"kafka://{server}" for server in settings.bootstrap.split(",")],
@@ -34,46 +31,5 @@ def create_app(settings: Settings) -> faust.App:
         key_serializer="raw",
         value_serializer="raw",
     )
-    # Faust applies backpressure on table writes above this many unsent messages; its default
-    # of 100 stalls (and warns) several times a second under ordinary load.
     app.producer.buffer.max_messages = PRODUCER_BUFFER_MESSAGES
-    state = app.Table(
-        t.STATE_TABLE, partitions=settings.partitions, key_type=bytes, value_type=bytes
-    )
-
-    def topic(name: str) -> faust.TopicT:
-        return app.topic(
-            settings.topic(name),
-            partitions=settings.partitions,
-            key_serializer="raw",
-            value_serializer="raw",
-        )
-
-    processor = RebateProcessor(
-        RebateEngine(TableState(state)),
-        OutputTopics(outcomes=topic(t.OUTCOMES), dlq=topic(t.DLQ), agreements=topic(t.AGREEMENTS)),
-    )
-
-    def agent_for(name: str, kind: RecordKind) -> None:
-        source_topic = topic(name)
-
-        async def process(stream: StreamT[Any]) -> None:
-            async for event in stream.events():
-                msg = event.message
-                src = Source(
-                    topic=msg.topic,
-                    partition=msg.partition,
-                    offset=msg.offset,
-                    key=msg.key,
-                    value=msg.value or b"",
-                    headers=h.to_dict(msg.headers),
-                )
-                await processor.handle(src, kind)
-
-        app.agent(source_topic, name=f"recon.{kind}")(process)
-
-    # Both raw topics are keyed by vendor and co-partitioned, so a vendor's sales and its
-    # agreements meet the same table partition.
-    agent_for(t.RAW_POS, "pos")
-    agent_for(t.RAW_PROMOTIONS, "promotions")
-    return app
+    return app, [register(app, settings) for register in PIPELINES]

@@ -17,14 +17,13 @@ from dataclasses import dataclass, field
 
 import faust
 
-from streams.agents.relay import LedgerRelay
+from streams.agents.pipeline import Pipeline
+from streams.agents.relay import OutboxRelay
 from streams.ops import topics as t
 from streams.ops.kafka_read import Lag, group_lag
 from streams.settings import Settings
 
 log = logging.getLogger(__name__)
-
-SOURCE_TOPICS = (t.RAW_POS, t.RAW_PROMOTIONS)
 
 
 @dataclass
@@ -39,19 +38,19 @@ def behind(lags: list[Lag]) -> int:
     return sum(lag.behind for lag in lags)
 
 
-def caught_up(settings: Settings) -> tuple[bool, int]:
-    sources = group_lag(settings, settings.app_id, [settings.topic(n) for n in SOURCE_TOPICS])
-    pending = behind(sources)
+def caught_up(settings: Settings, pipelines: list[Pipeline]) -> tuple[bool, int]:
+    sources = [topic for p in pipelines for topic in p.source_topics]
+    pending = behind(group_lag(settings, settings.app_id, sources))
     if pending:
         return False, pending
-    changelog = group_lag(
-        settings, t.relay_group(settings), [t.changelog_topic(settings, t.STATE_TABLE)]
-    )
-    pending = behind(changelog)
+    changelogs = sorted({topic for p in pipelines for topic in p.relays})
+    pending = behind(group_lag(settings, t.relay_group(settings), changelogs)) if changelogs else 0
     return pending == 0, pending
 
 
-def install_drain(app: faust.App, settings: Settings, relay: LedgerRelay) -> DrainState:
+def install_drain(
+    app: faust.App, settings: Settings, pipelines: list[Pipeline], relay: OutboxRelay
+) -> DrainState:
     state = DrainState()
 
     def stop(error: str | None) -> None:
@@ -63,13 +62,13 @@ def install_drain(app: faust.App, settings: Settings, relay: LedgerRelay) -> Dra
         if state.finished:
             return
         if relay.failure is not None:
-            stop(f"ledger relay failed: {relay.failure}")
+            stop(f"outbox relay failed: {relay.failure}")
             return
         if time.monotonic() - state.started > settings.drain_timeout_seconds:
             stop(f"not caught up after {settings.drain_timeout_seconds:.0f} s")
             return
         loop = asyncio.get_running_loop()
-        done, pending = await loop.run_in_executor(None, caught_up, settings)
+        done, pending = await loop.run_in_executor(None, caught_up, settings, pipelines)
         state.consecutive = state.consecutive + 1 if done else 0
         log.info("drain: %d records/changelog entries pending", pending)
         if state.consecutive >= 2:

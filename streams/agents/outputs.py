@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from streams.accrual.engine import Outcome
 from streams.codecs import avro
 from streams.errors import RecordError
 from streams.ingest import headers as h
+from streams.models.outcome import Outcome
 from streams.models.promotion import Agreement
 
 HeaderList = list[tuple[str, bytes]]

@@ -1,9 +1,9 @@
-"""The ledger relay: publishes the entries held in the state changelog to the ledger topic.
+"""The outbox relay: publishes what the state changelogs hold to the output topics.
 
-A posting row and the entries it produced are one changelog record (an outbox), so the
-ledger topic can only ever show what the state holds, whatever crashes in between. The
-relay is at-least-once: it flushes before committing, and consumers count each entry_id
-once (entries are immutable: an id always carries the same amount).
+A state row and the output it produced are one changelog record (an outbox), so an output
+topic can only ever show what the state holds, whatever crashes in between. The relay is
+at-least-once: it flushes before committing, and consumers count each entry id once
+(outputs are immutable: an id always carries the same content).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from confluent_kafka import Consumer, KafkaError, Message, Producer
 
 from streams.accrual.engine import Posting, posting_from_json
 from streams.accrual.state import decode
+from streams.agents.pipeline import Publish, RelayHandler
 from streams.codecs import avro
 from streams.ingest import headers as h
 from streams.ops import topics as t
@@ -51,19 +52,45 @@ def ledger_record(p: Posting, created_at: datetime) -> bytes:
     )
 
 
-def postings_in(msg: Message) -> list[Posting]:
-    key, value = msg.key(), msg.value()
-    if not key or not value or not key.startswith(b"p:"):
-        return []
-    return [posting_from_json(doc) for doc in decode(value).get("out", [])]
+def message_time(msg: Message) -> datetime:
+    _, ts = msg.timestamp()
+    return datetime.fromtimestamp(ts / 1000, UTC)
 
 
-class LedgerRelay(threading.Thread):
-    def __init__(self, settings: Settings) -> None:
-        super().__init__(name="ledger-relay", daemon=True)
+def ledger_publishes(settings: Settings) -> RelayHandler:
+    """Posting rows (``p:`` keys) carry the ledger entries of the write in ``out``."""
+    ledger = settings.topic(t.LEDGER)
+
+    def handle(msg: Message) -> list[Publish]:
+        key, value = msg.key(), msg.value()
+        if not key or not value or not key.startswith(b"p:"):
+            return []
+        created = message_time(msg)  # deterministic: a re-relayed entry is identical
+        out = []
+        for doc in decode(value).get("out", []):
+            p = posting_from_json(doc)
+            out.append(
+                Publish(
+                    ledger,
+                    f"{p.agreement_id}|{p.period}".encode(),
+                    ledger_record(p, created),
+                    [
+                        (avro.SCHEMA_HEADER, b"ledger_entry"),
+                        (h.CORRELATION_ID, p.correlation_id.encode()),
+                        ("recon-entry-id", p.entry_id.encode()),
+                    ],
+                )
+            )
+        return out
+
+    return handle
+
+
+class OutboxRelay(threading.Thread):
+    def __init__(self, settings: Settings, handlers: dict[str, RelayHandler]) -> None:
+        super().__init__(name="outbox-relay", daemon=True)
         self.settings = settings
-        self.source = t.changelog_topic(settings, t.STATE_TABLE)
-        self.ledger = settings.topic(t.LEDGER)
+        self.handlers = handlers
         self._stop_requested = threading.Event()
         self.failure: BaseException | None = None
         self.relayed = 0
@@ -74,6 +101,8 @@ class LedgerRelay(threading.Thread):
         self.join(timeout)
 
     def run(self) -> None:
+        if not self.handlers:
+            return
         consumer = Consumer(
             {
                 "bootstrap.servers": self.settings.bootstrap,
@@ -93,7 +122,7 @@ class LedgerRelay(threading.Thread):
             }
         )
         try:
-            consumer.subscribe([self.source])
+            consumer.subscribe(sorted(self.handlers))
             while not self._stop_requested.is_set():
                 batch = consumer.consume(2000, timeout=0.2)
                 if batch:
@@ -101,7 +130,7 @@ class LedgerRelay(threading.Thread):
                     consumer.commit(asynchronous=False)
         except BaseException as exc:  # surfaced by the worker, which then fails loudly
             self.failure = exc
-            log.exception("ledger relay failed")
+            log.exception("outbox relay failed")
         finally:
             consumer.close()
 
@@ -110,29 +139,18 @@ class LedgerRelay(threading.Thread):
             err = msg.error()
             if err is not None:
                 if err.code() != KafkaError._PARTITION_EOF:
-                    log.warning("ledger relay: %s", err)
+                    log.warning("outbox relay: %s", err)
                 continue
-            _, ts = msg.timestamp()
-            created = datetime.fromtimestamp(ts / 1000, UTC)
-            for p in postings_in(msg):
-                producer.produce(
-                    self.ledger,
-                    key=f"{p.agreement_id}|{p.period}".encode(),
-                    value=ledger_record(p, created),
-                    headers=[
-                        (avro.SCHEMA_HEADER, b"ledger_entry"),
-                        (h.CORRELATION_ID, p.correlation_id.encode()),
-                        ("recon-entry-id", p.entry_id.encode()),
-                    ],
-                )
+            for pub in self.handlers[msg.topic() or ""](msg):
+                producer.produce(pub.topic, key=pub.key, value=pub.value, headers=pub.headers)
                 self.relayed += 1
                 producer.poll(0)
         remaining = producer.flush(30)
         if remaining or self._undelivered:
             # Not committing: the batch is relayed again by whoever owns the partition next.
             raise RuntimeError(
-                f"ledger relay could not deliver {remaining + len(self._undelivered)} entries: "
-                f"{self._undelivered[:1]}"
+                f"outbox relay could not deliver {remaining + len(self._undelivered)} "
+                f"messages: {self._undelivered[:1]}"
             )
 
     def _delivered(self, err: KafkaError | None, msg: Message) -> None:

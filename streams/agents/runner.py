@@ -14,7 +14,7 @@ import faust
 
 from streams.agents.app import create_app
 from streams.agents.drain import install_drain
-from streams.agents.relay import LedgerRelay
+from streams.agents.relay import OutboxRelay
 from streams.errors import ReconError
 from streams.settings import Settings
 
@@ -43,10 +43,10 @@ def prepare_state_dir(settings: Settings) -> bool:
 
 def run_worker(settings: Settings, *, drain: bool, loglevel: str = "warn") -> None:
     prepare_state_dir(settings)
-    app = create_app(settings)
-    relay = LedgerRelay(settings)
+    app, pipelines = create_app(settings)
+    relay = OutboxRelay(settings, {topic: fn for p in pipelines for topic, fn in p.relays.items()})
     relay.start()
-    drain_state = install_drain(app, settings, relay) if drain else None
+    drain_state = install_drain(app, settings, pipelines, relay) if drain else None
     worker = faust.Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
     try:
         worker.execute_from_commandline()
@@ -56,7 +56,7 @@ def run_worker(settings: Settings, *, drain: bool, loglevel: str = "warn") -> No
         relay.stop()
     (settings.state_dir / CLEAN_MARKER).touch()
     if relay.failure is not None:
-        raise WorkerError(f"ledger relay failed: {relay.failure}")
+        raise WorkerError(f"outbox relay failed: {relay.failure}")
     if drain_state is not None:
         if drain_state.error is not None:
             raise WorkerError(f"drain failed: {drain_state.error}")

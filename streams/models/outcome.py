@@ -1,0 +1,11 @@
+"""The three outcomes of a record (domain.md §1): read = applied + duplicate + dead_lettered."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Outcome(StrEnum):
+    APPLIED = "applied"
+    DUPLICATE = "duplicate"
+    DEAD_LETTERED = "dead_lettered"
