@@ -42,7 +42,10 @@ def decimal_places(value: Decimal) -> int:
 
 
 def _currency(value: str) -> str:
-    if pycountry.currencies.get(alpha_3=value) is None:
+    # pycountry matches case-insensitively; ISO 4217 codes are three upper-case letters.
+    if not (len(value) == 3 and value.isalpha() and value.isupper()) or (
+        pycountry.currencies.get(alpha_3=value) is None
+    ):
         raise rule("unknown ISO 4217 currency '{value}'", value=value)
     return value
 
