@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from streams.cli import audit, broker, dlq, ingest, ledger, topics, worker
+from streams.cli import audit, broker, dlq, edi, ingest, ledger, topics, worker
 from streams.settings import Settings
 
 app = typer.Typer(
@@ -43,6 +43,7 @@ app.add_typer(topics.app, name="topics")
 app.add_typer(ingest.app, name="ingest")
 app.add_typer(ledger.app, name="ledger")
 app.add_typer(dlq.app, name="dlq")
+app.add_typer(edi.app, name="edi")
 app.command("worker")(worker.worker)
 app.command("audit")(audit.audit)
 
