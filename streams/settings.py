@@ -41,10 +41,11 @@ class Settings(BaseSettings):
     drain_timeout_seconds: float = Field(default=600.0, gt=0)
     commit_interval_seconds: float = Field(default=1.0, gt=0)
 
-    # Local broker (embedded default)
+    # Local broker (embedded default). Ports sit below Linux's ephemeral range (32768+), where
+    # any outgoing client socket could already hold them.
     kafka_version: str = "4.2.0"
-    broker_port: int = 39092
-    controller_port: int = 39093
+    broker_port: int = 29092
+    controller_port: int = 29093
     broker_heap: str = "512m"
     broker_start_timeout_seconds: float = 90.0
 

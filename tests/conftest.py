@@ -21,8 +21,8 @@ from streams.settings import Settings
 # A stable dir, not a per-session tmp dir: a broker left behind by a killed session is then
 # recognised (pid file) and reused instead of blocking the ports.
 TEST_BROKER_HOME = Path(os.environ.get("RECON_TEST_BROKER_HOME", "/tmp/recon-test-broker"))
-TEST_BROKER_PORT = 39192
-TEST_CONTROLLER_PORT = 39193
+TEST_BROKER_PORT = 29192
+TEST_CONTROLLER_PORT = 29193
 
 
 @pytest.fixture(scope="session")

@@ -17,8 +17,8 @@ from streams.settings import Settings
 
 pytestmark = pytest.mark.integration
 
-# Ports of the throw-away broker of the lifecycle test; the session broker has 39192/39193.
-LIFECYCLE_PORTS = {"broker_port": 39194, "controller_port": 39195}
+# Ports of the throw-away broker of the lifecycle test; the session broker has 29192/29193.
+LIFECYCLE_PORTS = {"broker_port": 29194, "controller_port": 29195}
 
 
 def _local_only(settings: Settings) -> None:

@@ -62,10 +62,10 @@ def test_server_properties_use_ports_and_dirs(tmp_path: Path) -> None:
 def test_relative_home_becomes_absolute(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # The JVM runs in another working dir, so log.dirs must not be relative.
     monkeypatch.chdir(tmp_path)
-    broker = LocalBroker(Settings(home=Path(".recon"), broker_port=39092))
+    broker = LocalBroker(Settings(home=Path(".recon"), broker_port=29092))
     assert broker.dir == tmp_path.resolve() / ".recon" / "broker"
     assert Path(_properties(broker.render_server_properties())["log.dirs"]).is_absolute()
-    assert broker.bootstrap == "127.0.0.1:39092"
+    assert broker.bootstrap == "127.0.0.1:29092"
 
 
 def test_status_when_never_started(tmp_path: Path) -> None:
