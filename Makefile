@@ -6,7 +6,9 @@ RECON  := $(BIN)/recon
 STAMP  := $(VENV)/.installed
 OUT    ?= out
 
-.PHONY: help venv demo test unit integration lint typecheck broker-start broker-stop clean
+BENCH_ARGS ?=
+
+.PHONY: help venv demo bench test unit integration lint typecheck broker-start broker-stop clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -21,6 +23,9 @@ venv: $(STAMP) ## create the virtualenv and install recon-streams with its dev t
 
 demo: $(STAMP) ## run the rebate pipeline end to end on the local broker and print ledger + audit
 	$(BIN)/python -m streams.demo --out $(OUT)
+
+bench: $(STAMP) ## benchmark: ingest, worker end to end, baselines, scaling, latency (BENCH_ARGS=--quick)
+	$(RECON) bench $(BENCH_ARGS)
 
 test: $(STAMP) ## the whole suite: lint, types, unit and integration (starts the local broker)
 	$(BIN)/ruff check streams tests

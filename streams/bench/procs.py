@@ -1,0 +1,79 @@
+"""Child processes whose wall time and peak RSS are measured (``os.wait4`` rusage)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from streams.errors import ReconError
+
+
+class BenchError(ReconError):
+    """A benchmark stage could not run (as opposed to a missed target)."""
+
+
+@dataclass(frozen=True)
+class ChildRun:
+    returncode: int
+    seconds: float
+    peak_rss_mb: float
+    output: str  # stdout (the child's JSON result, when it prints one)
+    errors: str  # the tail of stderr
+
+    def json(self) -> dict[str, Any]:
+        lines = [line for line in self.output.splitlines() if line.startswith("{")]
+        if not lines:
+            raise BenchError(f"child printed no result (exit {self.returncode}): {self.errors}")
+        result: dict[str, Any] = json.loads(lines[-1])
+        return result
+
+
+class Child:
+    """A started child process; :meth:`wait` reaps it with its resource usage."""
+
+    def __init__(self, argv: list[str], env: dict[str, str] | None = None) -> None:
+        self._out = tempfile.TemporaryFile()  # noqa: SIM115 - closed in wait()
+        self._err = tempfile.TemporaryFile()  # noqa: SIM115
+        self.started = time.perf_counter()
+        self.proc = subprocess.Popen(argv, env=env, stdout=self._out, stderr=self._err)
+
+    def terminate(self) -> None:
+        if self.proc.returncode is None:
+            self.proc.send_signal(signal.SIGTERM)
+
+    def wait(self, timeout: float) -> ChildRun:
+        deadline = time.monotonic() + timeout
+        while True:
+            pid, status, usage = os.wait4(self.proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.monotonic() > deadline:
+                self.proc.kill()
+                pid, status, usage = os.wait4(self.proc.pid, 0)
+                break
+            time.sleep(0.05)
+        seconds = time.perf_counter() - self.started
+        code = os.waitstatus_to_exitcode(status)
+        self.proc.returncode = code  # reaped here: Popen must not wait on it again
+        self._out.seek(0)
+        self._err.seek(0)
+        out = self._out.read().decode("utf-8", "replace")
+        err = self._err.read().decode("utf-8", "replace")[-2000:]
+        self._out.close()
+        self._err.close()
+        rss = usage.ru_maxrss / (1024 * 1024 if sys.platform == "darwin" else 1024)
+        return ChildRun(code, seconds, rss, out, err)
+
+
+def run_child(argv: list[str], env: dict[str, str] | None, timeout: float) -> ChildRun:
+    run = Child(argv, env).wait(timeout)
+    if run.returncode != 0:
+        raise BenchError(f"{' '.join(argv[-3:])} exited with {run.returncode}: {run.errors}")
+    return run

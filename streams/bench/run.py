@@ -1,0 +1,141 @@
+"""`recon bench`: every stage of the benchmark in one run, then the report.
+
+Stages: generate the workloads; ingest N lines (ingest rate, producer peak RSS) and pass
+them through confluent-kafka (baseline a); run our pipeline end to end on ``e2e_lines``
+with 1 worker and with 2 workers (scaling, 6 partitions); the quixstreams implementation of
+the same workload (baseline b); latency at half the measured maximum; totals checks.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from streams.bench import report as r
+from streams.bench.ours import PipelineRun, ingest, run_pipeline
+from streams.bench.passthrough import pass_through
+from streams.bench.setup import Workload, bench_kafka, make_workload, stage_settings
+from streams.ops import topics as t
+from streams.ops.topics import create_topics
+from streams.settings import Settings
+
+TARGET_RATE = 50_000.0  # end-to-end POS lines/s per worker process
+TARGET_SHARE_OF_RAW = 0.25
+TARGET_VS_QUIX = 3.0
+TARGET_P99_S = 1.0
+TARGET_PRODUCER_RSS_MB = 300.0
+TARGET_WORKER_RSS_MB = 600.0
+
+
+@dataclass(frozen=True)
+class BenchOptions:
+    lines: int = 1_000_000  # ingest and pass-through
+    e2e_lines: int = 20_000  # the worker stages (see README: the worker is far from N/10 min)
+    workers: tuple[int, ...] = (1, 2)
+    quix: bool = True
+    latency_seconds: float = 20.0
+    work: Path = Path(".recon/bench-work")
+    stage_timeout: float = 900.0
+
+    @classmethod
+    def quick(cls, work: Path) -> BenchOptions:
+        return cls(lines=5_000, e2e_lines=2_000, workers=(1,), quix=False,
+                   latency_seconds=0.0, work=work)
+
+
+Log = Callable[[str], None]
+
+
+def run_bench(base: Settings, options: BenchOptions, log: Log) -> r.Report:
+    report = r.Report(
+        f"recon bench: N={options.lines:,} lines (ingest, pass-through), "
+        f"{options.e2e_lines:,} lines end to end"
+    )
+    work = options.work.resolve()
+    shutil.rmtree(work, ignore_errors=True)
+    t0 = time.perf_counter()
+    log("generating workloads")
+    big = make_workload(work / "data", "full", options.lines)
+    small = make_workload(work / "data", "e2e", options.e2e_lines)
+    expected = small.expected()
+    report.add("workload", "full feed", f"{big.lines:,} POS lines, {big.bytes / 1e6:.1f} MB")
+    report.add("workload", "end-to-end feed", f"{small.lines:,} POS lines, "
+               f"{len(expected)} non-zero (agreement, period) totals expected")
+    with bench_kafka(base, work / "kafka") as kafka:
+        log(f"kafka at {kafka.bootstrap}")
+        runs = _ingest_and_baseline(kafka, options, big, report, log)
+        pipelines: dict[int, PipelineRun] = {}
+        for workers in options.workers:
+            log(f"our pipeline end to end, {workers} worker(s), {small.lines:,} lines")
+            stage = stage_settings(kafka, work, f"ours{workers}")
+            run = run_pipeline(stage, small, expected, workers=workers,
+                               timeout=options.stage_timeout)
+            pipelines[workers] = run
+            _report_pipeline(report, run)
+    _verdicts(report, options, runs, pipelines, big)
+    report.add("run", "benchmark wall time", f"{time.perf_counter() - t0:.0f} s")
+    return report
+
+
+def _ingest_and_baseline(
+    kafka: Settings, options: BenchOptions, big: Workload, report: r.Report, log: Log
+) -> dict[str, float]:
+    stage = stage_settings(kafka, options.work.resolve(), "raw")
+    create_topics(stage)
+    log(f"ingesting {big.lines:,} lines")
+    run = ingest(stage, "pos", str(big.pos), options.stage_timeout)
+    report.add("ingest", "ingest rate", r.show_rate(run.rows_per_s))
+    report.add("ingest", "producer peak RSS", f"{run.peak_rss_mb:.0f} MB "
+               f"({big.bytes / 1e6:.1f} MB CSV)")
+    log("raw confluent-kafka pass-through")
+    raw = pass_through(stage, stage.topic(t.RAW_POS), run.rows, options.stage_timeout)
+    report.add("baseline (a) raw pass-through", "throughput", r.show_rate(raw.rate))
+    return {"ingest_rate": run.rows_per_s, "ingest_rss": run.peak_rss_mb, "raw": raw.rate}
+
+
+
+def _report_pipeline(report: r.Report, run: PipelineRun) -> None:
+    section = f"ours, {run.workers} worker(s)"
+    report.add(section, "end to end (first line in -> last ledger entry out)",
+               f"{r.show_rate(run.e2e_rate)} ({run.e2e_seconds:.1f} s)")
+    report.add(section, "worker processes' wall time", f"{run.worker_seconds:.1f} s "
+               f"({r.show_rate(run.worker_rate)}, start-up included)")
+    report.add(section, "worker peak RSS", f"{run.worker_peak_rss_mb:.0f} MB")
+    report.add(section, "ingest of the feed", f"{r.show_rate(run.ingest.rows_per_s)}, "
+               f"producer peak RSS {run.ingest.peak_rss_mb:.0f} MB")
+    detail = f"{run.entries} distinct ledger entries"
+    if run.problems:
+        detail += f"; {len(run.problems)} mismatches, first: {run.problems[0]}"
+    else:
+        detail += "; every (agreement, period) total equals the reference to the cent"
+    report.check(f"ours, {run.workers} worker(s)", not run.problems, detail)
+
+
+def _verdicts(
+    report: r.Report,
+    options: BenchOptions,
+    runs: dict[str, float],
+    pipelines: dict[int, PipelineRun],
+    big: Workload,
+) -> None:
+    one = pipelines.get(1)
+    ours = one.e2e_rate if one else None
+    raw = runs.get("raw")
+    report.add("ratios", "ours / raw pass-through", r.show_ratio(r.ratio(ours, raw)))
+    two = pipelines.get(2)
+    if one and two:
+        report.add("ratios", "scaling: 2 workers / 1 worker (6 partitions)",
+                   r.show_ratio(r.ratio(two.e2e_rate, one.e2e_rate)))
+    report.targets += [
+        r.Target("end-to-end throughput per worker", ours, TARGET_RATE, "lines/s"),
+        r.Target("share of raw pass-through", r.ratio(ours, raw), TARGET_SHARE_OF_RAW, "x"),
+        r.Target("producer peak RSS", runs.get("ingest_rss"), TARGET_PRODUCER_RSS_MB, "MB",
+                 higher_is_better=False,
+                 note=f"{options.lines:,}-line CSV, not 2 GB"),
+        r.Target("worker peak RSS", one.worker_peak_rss_mb if one else None,
+                 TARGET_WORKER_RSS_MB, "MB", higher_is_better=False,
+                 note=f"{options.e2e_lines:,} lines, not 10M keys"),
+    ]

@@ -1,0 +1,55 @@
+"""`recon bench`: throughput, latency, memory and baselines in one run (issue 7)."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from streams.bench.run import BenchOptions, run_bench
+from streams.cli.common import reports_errors, settings_from
+
+
+@reports_errors
+def bench(
+    ctx: typer.Context,
+    quick: Annotated[bool, typer.Option("--quick", help="Smoke run: tiny N, 1 worker.")] = False,
+    lines: Annotated[
+        int | None, typer.Option(help="POS lines for ingest and pass-through (default 1M).")
+    ] = None,
+    e2e_lines: Annotated[
+        int | None, typer.Option(help="POS lines through the worker stages (default 20k).")
+    ] = None,
+    workers: Annotated[
+        str | None, typer.Option(help="Worker counts to run, e.g. '1,2' (default 1,2).")
+    ] = None,
+    quix: Annotated[
+        bool | None, typer.Option("--quix/--no-quix", help="quixstreams baseline.")
+    ] = None,
+    latency_seconds: Annotated[
+        float | None, typer.Option(help="Paced-load latency stage length (0 = skip).")
+    ] = None,
+    work: Annotated[Path, typer.Option(help="Scratch dir (wiped).")] = Path(".recon/bench-work"),
+) -> None:
+    """Generate a feed, start a throw-away broker, measure ingest, the worker end to end,
+    the baselines (raw pass-through, quixstreams), scaling and latency; check the totals."""
+    options = BenchOptions.quick(work) if quick else BenchOptions(work=work)
+    overrides: dict[str, Any] = {
+        "lines": lines,
+        "e2e_lines": e2e_lines,
+        "quix": quix,
+        "latency_seconds": latency_seconds,
+        "workers": tuple(int(w) for w in workers.split(",")) if workers else None,
+    }
+    options = dataclasses.replace(options, **{k: v for k, v in overrides.items() if v is not None})
+    report = run_bench(settings_from(ctx), options, _log)
+    print(report.render(), flush=True)
+    if report.failed:
+        raise typer.Exit(1)
+
+
+def _log(message: str) -> None:
+    print(f"bench: {message}", file=sys.stderr, flush=True)
