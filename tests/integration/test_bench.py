@@ -1,0 +1,36 @@
+"""`recon bench --quick` end to end on the session's broker: it runs, prints every section
+and its totals check passes. Figures are never asserted (timed tests are not benchmarks)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from streams.settings import Settings
+
+pytestmark = pytest.mark.integration
+
+
+def test_recon_bench_quick(kafka_settings: Settings, tmp_path: Path) -> None:
+    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": kafka_settings.bootstrap}
+    argv = [sys.executable, "-m", "streams", "bench", "--quick", "--lines", "2000",
+            "--e2e-lines", "500", "--work", str(tmp_path / "bench")]  # fmt: skip
+    proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    out = proc.stdout
+    for needle in (
+        "ingest rate",
+        "producer peak RSS",
+        "baseline (a) raw pass-through",
+        "end to end (first line in -> last ledger entry out)",
+        "worker peak RSS",
+        "ours / raw pass-through",
+        "OK   ours, 1 worker(s)",
+        "target end-to-end throughput per worker",
+        "== result: totals correct ==",
+    ):
+        assert needle in out, f"{needle!r} missing from:\n{out}"
