@@ -8,7 +8,7 @@ OUT    ?= out
 
 BENCH_ARGS ?=
 
-.PHONY: help venv demo bench test unit integration lint typecheck broker-start broker-stop clean
+.PHONY: help venv venv-quix demo bench test unit integration lint typecheck broker-start broker-stop clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -23,6 +23,10 @@ venv: $(STAMP) ## create the virtualenv and install recon-streams with its dev t
 
 demo: $(STAMP) ## run the rebate pipeline end to end on the local broker and print ledger + audit
 	$(BIN)/python -m streams.demo --out $(OUT)
+
+venv-quix: ## the quixstreams baseline's own virtualenv (its pins clash with ours)
+	$(PYTHON) -m venv .venv-quix
+	.venv-quix/bin/pip install -q 'quixstreams==3.28.1' 'pydantic>=2.7,<2.14' pycountry
 
 bench: $(STAMP) ## benchmark: ingest, worker end to end, baselines, scaling, latency (BENCH_ARGS=--quick)
 	$(RECON) bench $(BENCH_ARGS)

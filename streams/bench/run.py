@@ -12,11 +12,14 @@ import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
+from streams.accrual.reference import TotalKey
 from streams.bench import report as r
 from streams.bench.ours import PipelineRun, ingest, run_pipeline
 from streams.bench.passthrough import pass_through
+from streams.bench.quix import QuixRun, quix_available, run_quix
 from streams.bench.setup import Workload, bench_kafka, make_workload, stage_settings
 from streams.ops import topics as t
 from streams.ops.topics import create_topics
@@ -75,7 +78,8 @@ def run_bench(base: Settings, options: BenchOptions, log: Log) -> r.Report:
                                timeout=options.stage_timeout)
             pipelines[workers] = run
             _report_pipeline(report, run)
-    _verdicts(report, options, runs, pipelines, big)
+        quix = _quix(kafka, options, small, expected, report, log)
+    _verdicts(report, options, runs, pipelines, quix)
     report.add("run", "benchmark wall time", f"{time.perf_counter() - t0:.0f} s")
     return report
 
@@ -114,17 +118,50 @@ def _report_pipeline(report: r.Report, run: PipelineRun) -> None:
     report.check(f"ours, {run.workers} worker(s)", not run.problems, detail)
 
 
+def _quix(
+    kafka: Settings,
+    options: BenchOptions,
+    small: Workload,
+    expected: dict[TotalKey, Decimal],
+    report: r.Report,
+    log: Log,
+) -> QuixRun | None:
+    section = "baseline (b) quixstreams, same workload"
+    if not options.quix:
+        report.add(section, "not run", "(--no-quix or --quick)")
+        return None
+    if not quix_available():
+        report.add(section, "not run", "its virtualenv is missing: `make venv-quix`")
+        return None
+    log(f"quixstreams baseline, {small.lines:,} lines")
+    stage = stage_settings(kafka, options.work.resolve(), "quix")
+    run = run_quix(stage, small, expected, timeout=options.stage_timeout)
+    report.add(section, "end to end (first line in -> last ledger entry out)",
+               f"{r.show_rate(run.e2e_rate)} ({run.e2e_seconds:.1f} s)")
+    report.add(section, "app process wall time", f"{run.seconds:.1f} s (idle stop included)")
+    report.add(section, "app peak RSS", f"{run.peak_rss_mb:.0f} MB")
+    detail = f"{run.entries} distinct ledger entries"
+    if run.problems:
+        detail += f"; {len(run.problems)} mismatches, first: {run.problems[0]}"
+    else:
+        detail += "; every (agreement, period) total equals the reference to the cent"
+    report.check("quixstreams baseline", not run.problems, detail)
+    return run
+
+
 def _verdicts(
     report: r.Report,
     options: BenchOptions,
     runs: dict[str, float],
     pipelines: dict[int, PipelineRun],
-    big: Workload,
+    quix: QuixRun | None,
 ) -> None:
     one = pipelines.get(1)
     ours = one.e2e_rate if one else None
     raw = runs.get("raw")
+    theirs = quix.e2e_rate if quix else None
     report.add("ratios", "ours / raw pass-through", r.show_ratio(r.ratio(ours, raw)))
+    report.add("ratios", "ours / quixstreams", r.show_ratio(r.ratio(ours, theirs)))
     two = pipelines.get(2)
     if one and two:
         report.add("ratios", "scaling: 2 workers / 1 worker (6 partitions)",
@@ -132,6 +169,7 @@ def _verdicts(
     report.targets += [
         r.Target("end-to-end throughput per worker", ours, TARGET_RATE, "lines/s"),
         r.Target("share of raw pass-through", r.ratio(ours, raw), TARGET_SHARE_OF_RAW, "x"),
+        r.Target("throughput vs quixstreams", r.ratio(ours, theirs), TARGET_VS_QUIX, "x"),
         r.Target("producer peak RSS", runs.get("ingest_rss"), TARGET_PRODUCER_RSS_MB, "MB",
                  higher_is_better=False,
                  note=f"{options.lines:,}-line CSV, not 2 GB"),
