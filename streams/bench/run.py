@@ -17,6 +17,7 @@ from pathlib import Path
 
 from streams.accrual.reference import TotalKey
 from streams.bench import report as r
+from streams.bench.latency import LatencyRun, run_latency
 from streams.bench.ours import PipelineRun, ingest, run_pipeline
 from streams.bench.passthrough import pass_through
 from streams.bench.quix import QuixRun, quix_available, run_quix
@@ -79,7 +80,8 @@ def run_bench(base: Settings, options: BenchOptions, log: Log) -> r.Report:
             pipelines[workers] = run
             _report_pipeline(report, run)
         quix = _quix(kafka, options, small, expected, report, log)
-    _verdicts(report, options, runs, pipelines, quix)
+        latency = _latency(kafka, options, small, pipelines.get(1), report, log)
+    _verdicts(report, options, runs, pipelines, quix, latency)
     report.add("run", "benchmark wall time", f"{time.perf_counter() - t0:.0f} s")
     return report
 
@@ -149,12 +151,38 @@ def _quix(
     return run
 
 
+def _latency(
+    kafka: Settings,
+    options: BenchOptions,
+    small: Workload,
+    one: PipelineRun | None,
+    report: r.Report,
+    log: Log,
+) -> LatencyRun | None:
+    section = "latency at half the measured maximum"
+    if options.latency_seconds <= 0 or one is None or one.e2e_rate <= 0:
+        report.add(section, "not run", "(--latency-seconds 0, --quick, or no 1-worker run)")
+        return None
+    rate = one.e2e_rate / 2
+    log(f"latency: {rate:,.0f} lines/s offered for {options.latency_seconds:.0f} s")
+    stage = stage_settings(kafka, options.work.resolve(), "latency")
+    run = run_latency(stage, small.pos, small.promotions, rate, options.latency_seconds,
+                      options.stage_timeout)
+    p50, p95, p99 = (r.percentile(run.latencies, q) for q in (50, 95, 99))
+    report.add(section, "offered load", f"{r.show_rate(run.offered_rate)} "
+               f"({run.lines:,} lines; {len(run.latencies):,} posted a ledger entry)")
+    report.add(section, "p50 / p95 / p99", " / ".join(
+        "n/a" if v is None else f"{v * 1000:,.0f} ms" for v in (p50, p95, p99)))
+    return run
+
+
 def _verdicts(
     report: r.Report,
     options: BenchOptions,
     runs: dict[str, float],
     pipelines: dict[int, PipelineRun],
     quix: QuixRun | None,
+    latency: LatencyRun | None,
 ) -> None:
     one = pipelines.get(1)
     ours = one.e2e_rate if one else None
@@ -170,6 +198,9 @@ def _verdicts(
         r.Target("end-to-end throughput per worker", ours, TARGET_RATE, "lines/s"),
         r.Target("share of raw pass-through", r.ratio(ours, raw), TARGET_SHARE_OF_RAW, "x"),
         r.Target("throughput vs quixstreams", r.ratio(ours, theirs), TARGET_VS_QUIX, "x"),
+        r.Target("p99 end-to-end latency at half max load",
+                 r.percentile(latency.latencies, 99) if latency else None, TARGET_P99_S, "s",
+                 higher_is_better=False),
         r.Target("producer peak RSS", runs.get("ingest_rss"), TARGET_PRODUCER_RSS_MB, "MB",
                  higher_is_better=False,
                  note=f"{options.lines:,}-line CSV, not 2 GB"),
