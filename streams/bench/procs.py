@@ -50,7 +50,9 @@ class Child:
 
     def wait(self, timeout: float) -> ChildRun:
         deadline = time.monotonic() + timeout
+        peak_kb = 0
         while True:
+            peak_kb = max(peak_kb, high_water_kb(self.proc.pid))
             pid, status, usage = os.wait4(self.proc.pid, os.WNOHANG)
             if pid:
                 break
@@ -68,8 +70,23 @@ class Child:
         err = self._err.read().decode("utf-8", "replace")[-2000:]
         self._out.close()
         self._err.close()
-        rss = usage.ru_maxrss / (1024 * 1024 if sys.platform == "darwin" else 1024)
+        if not peak_kb:  # no /proc: ru_maxrss (on Linux it may include the parent at fork)
+            peak_kb = usage.ru_maxrss // (1024 if sys.platform == "darwin" else 1)
+        rss = peak_kb / 1024
         return ChildRun(code, seconds, rss, out, err)
+
+
+def high_water_kb(pid: int) -> int:
+    """VmHWM of a live process (peak RSS of its current image, so not of the parent it
+    was forked from, unlike ``ru_maxrss``); 0 when unavailable."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
 
 
 def run_child(argv: list[str], env: dict[str, str] | None, timeout: float) -> ChildRun:

@@ -8,13 +8,15 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
+from confluent_kafka.admin import NewTopic  # type: ignore[attr-defined]
+
 from streams.accrual.reference import TotalKey
 from streams.bench.ours import IngestRun, first_timestamp_ms, ingest
 from streams.bench.procs import run_child
 from streams.bench.setup import Workload
 from streams.ops import topics as t
 from streams.ops.kafka_read import read_topic
-from streams.ops.topics import create_topics
+from streams.ops.topics import admin_client, create_topics
 from streams.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -77,6 +79,12 @@ def run_quix(
     ingest(settings, "promotions", str(workload.promotions), timeout)
     pos = ingest(settings, "pos", str(workload.pos), timeout)
     out_topic = settings.topic(OUT)
+    # quixstreams stamps outputs with the input's timestamp: let the broker stamp them.
+    spec = NewTopic(out_topic, settings.partitions, settings.replication_factor,
+                    config={"message.timestamp.type": "LogAppendTime"})
+    admin = admin_client(settings)  # kept alive until the futures resolve
+    for future in admin.create_topics([spec]).values():
+        future.result()
     argv = [
         str(python), "-m", "streams.bench.quix_app", settings.bootstrap, settings.app_id,
         settings.topic(t.RAW_POS), settings.topic(t.RAW_PROMOTIONS), out_topic,
