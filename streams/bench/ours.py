@@ -43,12 +43,18 @@ class PipelineRun:
     e2e_seconds: float  # first raw line in -> last ledger entry out (broker timestamps)
     worker_seconds: float  # worker processes' wall time, start-up included
     worker_peak_rss_mb: float  # the largest of the workers
+    worker_cpu_seconds: float  # all workers, user + system
     entries: int
     problems: list[str]
 
     @property
     def e2e_rate(self) -> float:
         return self.lines / self.e2e_seconds if self.e2e_seconds > 0 else 0.0
+
+    @property
+    def cpu_rate(self) -> float:
+        """Lines per worker CPU-second: less sensitive to a contended machine."""
+        return self.lines / self.worker_cpu_seconds if self.worker_cpu_seconds > 0 else 0.0
 
     @property
     def worker_rate(self) -> float:
@@ -105,6 +111,7 @@ def run_pipeline(
         e2e_seconds=max(last_ms - first_ms, 0) / 1000,
         worker_seconds=max(r.seconds for r in runs),
         worker_peak_rss_mb=max(r.peak_rss_mb for r in runs),
+        worker_cpu_seconds=sum(r.cpu_seconds for r in runs),
         entries=len(ledger.entries),
         problems=problems,
     )

@@ -24,6 +24,11 @@ from streams.settings import Settings
 class PassThrough:
     messages: int
     seconds: float
+    cpu_seconds: float  # this process, librdkafka's threads included
+
+    @property
+    def cpu_rate(self) -> float:
+        return self.messages / self.cpu_seconds if self.cpu_seconds > 0 else 0.0
 
     @property
     def rate(self) -> float:
@@ -48,7 +53,7 @@ def pass_through(settings: Settings, source: str, expected: int, timeout: float)
     config.pop("partitioner", None)  # partitions are copied, not recomputed
     producer = Producer(config)
     consumer.subscribe([source])
-    count, started = 0, 0.0
+    count, started, cpu = 0, 0.0, 0.0
     deadline = time.monotonic() + timeout
     try:
         while count < expected:
@@ -56,7 +61,7 @@ def pass_through(settings: Settings, source: str, expected: int, timeout: float)
                 raise BenchError(f"pass-through: {count} of {expected} messages in {timeout} s")
             batch = consumer.consume(1000, timeout=0.5)
             if batch and not started:
-                started = time.perf_counter()
+                started, cpu = time.perf_counter(), time.process_time()
             for msg in batch:
                 if msg.error() is not None:
                     continue
@@ -76,6 +81,6 @@ def pass_through(settings: Settings, source: str, expected: int, timeout: float)
             producer.poll(0)
         if producer.flush(60):
             raise BenchError("pass-through: the producer did not flush")
-        return PassThrough(count, time.perf_counter() - started)
+        return PassThrough(count, time.perf_counter() - started, time.process_time() - cpu)
     finally:
         consumer.close()

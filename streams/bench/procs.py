@@ -24,6 +24,7 @@ class ChildRun:
     returncode: int
     seconds: float
     peak_rss_mb: float
+    cpu_seconds: float  # user + system
     output: str  # stdout (the child's JSON result, when it prints one)
     errors: str  # the tail of stderr
 
@@ -73,7 +74,7 @@ class Child:
         if not peak_kb:  # no /proc: ru_maxrss (on Linux it may include the parent at fork)
             peak_kb = usage.ru_maxrss // (1024 if sys.platform == "darwin" else 1)
         rss = peak_kb / 1024
-        return ChildRun(code, seconds, rss, out, err)
+        return ChildRun(code, seconds, rss, usage.ru_utime + usage.ru_stime, out, err)
 
 
 def high_water_kb(pid: int) -> int:

@@ -31,12 +31,17 @@ class QuixRun:
     e2e_seconds: float
     seconds: float  # the app process's wall time, start-up and idle stop included
     peak_rss_mb: float
+    cpu_seconds: float
     entries: int
     problems: list[str]
 
     @property
     def e2e_rate(self) -> float:
         return self.lines / self.e2e_seconds if self.e2e_seconds > 0 else 0.0
+
+    @property
+    def cpu_rate(self) -> float:
+        return self.lines / self.cpu_seconds if self.cpu_seconds > 0 else 0.0
 
 
 def quix_available(python: Path = QUIX_PYTHON) -> bool:
@@ -103,6 +108,7 @@ def run_quix(
         e2e_seconds=max(last_ms - first_ms, 0) / 1000,
         seconds=run.seconds,
         peak_rss_mb=run.peak_rss_mb,
+        cpu_seconds=run.cpu_seconds,
         entries=entries,
         problems=compare({k: v for k, v in totals.items() if v}, expected),
     )

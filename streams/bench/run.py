@@ -98,8 +98,11 @@ def _ingest_and_baseline(
                f"({big.bytes / 1e6:.1f} MB CSV)")
     log("raw confluent-kafka pass-through")
     raw = pass_through(stage, stage.topic(t.RAW_POS), run.rows, options.stage_timeout)
-    report.add("baseline (a) raw pass-through", "throughput", r.show_rate(raw.rate))
-    return {"ingest_rate": run.rows_per_s, "ingest_rss": run.peak_rss_mb, "raw": raw.rate}
+    section = "baseline (a) raw pass-through"
+    report.add(section, "throughput", r.show_rate(raw.rate))
+    report.add(section, "per CPU-second", r.show_rate(raw.cpu_rate))
+    return {"ingest_rate": run.rows_per_s, "ingest_rss": run.peak_rss_mb, "raw": raw.rate,
+            "raw_cpu": raw.cpu_rate}
 
 
 
@@ -108,7 +111,9 @@ def _report_pipeline(report: r.Report, run: PipelineRun) -> None:
     report.add(section, "end to end (first line in -> last ledger entry out)",
                f"{r.show_rate(run.e2e_rate)} ({run.e2e_seconds:.1f} s)")
     report.add(section, "worker processes' wall time", f"{run.worker_seconds:.1f} s "
-               f"({r.show_rate(run.worker_rate)}, start-up included)")
+               f"({r.show_rate(run.worker_rate)}, start-up included), "
+               f"CPU {run.worker_cpu_seconds:.1f} s")
+    report.add(section, "per worker CPU-second", r.show_rate(run.cpu_rate))
     report.add(section, "worker peak RSS", f"{run.worker_peak_rss_mb:.0f} MB")
     report.add(section, "ingest of the feed", f"{r.show_rate(run.ingest.rows_per_s)}, "
                f"producer peak RSS {run.ingest.peak_rss_mb:.0f} MB")
@@ -142,6 +147,8 @@ def _quix(
                f"{r.show_rate(run.e2e_rate)} ({run.e2e_seconds:.1f} s)")
     report.add(section, "app process wall time", f"{run.seconds:.1f} s (idle stop included)")
     report.add(section, "app peak RSS", f"{run.peak_rss_mb:.0f} MB")
+    report.add(section, "per CPU-second",
+               f"{r.show_rate(run.cpu_rate)} (CPU {run.cpu_seconds:.1f} s, start-up included)")
     detail = f"{run.entries} distinct ledger entries"
     if run.problems:
         detail += f"; {len(run.problems)} mismatches, first: {run.problems[0]}"
@@ -190,10 +197,17 @@ def _verdicts(
     theirs = quix.e2e_rate if quix else None
     report.add("ratios", "ours / raw pass-through", r.show_ratio(r.ratio(ours, raw)))
     report.add("ratios", "ours / quixstreams", r.show_ratio(r.ratio(ours, theirs)))
+    ours_cpu = one.cpu_rate if one else None
+    report.add("ratios", "per CPU-second: ours / raw pass-through",
+               r.show_ratio(r.ratio(ours_cpu, runs.get("raw_cpu"))))
+    report.add("ratios", "per CPU-second: ours / quixstreams",
+               r.show_ratio(r.ratio(ours_cpu, quix.cpu_rate if quix else None)))
     two = pipelines.get(2)
     if one and two:
         report.add("ratios", "scaling: 2 workers / 1 worker (6 partitions)",
                    r.show_ratio(r.ratio(two.e2e_rate, one.e2e_rate)))
+        report.add("ratios", "scaling per CPU-second: 2 workers / 1 worker",
+                   r.show_ratio(r.ratio(two.cpu_rate, one.cpu_rate)))
     report.targets += [
         r.Target("end-to-end throughput per worker", ours, TARGET_RATE, "lines/s"),
         r.Target("share of raw pass-through", r.ratio(ours, raw), TARGET_SHARE_OF_RAW, "x"),
