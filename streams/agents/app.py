@@ -11,9 +11,6 @@ from streams.settings import Settings
 # Faust applies backpressure on table writes above this many unsent messages; its default
 # of 100 stalls (and warns) several times a second under ordinary load.
 PRODUCER_BUFFER_MESSAGES = 5_000
-# Faust's default linger of 0 sends every table write, outcome and DLQ record in its own
-# produce request: a quarter of the worker's time went to socket writes in a profile.
-PRODUCER_LINGER_SECONDS = 0.01
 
 PIPELINES: tuple[Register, ...] = (rebates.register,)
 
@@ -28,7 +25,6 @@ def create_app(settings: Settings) -> tuple[faust.App, list[Pipeline]]:
         topic_replication_factor=settings.replication_factor,
         broker_commit_interval=settings.commit_interval_seconds,
         processing_guarantee="at_least_once",
-        producer_linger=PRODUCER_LINGER_SECONDS,
         consumer_auto_offset_reset="earliest",
         table_standby_replicas=0,
         web_enabled=False,
