@@ -24,7 +24,7 @@ def bench(
         int | None, typer.Option(help="POS lines through the worker stages (default 20k).")
     ] = None,
     workers: Annotated[
-        str | None, typer.Option(help="Worker counts to run, e.g. '1,2' (default 1,2).")
+        str | None, typer.Option(help="Worker counts to run, e.g. '1,2' (default 1,2; 0 = none).")
     ] = None,
     quix: Annotated[
         bool | None, typer.Option("--quix/--no-quix", help="quixstreams baseline.")
@@ -42,7 +42,8 @@ def bench(
         "e2e_lines": e2e_lines,
         "quix": quix,
         "latency_seconds": latency_seconds,
-        "workers": tuple(int(w) for w in workers.split(",")) if workers else None,
+        # --workers 0: no worker stage (e.g. an ingest-memory run on a big N)
+        "workers": tuple(n for n in map(int, workers.split(",")) if n > 0) if workers else None,
     }
     options = dataclasses.replace(options, **{k: v for k, v in overrides.items() if v is not None})
     report = run_bench(settings_from(ctx), options, _log)
