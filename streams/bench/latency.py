@@ -15,7 +15,7 @@ from pathlib import Path
 
 from confluent_kafka import Producer
 
-from streams.bench.ours import ingest
+from streams.bench.ours import bench_worker_env, ingest
 from streams.bench.procs import BenchError, Child
 from streams.codecs import avro
 from streams.ingest import headers as h
@@ -30,7 +30,7 @@ from streams.ingest.producer import (
     utc_now_iso,
 )
 from streams.ops import topics as t
-from streams.ops.batch import worker_command, worker_env
+from streams.ops.batch import worker_command
 from streams.ops.kafka_read import group_lag, read_topic
 from streams.ops.topics import create_topics
 from streams.settings import Settings
@@ -101,7 +101,7 @@ def run_latency(
 ) -> LatencyRun:
     create_topics(settings)
     ingest(settings, "promotions", str(promotions), timeout)
-    worker = Child(worker_command(), worker_env(settings))
+    worker = Child(worker_command(), bench_worker_env(settings))
     try:
         wait_caught_up(settings, [settings.topic(t.RAW_PROMOTIONS)], settings.app_id, timeout)
         lines = paced_ingest(settings, pos, rate, seconds)

@@ -78,10 +78,16 @@ def first_timestamp_ms(settings: Settings, topic: str) -> int:
     return min(firsts.values())
 
 
+def bench_worker_env(settings: Settings) -> dict[str, str]:
+    """A worker's environment; any free metrics port, so that workers (and other users of
+    the machine) never fight over one. Ignored by versions without a metrics server."""
+    return {**worker_env(settings), "RECON_METRICS_PORT": "0"}
+
+
 def run_workers(settings: Settings, workers: int, timeout: float) -> list[ChildRun]:
     children = []
     for i in range(workers):
-        env = worker_env(settings.with_overrides(home=settings.home / f"worker{i}"))
+        env = bench_worker_env(settings.with_overrides(home=settings.home / f"worker{i}"))
         children.append(Child(worker_command("--drain"), env))
     return [child.wait(timeout) for child in children]
 

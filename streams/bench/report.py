@@ -102,7 +102,8 @@ class Report:
         if self.targets:
             out.append("-- targets")
             out.extend(f"  {t.verdict()}" for t in self.targets)
-        out.append(f"== result: {'FAILED (totals wrong)' if self.failed else 'totals correct'} ==")
+        verdict = "FAILED (a totals check failed)" if self.failed else "totals correct"
+        out.append(f"== result: {verdict} ==")
         return "\n".join(out)
 
 

@@ -54,4 +54,4 @@ def test_report_fails_on_wrong_totals_whatever_the_speed() -> None:
     assert report.failed
     text = report.render()
     assert "FAIL quix: AG-1/2026-01" in text
-    assert text.endswith("== result: FAILED (totals wrong) ==")
+    assert text.endswith("== result: FAILED (a totals check failed) ==")
