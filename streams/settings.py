@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -40,6 +40,22 @@ class Settings(BaseSettings):
     drain_idle_seconds: float = Field(default=1.5, gt=0)
     drain_timeout_seconds: float = Field(default=600.0, gt=0)
     commit_interval_seconds: float = Field(default=1.0, gt=0)
+
+    # Observability
+    metrics_host: str = Field(default="0.0.0.0", description="Interface of /metrics, /healthz.")
+    metrics_port: int = Field(default=9108, ge=0, description="0: any free port (logged).")
+    metrics_interval_seconds: float = Field(
+        default=10.0, gt=0, description="How often lag and table sizes are sampled."
+    )
+    liveness_stall_seconds: float = Field(
+        default=30.0, gt=0, description="/healthz fails when the event loop stalls this long."
+    )
+    log_format: Literal["auto", "json", "text"] = Field(
+        default="auto", description="auto: JSON lines unless stderr is a terminal."
+    )
+    pushgateway_url: str | None = Field(
+        default=None, description="Pushgateway for one-shot commands (ingest, replay)."
+    )
 
     # Local broker (embedded default). Ports sit below Linux's ephemeral range (32768+), where
     # any outgoing client socket could already hold them.

@@ -6,6 +6,7 @@ import faust
 
 from streams.agents import rebates
 from streams.agents.pipeline import Pipeline, Register
+from streams.observability.metrics import Metrics
 from streams.settings import Settings
 
 # Faust applies backpressure on table writes above this many unsent messages; its default
@@ -15,7 +16,12 @@ PRODUCER_BUFFER_MESSAGES = 5_000
 PIPELINES: tuple[Register, ...] = (rebates.register,)
 
 
-def create_app(settings: Settings) -> tuple[faust.App, list[Pipeline]]:
+def create_app(
+    settings: Settings, metrics: Metrics | None = None
+) -> tuple[faust.App, list[Pipeline]]:
+    """The app and its pipelines; ``metrics`` (a fresh registry if omitted) is what the
+    agents and relay handlers record into."""
+    metrics = metrics or Metrics()
     app = faust.App(
         settings.app_id,
         broker=[f"kafka://{server}" for server in settings.bootstrap.split(",")],
@@ -32,4 +38,4 @@ def create_app(settings: Settings) -> tuple[faust.App, list[Pipeline]]:
         value_serializer="raw",
     )
     app.producer.buffer.max_messages = PRODUCER_BUFFER_MESSAGES
-    return app, [register(app, settings) for register in PIPELINES]
+    return app, [register(app, settings, metrics) for register in PIPELINES]

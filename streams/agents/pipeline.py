@@ -10,6 +10,7 @@ from typing import NamedTuple
 import faust
 from confluent_kafka import Message
 
+from streams.observability.metrics import Metrics
 from streams.settings import Settings
 
 
@@ -20,6 +21,7 @@ class Publish(NamedTuple):
     key: bytes
     value: bytes
     headers: list[tuple[str, str | bytes | None]]
+    delivered: Callable[[], None] | None = None  # metrics, called once the send is flushed
 
 
 RelayHandler = Callable[[Message], list[Publish]]
@@ -32,7 +34,7 @@ class Pipeline:
     relays: dict[str, RelayHandler] = field(default_factory=dict)  # changelog topic -> handler
 
 
-Register = Callable[[faust.App, Settings], Pipeline]
+Register = Callable[[faust.App, Settings, Metrics], Pipeline]
 
 
 def raw_topic(app: faust.App, settings: Settings, name: str) -> faust.TopicT:

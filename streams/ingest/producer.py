@@ -8,7 +8,6 @@ agreements land on the same partition number of two equally partitioned topics.
 
 from __future__ import annotations
 
-import random
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -33,10 +32,11 @@ from streams.codecs import avro
 from streams.ingest import headers as h
 from streams.ingest.csv_source import CsvRecords, IngestError, file_sha256
 from streams.ingest.partitioner import PARTITIONER, key_index, record_key
+from streams.observability.tracing import new_traceparent
 from streams.ops.topics import MANIFESTS, RAW_POS, RAW_PROMOTIONS, admin_client
 from streams.settings import Settings
 
-__all__ = ["IngestError", "IngestResult", "ingest_file"]
+__all__ = ["IngestError", "IngestResult", "ingest_file", "new_traceparent"]
 
 Kind = Literal["pos", "promotions"]
 # kind -> (logical topic, recon-format header value, the co-partitioned logical topic)
@@ -109,19 +109,6 @@ class UtcClock:
 
 
 utc_now_iso = UtcClock()
-
-_ZERO_TRACE = "0" * 32
-_ZERO_SPAN = "0" * 16
-
-
-def new_traceparent() -> str:
-    """A W3C traceparent with a fresh random trace id and span id, sampled."""
-    ids = random.randbytes(24).hex()  # not for security: trace ids need only be unique
-    trace_id, span_id = ids[:32], ids[32:]
-    if trace_id == _ZERO_TRACE or span_id == _ZERO_SPAN:  # invalid per W3C; p = 2**-64
-        return new_traceparent()
-    return f"00-{trace_id}-{span_id}-01"
-
 
 def record_headers(
     constant: h.HeaderList, run_id: str, line: int, ingested_at: str, traceparent: str

@@ -20,6 +20,10 @@ def worker_env(settings: Settings) -> dict[str, str]:
             "RECON_APP_ID": settings.app_id,
             "RECON_HOME": str(settings.home),
             "RECON_PARTITIONS": str(settings.partitions),
+            "RECON_METRICS_HOST": settings.metrics_host,
+            "RECON_METRICS_PORT": str(settings.metrics_port),
+            "RECON_METRICS_INTERVAL_SECONDS": str(settings.metrics_interval_seconds),
+            "RECON_LOG_FORMAT": settings.log_format,
         }
     )
     return env
