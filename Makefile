@@ -6,7 +6,7 @@ RECON  := $(BIN)/recon
 STAMP  := $(VENV)/.installed
 OUT    ?= out
 
-.PHONY: help venv demo test unit integration lint typecheck broker-start broker-stop clean
+.PHONY: help venv demo test unit integration lint typecheck broker-start broker-stop clean prometheus-tools
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -22,7 +22,10 @@ venv: $(STAMP) ## create the virtualenv and install recon-streams with its dev t
 demo: $(STAMP) ## run the rebate pipeline end to end on the local broker and print ledger + audit
 	$(BIN)/python -m streams.demo --out $(OUT)
 
-test: $(STAMP) ## the whole suite: lint, types, unit and integration (starts the local broker)
+prometheus-tools: ## install Debian's prometheus package if prometheus/promtool are missing
+	sh deploy/ensure-prometheus.sh
+
+test: $(STAMP) prometheus-tools ## the whole suite: lint, types, unit and integration (starts the local broker)
 	$(BIN)/ruff check streams tests
 	$(BIN)/mypy
 	$(BIN)/pytest
@@ -30,7 +33,7 @@ test: $(STAMP) ## the whole suite: lint, types, unit and integration (starts the
 unit: $(STAMP) ## unit tests only
 	$(BIN)/pytest -m unit
 
-integration: $(STAMP) ## integration tests only (real broker)
+integration: $(STAMP) prometheus-tools ## integration tests only (real broker)
 	$(BIN)/pytest -m integration
 
 broker-start: $(STAMP) ## start the embedded single-node KRaft broker

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from streams.cli import audit, broker, dlq, edi, ingest, ledger, sre, topics, worker
+from streams.cli import audit, broker, dlq, edi, ingest, ledger, sre, topics, trace, worker
 from streams.settings import Settings
 
 app = typer.Typer(
@@ -50,6 +50,7 @@ app.command("worker")(worker.worker)
 app.command("replay")(sre.replay)
 app.command("lag")(sre.lag)
 app.command("audit")(audit.audit)
+app.command("trace")(trace.trace)
 
 
 def main() -> None:
