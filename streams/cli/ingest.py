@@ -10,6 +10,7 @@ import typer
 
 from streams.cli.common import reports_errors, settings_from
 from streams.ingest.producer import Kind, ingest_file
+from streams.observability.push import run_metrics
 
 app = typer.Typer(
     help="Stream CSV files, record by record, to the raw Kafka topics.",
@@ -32,8 +33,12 @@ FileArg = Annotated[
 
 def _ingest(ctx: typer.Context, file: Path, kind: Kind) -> None:
     # The bar only makes sense on a terminal; piped/CI runs get the summary line alone.
-    result = ingest_file(settings_from(ctx), file, kind, progress=sys.stderr.isatty())
+    settings = settings_from(ctx)
+    with run_metrics(settings, "ingest") as run:
+        result = ingest_file(settings, file, kind, progress=sys.stderr.isatty())
+        run.published(result.topic, result.rows_published)
     typer.echo(result.summary())
+    typer.echo(run.summary())
 
 
 @app.command("pos")
