@@ -110,7 +110,9 @@ def run(kafka_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> I
             "in": prometheus.scalar('sum(recon_records_in_total{stage="process"})'),
             "latency": prometheus.scalar("sum(recon_end_to_end_latency_seconds_count)"),
         }
-        ingest_file(settings, POS, "pos")
+        # through the CLI: its summary prints the run's metrics (no Pushgateway configured)
+        out = recon(settings, "ingest", "pos", str(POS))
+        assert "metrics: recon_records_out_total{stage='ingest'} 264, " in out
         ingest_file(settings, PROMOTIONS, "promotions")
         yield Run(settings, prometheus, worker, log_path, before)
     finally:
@@ -223,7 +225,10 @@ def test_logs_are_json_lines_with_the_records_context(run: Run) -> None:
 
 
 def cli(run: Run, *args: str) -> str:
-    s = run.settings
+    return recon(run.settings, *args)
+
+
+def recon(s: Settings, *args: str) -> str:
     result = CliRunner().invoke(
         recon_cli,
         ["--bootstrap-servers", s.bootstrap, "--topic-prefix", s.topic_prefix,
