@@ -25,6 +25,7 @@ from streams.observability.metrics import Metrics
 from streams.observability.producer_stats import RetryCounter
 from streams.observability.tracing import child_of, seconds_since
 from streams.ops import topics as t
+from streams.ops.kafka_read import LIBRDKAFKA_LOG
 from streams.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -138,6 +139,7 @@ class OutboxRelay(threading.Thread):
                 "group.id": t.relay_group(self.settings),
                 "enable.auto.commit": False,
                 "auto.offset.reset": "earliest",
+                "logger": LIBRDKAFKA_LOG,
             }
         )
         producer = Producer(
@@ -150,6 +152,7 @@ class OutboxRelay(threading.Thread):
                 "on_delivery": self._delivered,
                 "statistics.interval.ms": int(self.settings.metrics_interval_seconds * 1000),
                 "stats_cb": RetryCounter(self.metrics, "relay"),
+                "logger": LIBRDKAFKA_LOG,
             }
         )
         try:
