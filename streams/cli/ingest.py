@@ -35,7 +35,9 @@ def _ingest(ctx: typer.Context, file: Path, kind: Kind) -> None:
     # The bar only makes sense on a terminal; piped/CI runs get the summary line alone.
     settings = settings_from(ctx)
     with run_metrics(settings, "ingest") as run:
-        result = ingest_file(settings, file, kind, progress=sys.stderr.isatty())
+        result = ingest_file(
+            settings, file, kind, progress=sys.stderr.isatty(), metrics=run.metrics
+        )
         run.published(result.topic, result.rows_published)
     typer.echo(result.summary())
     typer.echo(run.summary())

@@ -32,6 +32,8 @@ from streams.codecs import avro
 from streams.ingest import headers as h
 from streams.ingest.csv_source import CsvRecords, IngestError, file_sha256
 from streams.ingest.partitioner import PARTITIONER, key_index, record_key
+from streams.observability.metrics import Metrics
+from streams.observability.producer_stats import RetryCounter
 from streams.observability.tracing import new_traceparent
 from streams.ops.topics import MANIFESTS, RAW_POS, RAW_PROMOTIONS, admin_client
 from streams.settings import Settings
@@ -214,7 +216,12 @@ def _progress(enabled: bool, name: str, total: int) -> Iterator[Callable[[int, i
 
 
 def ingest_file(
-    settings: Settings, path: Path, kind: Kind, *, progress: bool = False
+    settings: Settings,
+    path: Path,
+    kind: Kind,
+    *,
+    progress: bool = False,
+    metrics: Metrics | None = None,
 ) -> IngestResult:
     """Publish every record of ``path`` to the raw topic of ``kind``; return the run's counts.
 
@@ -232,7 +239,14 @@ def ingest_file(
     started_at, t0 = datetime.now(UTC), time.perf_counter()
     sha = file_sha256(path)  # first pass: every record's headers carry it
     run_id = uuid.uuid4().hex
-    producer = Producer(producer_config(settings))
+    metrics = metrics or Metrics()
+    producer = Producer(
+        {
+            **producer_config(settings),
+            "statistics.interval.ms": 1000,
+            "stats_cb": RetryCounter(metrics, "ingest"),
+        }
+    )
     tally = DeliveryTally()
     rows_read = 0
     size = path.stat().st_size
@@ -275,6 +289,9 @@ def ingest_file(
         manifest_tally,
     )
     manifest_undelivered = producer.flush()
+    failed = tally.failed + undelivered + manifest_tally.failed + manifest_undelivered
+    if failed:
+        metrics.producer_errors.labels("ingest").inc(failed)
 
     if tally.failed or undelivered:
         raise IngestError(

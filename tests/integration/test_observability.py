@@ -179,6 +179,8 @@ def test_prometheus_scrapes_the_worker_and_series_move_as_records_flow(run: Run)
     assert len(partitions) == 2 * run.settings.partitions  # both raw topics
     assert (p.scalar("sum(recon_table_keys)") or 0) > 0
     assert (p.scalar("sum(recon_rebalance_duration_seconds_count)") or 0) >= 1
+    assert (p.scalar("sum(recon_recovery_duration_seconds_count)") or 0) >= 1
+    assert p.scalar("sum(recon_producer_errors_total)") in (None, 0.0)
     assert (p.scalar("sum(recon_record_processing_seconds_count)") or 0) == total
 
 
