@@ -27,14 +27,16 @@ class Health:
 
     def __init__(self, stall_seconds: float) -> None:
         self.stall_seconds = stall_seconds
-        self.last_tick = time.monotonic()
+        self.last_tick: float | None = None
         self.ready = False
 
     def tick(self) -> None:
         self.last_tick = time.monotonic()
 
     def alive(self) -> bool:
-        return time.monotonic() - self.last_tick < self.stall_seconds
+        # Before the first tick the worker is starting (joining the group can take a while):
+        # that is for readiness to report, not a reason to restart it.
+        return self.last_tick is None or time.monotonic() - self.last_tick < self.stall_seconds
 
 
 class _Server(ThreadingMixIn, WSGIServer):

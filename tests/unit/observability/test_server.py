@@ -48,6 +48,7 @@ def test_readiness_follows_recovery_and_liveness_the_event_loop(
     assert http_get(f"{url}/readyz") == (503, b"recovering\n")
     health.ready = True
     assert http_get(f"{url}/readyz") == (200, b"ready\n")
+    assert http_get(f"{url}/healthz")[0] == 200  # starting: no tick yet
     health.tick()
     assert http_get(f"{url}/healthz")[0] == 200
     time.sleep(0.6)  # no tick for longer than stall_seconds
