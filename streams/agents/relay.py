@@ -99,7 +99,7 @@ def ledger_publishes(settings: Settings, metrics: Metrics) -> RelayHandler:
                     [
                         (avro.SCHEMA_HEADER, b"ledger_entry"),
                         (h.CORRELATION_ID, p.correlation_id.encode()),
-                        (h.TRACEPARENT, child_of(p.traceparent).encode()),
+                        (h.TRACEPARENT, child_of(p.traceparent, seed=p.entry_id).encode()),
                         ("recon-entry-id", p.entry_id.encode()),
                     ],
                     ledger_observer(metrics, p),

@@ -7,6 +7,7 @@ backend (or ``recon trace``) can stitch raw → decision → ledger together.
 
 from __future__ import annotations
 
+import hashlib
 import random
 import re
 from dataclasses import dataclass
@@ -46,13 +47,20 @@ def new_traceparent() -> str:
     return str(TraceParent(_random_hex(16, _ZERO_TRACE), _random_hex(8, _ZERO_SPAN)))
 
 
-def child_of(text: str | None) -> str:
-    """The traceparent of the next hop: same trace and flags, new span id. A missing or
+def _seeded_span(seed: str) -> str:
+    span = hashlib.sha256(seed.encode()).hexdigest()[:16]
+    return span if span != _ZERO_SPAN else "0" * 15 + "1"
+
+
+def child_of(text: str | None, seed: str | None = None) -> str:
+    """The traceparent of the next hop: same trace and flags, new span id (derived from
+    ``seed`` when given, so a republished output is byte-identical). A missing or
     malformed parent starts a new trace rather than propagating garbage."""
     parent = parse(text)
     if parent is None:
         return new_traceparent()
-    return str(TraceParent(parent.trace_id, _random_hex(8, _ZERO_SPAN), parent.flags))
+    span = _random_hex(8, _ZERO_SPAN) if seed is None else _seeded_span(f"{seed}:{parent}")
+    return str(TraceParent(parent.trace_id, span, parent.flags))
 
 
 def seconds_since(iso: str | None, now: datetime | None = None) -> float | None:

@@ -51,3 +51,13 @@ def test_seconds_since_ingest_header() -> None:
     assert seconds_since("2026-03-01T12:00:20Z", now) == 0.0  # clock skew: never negative
     for unusable in (None, "", "yesterday", "2026-03-01T12:00:00"):  # no offset: ambiguous
         assert seconds_since(unusable, now) is None
+
+
+def test_seeded_children_are_deterministic_per_seed_and_parent() -> None:
+    a = child_of(PARENT, seed="entry-1")
+    assert a == child_of(PARENT, seed="entry-1")  # a re-relayed ledger entry is identical
+    assert a != child_of(PARENT, seed="entry-2")
+    other_parent = PARENT.replace("00f067aa0ba902b7", "00f067aa0ba902b8")
+    assert a != child_of(other_parent, seed="entry-1")
+    tp = parse(a)
+    assert tp is not None and tp.trace_id == "4bf92f3577b34da6a3ce929d0e0e4736"
