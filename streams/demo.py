@@ -32,8 +32,9 @@ out = Console()
 
 def run(out_dir: Path) -> int:
     base = Settings()
+    # metrics on any free port: a batch run must not collide with a running worker's 9108
     settings = base.with_overrides(
-        topic_prefix="demo", app_id="recon-demo", home=base.home / "demo"
+        topic_prefix="demo", app_id="recon-demo", home=base.home / "demo", metrics_port=0
     )
     if ensure_broker(settings) is not None:
         out.print(f"[bold]broker[/]: local Kafka on {settings.bootstrap}")
