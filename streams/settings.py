@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
@@ -55,6 +56,26 @@ class Settings(BaseSettings):
     )
     pushgateway_url: str | None = Field(
         default=None, description="Pushgateway for one-shot commands (ingest, replay)."
+    )
+
+    # Trade matching (domain.md §4, docs/matching.md)
+    match_quantity_tolerance: Decimal = Field(default=Decimal("0"), ge=0)
+    match_price_tolerance: Decimal = Field(default=Decimal("0.01"), ge=0)
+    match_time_tolerance_seconds: float = Field(default=300.0, ge=0)
+    match_allowed_lateness_seconds: float = Field(
+        default=3600.0, ge=0, description="Event time a window stays open past its record."
+    )
+    match_window_timeout_seconds: float = Field(
+        default=3600.0, gt=0, description="Wall-clock close, so a quiet feed still closes."
+    )
+    match_tick_seconds: float = Field(default=10.0, gt=0, description="Window-close tick period.")
+    match_own_parties: str = Field(
+        default="",
+        description="Our party ids (comma-separated): the other side of a record "
+        "is its counterparty in exception exports.",
+    )
+    close_windows_at_end_of_input: bool = Field(
+        default=False, description="`worker --drain`: end of input closes every window (batch)."
     )
 
     # Local broker (embedded default). Ports sit below Linux's ephemeral range (32768+), where

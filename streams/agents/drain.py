@@ -3,7 +3,9 @@
 Caught up means: the app's consumer group has committed the end offset of every raw
 partition (Faust flushes the producer before each commit, so all outcomes, DLQ records
 and changelog writes up to there are durable), and the ledger relay has committed the end
-of every changelog partition. Checked twice in a row, then the worker stops itself.
+of every changelog partition. Checked twice in a row; then the pipelines' ``on_caught_up``
+hooks run once (matching closes its due windows), and after two more caught-up checks the
+worker stops itself.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ log = logging.getLogger(__name__)
 class DrainState:
     started: float = field(default_factory=time.monotonic)
     consecutive: int = 0
+    hooks_done: bool = False
     finished: bool = False
     error: str | None = None
 
@@ -72,6 +75,13 @@ def install_drain(
         state.consecutive = state.consecutive + 1 if done else 0
         log.info("drain: %d records/changelog entries pending", pending)
         if state.consecutive >= 2:
+            hooks = [p.on_caught_up for p in pipelines if p.on_caught_up is not None]
+            if hooks and not state.hooks_done:
+                # e.g. close matching windows: then catch up with what that produced
+                state.hooks_done, state.consecutive = True, 0
+                for hook in hooks:
+                    await hook()
+                return
             stop(None)
 
     app.timer(settings.drain_idle_seconds / 2, name="recon.drain")(check)

@@ -3,7 +3,7 @@ the state tables whose changelog outboxes the relay publishes (and how)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -32,6 +32,9 @@ class Pipeline:
     name: str
     source_topics: tuple[str, ...]  # real topic names the pipeline's agents consume
     relays: dict[str, RelayHandler] = field(default_factory=dict)  # changelog topic -> handler
+    # Run once when a drain has caught up (e.g. close matching windows); the drain then
+    # waits until it has caught up with whatever the hook produced.
+    on_caught_up: Callable[[], Awaitable[None]] | None = None
 
 
 Register = Callable[[faust.App, Settings, Metrics], Pipeline]

@@ -1,4 +1,5 @@
-"""`recon ingest pos|promotions FILE`: publish a CSV file to its raw topic."""
+"""`recon ingest pos|promotions|trades|confirmations FILE`: publish a CSV file to its raw
+topic."""
 
 from __future__ import annotations
 
@@ -55,3 +56,17 @@ def pos(ctx: typer.Context, file: FileArg) -> None:
 def promotions(ctx: typer.Context, file: FileArg) -> None:
     """Publish promotion agreement rows to the raw promotions topic (keyed by vendor_id)."""
     _ingest(ctx, file, "promotions")
+
+
+@app.command("trades")
+@reports_errors
+def trades(ctx: typer.Context, file: FileArg) -> None:
+    """Publish trade captures to the raw trades topic (keyed by match group)."""
+    _ingest(ctx, file, "trades")
+
+
+@app.command("confirmations")
+@reports_errors
+def confirmations(ctx: typer.Context, file: FileArg) -> None:
+    """Publish counterparty confirmations to the raw confirmations topic (keyed by match group)."""
+    _ingest(ctx, file, "confirmations")

@@ -2,8 +2,9 @@
 
 Ingest does not validate content: every record read is published with headers that locate
 it (file, SHA-256, line) so the agents can dead-letter it precisely. Records are keyed by
-vendor id and partitioned with librdkafka's Java-compatible murmur2, so a vendor's sales and
-agreements land on the same partition number of two equally partitioned topics.
+vendor id (or by match group, for trades and confirmations) and partitioned with librdkafka's
+Java-compatible murmur2, so a vendor's sales and agreements (or the trades and confirmations
+that can match) land on the same partition number of two equally partitioned topics.
 """
 
 from __future__ import annotations
@@ -31,20 +32,29 @@ from rich.progress import (
 from streams.codecs import avro
 from streams.ingest import headers as h
 from streams.ingest.csv_source import CsvRecords, IngestError, file_sha256
-from streams.ingest.partitioner import PARTITIONER, key_index, record_key
+from streams.ingest.partitioner import PARTITIONER, keyer
 from streams.observability.metrics import Metrics
 from streams.observability.producer_stats import RetryCounter
 from streams.observability.tracing import new_traceparent
-from streams.ops.topics import MANIFESTS, RAW_POS, RAW_PROMOTIONS, admin_client
+from streams.ops.topics import (
+    MANIFESTS,
+    RAW_CONFIRMATIONS,
+    RAW_POS,
+    RAW_PROMOTIONS,
+    RAW_TRADES,
+    admin_client,
+)
 from streams.settings import Settings
 
 __all__ = ["IngestError", "IngestResult", "ingest_file", "new_traceparent"]
 
-Kind = Literal["pos", "promotions"]
+Kind = Literal["pos", "promotions", "trades", "confirmations"]
 # kind -> (logical topic, recon-format header value, the co-partitioned logical topic)
 FORMATS: dict[str, tuple[str, str, str]] = {
     "pos": (RAW_POS, "pos-csv", RAW_PROMOTIONS),
     "promotions": (RAW_PROMOTIONS, "promotions-csv", RAW_POS),
+    "trades": (RAW_TRADES, "trades-csv", RAW_CONFIRMATIONS),
+    "confirmations": (RAW_CONFIRMATIONS, "confirmations-csv", RAW_TRADES),
 }
 POLL_EVERY = 1000  # records between poll(0) calls: serves delivery reports, bounds their backlog
 PROGRESS_EVERY = 5000
@@ -197,8 +207,8 @@ def require_topics(settings: Settings, *names: str, co_partitioned: str | None =
         ours, theirs = len(existing[names[0]].partitions), len(existing[co_partitioned].partitions)
         if ours != theirs:
             raise IngestError(
-                f"{names[0]} has {ours} partitions but {co_partitioned} has {theirs}: a "
-                "vendor's sales and agreements would land on different partitions"
+                f"{names[0]} has {ours} partitions but {co_partitioned} has {theirs}: "
+                "records that belong together would land on different partitions"
             )
 
 
@@ -253,11 +263,11 @@ def ingest_file(
     with CsvRecords(path) as source, _progress(progress, path.name, size) as show:
         run = RunContext(run_id, path.name, sha, record_format, source.header)
         constant = run.constant_headers()
-        index = key_index(source.columns)
+        key_of = keyer(kind, source.columns)
         for line, raw in source:
             rows_read += 1
             headers = record_headers(constant, run_id, line, utc_now_iso(), new_traceparent())
-            produce(producer, topic, record_key(raw, index), raw, headers, tally)
+            produce(producer, topic, key_of(raw), raw, headers, tally)
             if rows_read % POLL_EVERY == 0:
                 producer.poll(0)
             if rows_read % PROGRESS_EVERY == 0:

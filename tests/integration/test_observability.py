@@ -199,8 +199,9 @@ def test_prometheus_scrapes_the_worker_and_series_move_as_records_flow(run: Run)
     # Lag per partition, caught up once everything is processed; state tables not empty.
     group = f'group="{run.settings.app_id}"'
     p.wait_for(f"sum(recon_consumer_lag_records{{{group}}})", 0.0, timeout=120)
-    partitions = p.query(f"recon_consumer_lag_records{{{group}}}")
-    assert len(partitions) == 2 * run.settings.partitions  # both raw topics
+    raw = f'topic=~"{run.settings.topic_prefix}[.]raw[.](pos|promotions)"'
+    partitions = p.query(f"recon_consumer_lag_records{{{group}, {raw}}}")
+    assert len(partitions) == 2 * run.settings.partitions  # every partition of both
     assert (p.scalar("sum(recon_table_keys)") or 0) > 0
     assert (p.scalar("sum(recon_rebalance_duration_seconds_count)") or 0) >= 1
     assert (p.scalar("sum(recon_recovery_duration_seconds_count)") or 0) >= 1
