@@ -37,7 +37,6 @@ class Settings(BaseSettings):
 
     # Worker
     app_id: str = "recon-streams"
-    worker_web_port: int = 6066
     drain_idle_seconds: float = Field(default=1.5, gt=0)
     drain_timeout_seconds: float = Field(default=600.0, gt=0)
     commit_interval_seconds: float = Field(default=1.0, gt=0)
