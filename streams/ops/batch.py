@@ -20,6 +20,8 @@ def worker_env(settings: Settings) -> dict[str, str]:
             "RECON_APP_ID": settings.app_id,
             "RECON_HOME": str(settings.home),
             "RECON_PARTITIONS": str(settings.partitions),
+            "RECON_DRAIN_TIMEOUT_SECONDS": str(settings.drain_timeout_seconds),
+            "RECON_SESSION_TIMEOUT_SECONDS": str(settings.session_timeout_seconds),
         }
     )
     return env
