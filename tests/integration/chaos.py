@@ -28,6 +28,7 @@ from streams.ops import topics as t
 from streams.ops.audit import audit
 from streams.ops.batch import drain, worker_command, worker_env
 from streams.ops.generate import FeedSpec, write_pos, write_promotions
+from streams.ops.group import describe_group
 from streams.ops.kafka_read import group_lag
 from streams.settings import Settings
 
@@ -45,7 +46,7 @@ class Feed:
     lines: int
 
     @classmethod
-    def write(cls, folder: Path, lines: int, seed: int = 11, chunks: int = 6) -> Feed:
+    def write(cls, folder: Path, lines: int, seed: int = 11, chunks: int = 12) -> Feed:
         spec = FeedSpec(lines=lines, vendors=20, seed=seed)
         pos, promotions = folder / "pos.csv", folder / "promotions.csv"
         write_pos(pos, spec)
@@ -148,6 +149,21 @@ def wait_for_progress(settings: Settings, worker: Worker, timeout: float = 180.0
     while committed_total(settings) <= start:
         assert worker.proc.poll() is None, f"worker died on its own: see {worker.log}"
         assert time.monotonic() < deadline, f"no progress in {timeout:.0f} s: see {worker.log}"
+        time.sleep(0.5)
+
+
+def wait_for_members(settings: Settings, count: int, timeout: float = 180.0) -> None:
+    """Wait until the app's group is stable with ``count`` members (a joiner got its
+    partitions; a leaver's were handed back)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            info = describe_group(settings, settings.app_id)
+            if info.state == "stable" and len(info.members) == count:
+                return
+        except (KafkaException, ReconError):
+            info = None
+        assert time.monotonic() < deadline, f"group never stable with {count} members: {info}"
         time.sleep(0.5)
 
 

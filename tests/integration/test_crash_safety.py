@@ -7,9 +7,10 @@ Each kill waits until the worker has committed progress since its start, then a 
 0-5 s: it lands while records are being processed, state written and entries relayed, not
 during startup (a worker killed before joining proves nothing).
 
-Two sizes: a default-suite run (RECON_CRASH_LINES_QUICK, 6,000 lines, 3 kills, about
-1-2 minutes) and an opt-in soak (`pytest -m soak`, RECON_CRASH_LINES, default 200,000 lines,
-5 kills; the worker does ~400 lines/s on 2 shared cores, so it takes 10-20 minutes).
+Two sizes: a default-suite run (RECON_CRASH_LINES_QUICK, 6,000 lines fed over ~60 s,
+3 kills, about 1.5-2 minutes) and an opt-in soak (`pytest -m soak`, RECON_CRASH_LINES,
+default 200,000 lines, 5 kills; the worker does ~400 lines/s on 2 shared cores, so it
+takes 10-20 minutes).
 """
 
 from __future__ import annotations
@@ -33,8 +34,11 @@ def run_kill_9(settings: Settings, folder: Path, lines: int, kills: int, seed: i
     feed = Feed.write(folder, lines, seed=seed)
     create_topics(settings)
     rng = random.Random(seed)
-    # Spread the ingest over roughly the first half of the processing time (~400 lines/s).
-    feeder = feed.ingest_in_background(settings, pause=lines / 400 / 2 / len(feed.parts))
+    # The feed keeps arriving while the kills happen: at least ~60 s (each kill cycle is
+    # the session timeout, a restart with recovery, progress and a random delay), or
+    # half the processing time of a big feed (~400 lines/s).
+    duration = max(60.0, lines / 400 / 2)
+    feeder = feed.ingest_in_background(settings, pause=duration / len(feed.parts))
     worker = kill_loop(settings, folder, kills, rng)
     feeder.join_checked()
     worker.kill_9()  # the last one dies too; the drain is a fresh start after a crash
