@@ -94,6 +94,19 @@ class Feeder(threading.Thread):
             raise self.error
 
 
+_started: list[subprocess.Popen[bytes]] = []
+
+
+def reap_workers() -> None:
+    """Kill every worker a test started that is still running (a failed test must not
+    leave workers consuming the shared machine). Called after each integration test."""
+    while _started:
+        proc = _started.pop()
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=30)
+
+
 class Worker:
     """`recon worker` as its own process group (so SIGKILL takes every thread with it)."""
 
@@ -107,6 +120,7 @@ class Worker:
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
+        _started.append(self.proc)
 
     def kill_9(self) -> None:
         assert self.proc.poll() is None, f"worker died on its own: see {self.log}"
