@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import faust
 
-from streams.agents import rebates
+from streams.agents import faust_seek, rebates
 from streams.agents.pipeline import Pipeline, Register
 from streams.settings import Settings
 
@@ -16,6 +16,7 @@ PIPELINES: tuple[Register, ...] = (rebates.register,)
 
 
 def create_app(settings: Settings) -> tuple[faust.App, list[Pipeline]]:
+    faust_seek.install()  # stream records dropped when recovery ends (see the module)
     app = faust.App(
         settings.app_id,
         broker=[f"kafka://{server}" for server in settings.bootstrap.split(",")],
