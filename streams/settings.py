@@ -40,6 +40,13 @@ class Settings(BaseSettings):
     drain_idle_seconds: float = Field(default=1.5, gt=0)
     drain_timeout_seconds: float = Field(default=600.0, gt=0)
     commit_interval_seconds: float = Field(default=1.0, gt=0)
+    # How long the group coordinator keeps a silent member (a worker killed with kill -9,
+    # OOM, a lost host) before handing its partitions to the others. Faust's default of
+    # 60 s stalls every restart after a crash for that long. Heartbeats come from
+    # aiokafka's own thread, so a busy event loop does not miss them; too short a timeout
+    # would still evict a worker on a long GC pause or a network hiccup (a rebalance, not a
+    # loss: the books are idempotent). Heartbeats go every third of it.
+    session_timeout_seconds: float = Field(default=10.0, ge=6.0, le=90.0)
 
     # Observability
     metrics_host: str = Field(default="0.0.0.0", description="Interface of /metrics, /healthz.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import faust
 
-from streams.agents import matching, rebates
+from streams.agents import faust_seek, matching, rebates
 from streams.agents.pipeline import Pipeline, Register
 from streams.observability.metrics import Metrics
 from streams.settings import Settings
@@ -21,6 +21,7 @@ def create_app(
 ) -> tuple[faust.App, list[Pipeline]]:
     """The app and its pipelines; ``metrics`` (a fresh registry if omitted) is what the
     agents and relay handlers record into."""
+    faust_seek.install()  # stream records dropped when recovery ends (see the module)
     metrics = metrics or Metrics()
     app = faust.App(
         settings.app_id,
@@ -30,6 +31,8 @@ def create_app(
         topic_partitions=settings.partitions,
         topic_replication_factor=settings.replication_factor,
         broker_commit_interval=settings.commit_interval_seconds,
+        broker_session_timeout=settings.session_timeout_seconds,
+        broker_heartbeat_interval=settings.session_timeout_seconds / 3,
         processing_guarantee="at_least_once",
         consumer_auto_offset_reset="earliest",
         table_standby_replicas=0,

@@ -51,6 +51,19 @@ def caught_up(settings: Settings, pipelines: list[Pipeline]) -> tuple[bool, int]
     return pending == 0, pending
 
 
+def describe_behind(settings: Settings, pipelines: list[Pipeline]) -> str:
+    """The partitions still behind, with committed and end offsets: a partition whose
+    committed offset never moves while its end is ahead points at a record the consumer
+    will not commit past (a stuck record, or one dropped before it was processed)."""
+    sources = [topic for p in pipelines for topic in p.source_topics]
+    changelogs = sorted({topic for p in pipelines for topic in p.relays})
+    lags = group_lag(settings, settings.app_id, sources)
+    if changelogs:
+        lags += group_lag(settings, t.relay_group(settings), changelogs)
+    behind_ = [f"{x.topic}[{x.partition}] at {x.committed} of {x.end}" for x in lags if x.behind]
+    return "; ".join(behind_[:12]) or "none"
+
+
 def install_drain(
     app: faust.App, settings: Settings, pipelines: list[Pipeline], relay: OutboxRelay
 ) -> DrainState:
@@ -68,7 +81,9 @@ def install_drain(
             stop(f"outbox relay failed: {relay.failure}")
             return
         if time.monotonic() - state.started > settings.drain_timeout_seconds:
-            stop(f"not caught up after {settings.drain_timeout_seconds:.0f} s")
+            loop = asyncio.get_running_loop()
+            where = await loop.run_in_executor(None, describe_behind, settings, pipelines)
+            stop(f"not caught up after {settings.drain_timeout_seconds:.0f} s; behind: {where}")
             return
         loop = asyncio.get_running_loop()
         done, pending = await loop.run_in_executor(None, caught_up, settings, pipelines)

@@ -24,6 +24,8 @@ def worker_env(settings: Settings) -> dict[str, str]:
             "RECON_METRICS_PORT": str(settings.metrics_port),
             "RECON_METRICS_INTERVAL_SECONDS": str(settings.metrics_interval_seconds),
             "RECON_LOG_FORMAT": settings.log_format,
+            "RECON_DRAIN_TIMEOUT_SECONDS": str(settings.drain_timeout_seconds),
+            "RECON_SESSION_TIMEOUT_SECONDS": str(settings.session_timeout_seconds),
         }
     )
     return env
