@@ -7,7 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from streams.cli.main import app as cli
 from streams.codecs import avro
 from streams.ingest.producer import ingest_file
 from streams.matching.reports import fold, match_events
@@ -37,7 +39,20 @@ def test_edi_examples_end_to_end(
     first = ingest_file(settings, ORDERS, "edi")
     assert first.rows_read == first.rows_published == 14  # 13 sets and one broken set
     ingest_file(settings, FREIGHT, "edi")
-    ingest_file(settings, ORDERS, "edi")  # the same interchanges again: all duplicates
+    again = CliRunner().invoke(  # the same interchanges again, via the CLI: all duplicates
+        cli,
+        [
+            "--bootstrap-servers",
+            settings.bootstrap,
+            "--topic-prefix",
+            settings.topic_prefix,
+            "ingest",
+            "edi",
+            str(ORDERS),
+        ],
+    )
+    assert again.exit_code == 0, again.output
+    assert "orders.edi: 14 rows read, 14 published" in again.output
     ingest_file(settings, FREIGHT, "edi")
     drain(settings)
 
