@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP) ## create the virtualenv and install recon-streams with its dev tools
 
-demo: $(STAMP) ## run the rebate pipeline end to end on the local broker and print ledger + audit
+demo: $(STAMP) ## run the rebate, matching and EDI three-way pipelines end to end and self-check
 	$(BIN)/python -m streams.demo --out $(OUT)
 
 prometheus-tools: ## install Debian's prometheus package if prometheus/promtool are missing

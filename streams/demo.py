@@ -1,11 +1,12 @@
-"""`make demo`: the rebate and trade matching pipelines end to end on the local broker,
-with a self-check.
+"""`make demo`: the rebate, trade matching and three-way (EDI) pipelines end to end on the
+local broker, with a self-check.
 
 Starts the embedded broker (unless KAFKA_BOOTSTRAP_SERVERS is set), resets the demo's
 topics, ingests the sample sales and then the agreements (master data arriving late on
-purpose), and the sample trades and confirmations, drains the worker (a batch run: end of
-input closes every matching window), writes the ledger, matches, exceptions and audit CSVs
-and checks the ledger and the pairing against the plain reference computations.
+purpose), the sample trades and confirmations, and the sample X12 orders and freight
+invoices, drains the worker (a batch run: end of input closes every window), writes the
+ledger, matches, exceptions and audit CSVs and checks the ledger, the pairing and the
+three-way results against the plain reference computations.
 """
 
 from __future__ import annotations
@@ -39,6 +40,12 @@ from streams.ops.audit import audit, write_audit
 from streams.ops.batch import drain
 from streams.ops.topics import create_topics, reset_app
 from streams.settings import Settings
+from streams.threeway.report import (
+    check_against_reference,
+    live_document_matches,
+    open_threeway_exceptions,
+)
+from streams.threeway.rules import PriceTolerance
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 out = Console()
@@ -54,8 +61,9 @@ def matching_report(settings: Settings, out_dir: Path) -> list[str]:
     table = Table("outcome", "count", title="Trade matching")
     for kind in ("exact", "tolerance"):
         table.add_row(f"pair ({kind})", str(sum(p["match_type"] == kind for p in pairs)))
-    for kind in sorted({e["kind"] for e in found}):
-        table.add_row(f"exception ({kind})", str(sum(e["kind"] == kind for e in found)))
+    trade_found = [e for e in found if e["record_type"] in ("trade", "confirmation")]
+    for kind in sorted({e["kind"] for e in trade_found}):
+        table.add_row(f"exception ({kind})", str(sum(e["kind"] == kind for e in trade_found)))
     out.print(table)
 
     tol = Tolerances.of(
@@ -68,12 +76,32 @@ def matching_report(settings: Settings, out_dir: Path) -> list[str]:
         (p["trade_id"], p["trade_version"], p["confirm_id"], p["confirm_version"], p["match_type"])
         for p in pairs
     }
-    got_exceptions = {(e["kind"], e["record_type"], e["record_id"], e["version"]) for e in found}
+    got_exceptions = {
+        (e["kind"], e["record_type"], e["record_id"], e["version"]) for e in trade_found
+    }
     problems = [f"pair {p} missing" for p in sorted(want.pairs - got_pairs)]
     problems += [f"pair {p} unexpected" for p in sorted(got_pairs - want.pairs)]
     problems += [f"exception {e} missing" for e in sorted(want.exceptions - got_exceptions)]
     problems += [f"exception {e} unexpected" for e in sorted(got_exceptions - want.exceptions)]
     return problems
+
+
+EDI_FILES = (EXAMPLES / "orders.edi", EXAMPLES / "freight.edi")
+
+
+def threeway_report(settings: Settings) -> list[str]:
+    """Print the three-way outcomes; return the differences from the reference."""
+    table = Table("outcome", "count", title="Three-way match (EDI)")
+    matches = live_document_matches(settings)
+    table.add_row("matched (invoice lines, 210s)", str(len(matches)))
+    found = open_threeway_exceptions(settings)
+    for kind in sorted({e["kind"] for e in found}):
+        table.add_row(f"exception ({kind})", str(sum(e["kind"] == kind for e in found)))
+    out.print(table)
+    tol = PriceTolerance(
+        settings.threeway_price_tolerance_amount, settings.threeway_price_tolerance_percent
+    )
+    return check_against_reference(settings, EDI_FILES, tol)
 
 
 def run(out_dir: Path) -> int:
@@ -98,6 +126,8 @@ def run(out_dir: Path) -> int:
         out.print(
             ingest_file(settings, EXAMPLES / f"{kind}.csv", kind, progress=progress).summary()
         )
+    for path in EDI_FILES:
+        out.print(ingest_file(settings, path, "edi", progress=progress).summary())
     drain(settings)
 
     ledger = read_ledger(settings)
@@ -126,13 +156,15 @@ def run(out_dir: Path) -> int:
 
     problems = differences(ledger, expected_totals([pos], [promotions]))
     problems += matching_report(settings, out_dir)
+    problems += threeway_report(settings)
     problems += [f"{r.source_file}: audit does not reconcile" for r in rows if not r.reconciles]
     for problem in problems:
         out.print(f"[red]MISMATCH[/] {problem}")
     if problems:
         return 1
     out.print(
-        f"[green]ledger equals the reference to the cent; the pairing equals the reference; "
+        f"[green]ledger equals the reference to the cent; the pairing and the three-way "
+        f"results equal the references; "
         f"every file reconciles.[/] CSVs in {out_dir}/ (ledger_totals, ledger_entries, "
         f"matches, exceptions, audit); "
         f"`recon dlq list` with RECON_TOPIC_PREFIX=demo shows the dead letters."

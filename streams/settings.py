@@ -84,6 +84,19 @@ class Settings(BaseSettings):
         default=False, description="`worker --drain`: end of input closes every window (batch)."
     )
 
+    # Three-way match of EDI documents (domain.md §5, docs/threeway.md)
+    threeway_price_tolerance_amount: Decimal = Field(
+        default=Decimal("0.01"), ge=0, description="Max |invoice - PO| unit price, money."
+    )
+    threeway_price_tolerance_percent: Decimal = Field(
+        default=Decimal("1"), ge=0, description="Max |invoice - PO| unit price, % of PO price."
+    )
+    threeway_window_seconds: float = Field(
+        default=86400.0,
+        gt=0,
+        description="Wait after an invoice arrives for its PO and ASN: then missing_document.",
+    )
+
     # Local broker (embedded default). Ports sit below Linux's ephemeral range (32768+), where
     # any outgoing client socket could already hold them.
     kafka_version: str = "4.2.0"

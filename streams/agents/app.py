@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import faust
 
-from streams.agents import faust_seek, matching, rebates
+from streams.agents import faust_seek, matching, rebates, threeway
 from streams.agents.pipeline import Pipeline, Register
 from streams.observability.metrics import Metrics
 from streams.settings import Settings
@@ -13,7 +13,7 @@ from streams.settings import Settings
 # of 100 stalls (and warns) several times a second under ordinary load.
 PRODUCER_BUFFER_MESSAGES = 5_000
 
-PIPELINES: tuple[Register, ...] = (rebates.register, matching.register)
+PIPELINES: tuple[Register, ...] = (rebates.register, matching.register, threeway.register)
 
 
 def create_app(

@@ -1,5 +1,5 @@
-"""`recon ingest pos|promotions|trades|confirmations FILE`: publish a CSV file to its raw
-topic."""
+"""`recon ingest pos|promotions|trades|confirmations|edi FILE`: publish a CSV (or X12) file
+to its raw topic."""
 
 from __future__ import annotations
 
@@ -70,3 +70,11 @@ def trades(ctx: typer.Context, file: FileArg) -> None:
 def confirmations(ctx: typer.Context, file: FileArg) -> None:
     """Publish counterparty confirmations to the raw confirmations topic (keyed by match group)."""
     _ingest(ctx, file, "confirmations")
+
+
+@app.command("edi")
+@reports_errors
+def edi(ctx: typer.Context, file: FileArg) -> None:
+    """Publish an X12 file, one message per transaction set, to the raw EDI topic (keyed by
+    PO number). Broken envelopes are published flagged and dead-lettered by the worker."""
+    _ingest(ctx, file, "edi")

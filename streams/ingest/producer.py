@@ -32,6 +32,7 @@ from rich.progress import (
 from streams.codecs import avro
 from streams.ingest import headers as h
 from streams.ingest.csv_source import CsvRecords, IngestError, file_sha256
+from streams.ingest.edi_source import EDI_FORMAT, EdiRecords
 from streams.ingest.partitioner import PARTITIONER, keyer
 from streams.observability.metrics import Metrics
 from streams.observability.producer_stats import RetryCounter
@@ -39,6 +40,7 @@ from streams.observability.tracing import new_traceparent
 from streams.ops.topics import (
     MANIFESTS,
     RAW_CONFIRMATIONS,
+    RAW_EDI,
     RAW_POS,
     RAW_PROMOTIONS,
     RAW_TRADES,
@@ -48,13 +50,14 @@ from streams.settings import Settings
 
 __all__ = ["IngestError", "IngestResult", "ingest_file", "new_traceparent"]
 
-Kind = Literal["pos", "promotions", "trades", "confirmations"]
+Kind = Literal["pos", "promotions", "trades", "confirmations", "edi"]
 # kind -> (logical topic, recon-format header value, the co-partitioned logical topic)
 FORMATS: dict[str, tuple[str, str, str]] = {
     "pos": (RAW_POS, "pos-csv", RAW_PROMOTIONS),
     "promotions": (RAW_PROMOTIONS, "promotions-csv", RAW_POS),
     "trades": (RAW_TRADES, "trades-csv", RAW_CONFIRMATIONS),
     "confirmations": (RAW_CONFIRMATIONS, "confirmations-csv", RAW_TRADES),
+    "edi": (RAW_EDI, EDI_FORMAT, RAW_EDI),  # X12: one record per transaction set
 }
 POLL_EVERY = 1000  # records between poll(0) calls: serves delivery reports, bounds their backlog
 PROGRESS_EVERY = 5000
@@ -225,6 +228,16 @@ def _progress(enabled: bool, name: str, total: int) -> Iterator[Callable[[int, i
         yield lambda done, rows: bar.update(task, completed=done, rows=rows)
 
 
+def keyed(source: CsvRecords | EdiRecords, kind: str) -> Iterator[tuple[int, bytes, bytes]]:
+    """(line or segment index, partition key, value) of every record of ``source``."""
+    if isinstance(source, EdiRecords):
+        yield from source
+        return
+    key_of = keyer(kind, source.columns)
+    for line, raw in source:
+        yield line, key_of(raw), raw
+
+
 def ingest_file(
     settings: Settings,
     path: Path,
@@ -260,14 +273,14 @@ def ingest_file(
     tally = DeliveryTally()
     rows_read = 0
     size = path.stat().st_size
-    with CsvRecords(path) as source, _progress(progress, path.name, size) as show:
+    source = EdiRecords(path) if kind == "edi" else CsvRecords(path)
+    with source, _progress(progress, path.name, size) as show:
         run = RunContext(run_id, path.name, sha, record_format, source.header)
         constant = run.constant_headers()
-        key_of = keyer(kind, source.columns)
-        for line, raw in source:
+        for line, key, raw in keyed(source, kind):
             rows_read += 1
             headers = record_headers(constant, run_id, line, utc_now_iso(), new_traceparent())
-            produce(producer, topic, key_of(raw), raw, headers, tally)
+            produce(producer, topic, key, raw, headers, tally)
             if rows_read % POLL_EVERY == 0:
                 producer.poll(0)
             if rows_read % PROGRESS_EVERY == 0:

@@ -41,10 +41,20 @@ def open_exceptions(events: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(found, key=lambda e: (e["kind"], e["record_type"], e["record_id"], e["version"]))
 
 
-def match_events(settings: Settings) -> list[dict[str, Any]]:
+def schema_of(msg: Any) -> str:
+    for name, value in msg.headers() or []:
+        if name == avro.SCHEMA_HEADER and value is not None:
+            return bytes(value).decode()
+    return "match"
+
+
+def match_events(settings: Settings, schema: str = "match") -> list[dict[str, Any]]:
+    """Events of one schema on ``matches``: trade pairs (``match``) or three-way
+    document matches (``document_match``) share the topic."""
     return [
-        avro.decode("match", msg.value() or b"")
+        avro.decode(schema, msg.value() or b"")
         for msg in read_topic(settings, settings.topic(t.MATCHES))
+        if schema_of(msg) == schema
     ]
 
 

@@ -35,6 +35,8 @@ APP_INPUTS = (
     t.RAW_CONFIRMATIONS,
     t.MATCH_RECORDS,
     t.MATCH_INPUT,
+    t.RAW_EDI,
+    t.THREEWAY_INPUT,
 )
 WORKER_LOCK = "worker.lock"  # held (flock) by a running worker: see the runbook / report
 ACTIVE_STATES = (

@@ -37,7 +37,10 @@ MATCHES = "matches"
 EXCEPTIONS = "exceptions"
 RECORDS_TABLE = "match-records"
 GROUPS_TABLE = "match-groups"
-TABLES = (STATE_TABLE, RECORDS_TABLE, GROUPS_TABLE)
+RAW_EDI = "raw.edi"
+THREEWAY_INPUT = "threeway.input"
+THREEWAY_TABLE = "threeway-orders"
+TABLES = (STATE_TABLE, RECORDS_TABLE, GROUPS_TABLE, THREEWAY_TABLE)
 
 CATALOGUE: tuple[TopicSpec, ...] = (
     TopicSpec(RAW_POS, False, "raw POS sales lines as read from CSV, keyed by vendor"),
@@ -53,6 +56,8 @@ CATALOGUE: tuple[TopicSpec, ...] = (
     TopicSpec(MATCH_INPUT, False, "internal: record versions and window ticks, by match group"),
     TopicSpec(MATCHES, False, "Avro matched/unmatched pair events, keyed by pair id"),
     TopicSpec(EXCEPTIONS, False, "Avro matching exceptions opened/resolved, keyed by id"),
+    TopicSpec(RAW_EDI, False, "X12 transaction sets (Avro edi_document), keyed by PO number"),
+    TopicSpec(THREEWAY_INPUT, False, "internal: raw.edi re-published with window ticks"),
 )
 
 
