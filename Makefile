@@ -8,7 +8,7 @@ OUT    ?= out
 
 BENCH_ARGS ?=
 
-.PHONY: help venv venv-quix demo bench test unit integration lint typecheck broker-start broker-stop clean
+.PHONY: help venv venv-quix demo bench test unit integration lint typecheck broker-start broker-stop clean prometheus-tools
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP) ## create the virtualenv and install recon-streams with its dev tools
 
-demo: $(STAMP) ## run the rebate pipeline end to end on the local broker and print ledger + audit
+demo: $(STAMP) ## run the rebate, matching and EDI three-way pipelines end to end and self-check
 	$(BIN)/python -m streams.demo --out $(OUT)
 
 QUIX_STAMP := .venv-quix/.installed
@@ -35,7 +35,10 @@ venv-quix: $(QUIX_STAMP) ## the quixstreams baseline's own virtualenv (its pins 
 bench: $(STAMP) $(QUIX_STAMP) ## benchmark: ingest, worker end to end, baselines, scaling, latency (BENCH_ARGS=--quick)
 	$(RECON) bench $(BENCH_ARGS)
 
-test: $(STAMP) ## the whole suite: lint, types, unit and integration (starts the local broker)
+prometheus-tools: ## install Debian's prometheus package if prometheus/promtool are missing
+	sh deploy/ensure-prometheus.sh
+
+test: $(STAMP) prometheus-tools ## the whole suite: lint, types, unit and integration (starts the local broker)
 	$(BIN)/ruff check streams tests
 	$(BIN)/mypy
 	$(BIN)/pytest
@@ -43,7 +46,7 @@ test: $(STAMP) ## the whole suite: lint, types, unit and integration (starts the
 unit: $(STAMP) ## unit tests only
 	$(BIN)/pytest -m unit
 
-integration: $(STAMP) ## integration tests only (real broker)
+integration: $(STAMP) prometheus-tools ## integration tests only (real broker)
 	$(BIN)/pytest -m integration
 
 broker-start: $(STAMP) ## start the embedded single-node KRaft broker

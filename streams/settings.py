@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -36,10 +37,65 @@ class Settings(BaseSettings):
 
     # Worker
     app_id: str = "recon-streams"
-    worker_web_port: int = 6066
     drain_idle_seconds: float = Field(default=1.5, gt=0)
     drain_timeout_seconds: float = Field(default=600.0, gt=0)
     commit_interval_seconds: float = Field(default=1.0, gt=0)
+    # How long the group coordinator keeps a silent member (a worker killed with kill -9,
+    # OOM, a lost host) before handing its partitions to the others. Faust's default of
+    # 60 s stalls every restart after a crash for that long. Heartbeats come from
+    # aiokafka's own thread, so a busy event loop does not miss them; too short a timeout
+    # would still evict a worker on a long GC pause or a network hiccup (a rebalance, not a
+    # loss: the books are idempotent). Heartbeats go every third of it.
+    session_timeout_seconds: float = Field(default=10.0, ge=6.0, le=90.0)
+
+    # Observability
+    metrics_host: str = Field(default="0.0.0.0", description="Interface of /metrics, /healthz.")
+    metrics_port: int = Field(default=9108, ge=0, description="0: any free port (logged).")
+    metrics_interval_seconds: float = Field(
+        default=10.0, gt=0, description="How often lag and table sizes are sampled."
+    )
+    liveness_stall_seconds: float = Field(
+        default=30.0, gt=0, description="/healthz fails when the event loop stalls this long."
+    )
+    log_format: Literal["auto", "json", "text"] = Field(
+        default="auto", description="auto: JSON lines unless stderr is a terminal."
+    )
+    pushgateway_url: str | None = Field(
+        default=None, description="Pushgateway for one-shot commands (ingest, replay)."
+    )
+
+    # Trade matching (domain.md §4, docs/matching.md)
+    match_quantity_tolerance: Decimal = Field(default=Decimal("0"), ge=0)
+    match_price_tolerance: Decimal = Field(default=Decimal("0.01"), ge=0)
+    match_time_tolerance_seconds: float = Field(default=300.0, ge=0)
+    match_allowed_lateness_seconds: float = Field(
+        default=3600.0, ge=0, description="Event time a window stays open past its record."
+    )
+    match_window_timeout_seconds: float = Field(
+        default=3600.0, gt=0, description="Wall-clock close, so a quiet feed still closes."
+    )
+    match_tick_seconds: float = Field(default=10.0, gt=0, description="Window-close tick period.")
+    match_own_parties: str = Field(
+        default="",
+        description="Our party ids (comma-separated): the other side of a record "
+        "is its counterparty in exception exports.",
+    )
+    close_windows_at_end_of_input: bool = Field(
+        default=False, description="`worker --drain`: end of input closes every window (batch)."
+    )
+
+    # Three-way match of EDI documents (domain.md §5, docs/threeway.md)
+    threeway_price_tolerance_amount: Decimal = Field(
+        default=Decimal("0.01"), ge=0, description="Max |invoice - PO| unit price, money."
+    )
+    threeway_price_tolerance_percent: Decimal = Field(
+        default=Decimal("1"), ge=0, description="Max |invoice - PO| unit price, % of PO price."
+    )
+    threeway_window_seconds: float = Field(
+        default=86400.0,
+        gt=0,
+        description="Wait after an invoice arrives for its PO and ASN: then missing_document.",
+    )
 
     # Local broker (embedded default). Ports sit below Linux's ephemeral range (32768+), where
     # any outgoing client socket could already hold them.

@@ -65,6 +65,7 @@ def isolated_settings(kafka_settings: Settings, tmp_path: Path) -> Settings:
 
     ``bootstrap_servers`` is set explicitly: the test's ``home`` differs from the broker's,
     so code under test that calls ``ensure_broker`` must not try to start a second broker.
+    Workers serve metrics on any free loopback port: tests (and sessions) run side by side.
     """
     tag = uuid.uuid4().hex[:10]
     return kafka_settings.with_overrides(
@@ -72,4 +73,6 @@ def isolated_settings(kafka_settings: Settings, tmp_path: Path) -> Settings:
         app_id=f"recon-test-{tag}",
         home=tmp_path / "home",
         bootstrap_servers=kafka_settings.bootstrap,
+        metrics_host="127.0.0.1",
+        metrics_port=0,
     )

@@ -47,6 +47,8 @@ class RecordRef:
     offset: int
     source_file: str = ""
     line: int = 0
+    traceparent: str = ""  # of the hop that decided the record: ledger entries are its children
+    ingested_at: str = ""  # ISO 8601, for end-to-end latency
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,8 @@ class Posting:
     source_file: str = ""
     source_line: int = 0
     correlation_id: str = ""
+    traceparent: str = ""
+    ingested_at: str = ""
 
 
 @dataclass
@@ -89,6 +93,8 @@ def posting_to_json(p: Posting) -> dict[str, str]:
         "source_file": p.source_file,
         "source_line": str(p.source_line),
         "correlation_id": p.correlation_id,
+        "traceparent": p.traceparent,
+        "ingested_at": p.ingested_at,
     }
 
 
@@ -107,6 +113,9 @@ def posting_from_json(doc: dict[str, str]) -> Posting:
         source_file=doc["source_file"],
         source_line=int(doc["source_line"]),
         correlation_id=doc["correlation_id"],
+        # absent from rows written before tracing was added
+        traceparent=doc.get("traceparent", ""),
+        ingested_at=doc.get("ingested_at", ""),
     )
 
 
@@ -333,6 +342,8 @@ class RebateEngine:
             source_file=ref.source_file,
             source_line=ref.line,
             correlation_id=ref.record_id,
+            traceparent=ref.traceparent,
+            ingested_at=ref.ingested_at,
         )
 
     # -- state access ---------------------------------------------------------------------

@@ -3,7 +3,9 @@
 Caught up means: the app's consumer group has committed the end offset of every raw
 partition (Faust flushes the producer before each commit, so all outcomes, DLQ records
 and changelog writes up to there are durable), and the ledger relay has committed the end
-of every changelog partition. Checked twice in a row, then the worker stops itself.
+of every changelog partition. Checked twice in a row; then the pipelines' ``on_caught_up``
+hooks run once (matching closes its due windows), and after two more caught-up checks the
+worker stops itself.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ log = logging.getLogger(__name__)
 class DrainState:
     started: float = field(default_factory=time.monotonic)
     consecutive: int = 0
+    hooks_done: bool = False
     finished: bool = False
     error: str | None = None
 
@@ -46,6 +49,19 @@ def caught_up(settings: Settings, pipelines: list[Pipeline]) -> tuple[bool, int]
     changelogs = sorted({topic for p in pipelines for topic in p.relays})
     pending = behind(group_lag(settings, t.relay_group(settings), changelogs)) if changelogs else 0
     return pending == 0, pending
+
+
+def describe_behind(settings: Settings, pipelines: list[Pipeline]) -> str:
+    """The partitions still behind, with committed and end offsets: a partition whose
+    committed offset never moves while its end is ahead points at a record the consumer
+    will not commit past (a stuck record, or one dropped before it was processed)."""
+    sources = [topic for p in pipelines for topic in p.source_topics]
+    changelogs = sorted({topic for p in pipelines for topic in p.relays})
+    lags = group_lag(settings, settings.app_id, sources)
+    if changelogs:
+        lags += group_lag(settings, t.relay_group(settings), changelogs)
+    behind_ = [f"{x.topic}[{x.partition}] at {x.committed} of {x.end}" for x in lags if x.behind]
+    return "; ".join(behind_[:12]) or "none"
 
 
 def install_drain(
@@ -65,13 +81,22 @@ def install_drain(
             stop(f"outbox relay failed: {relay.failure}")
             return
         if time.monotonic() - state.started > settings.drain_timeout_seconds:
-            stop(f"not caught up after {settings.drain_timeout_seconds:.0f} s")
+            loop = asyncio.get_running_loop()
+            where = await loop.run_in_executor(None, describe_behind, settings, pipelines)
+            stop(f"not caught up after {settings.drain_timeout_seconds:.0f} s; behind: {where}")
             return
         loop = asyncio.get_running_loop()
         done, pending = await loop.run_in_executor(None, caught_up, settings, pipelines)
         state.consecutive = state.consecutive + 1 if done else 0
         log.info("drain: %d records/changelog entries pending", pending)
         if state.consecutive >= 2:
+            hooks = [p.on_caught_up for p in pipelines if p.on_caught_up is not None]
+            if hooks and not state.hooks_done:
+                # e.g. close matching windows: then catch up with what that produced
+                state.hooks_done, state.consecutive = True, 0
+                for hook in hooks:
+                    await hook()
+                return
             stop(None)
 
     app.timer(settings.drain_idle_seconds / 2, name="recon.drain")(check)

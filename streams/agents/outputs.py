@@ -13,6 +13,7 @@ from streams.errors import RecordError
 from streams.ingest import headers as h
 from streams.models.outcome import Outcome
 from streams.models.promotion import Agreement
+from streams.observability.tracing import child_of
 
 HeaderList = list[tuple[str, bytes]]
 
@@ -27,6 +28,9 @@ class Source:
     key: bytes | None
     value: bytes
     headers: dict[str, str]
+    # The traceparent of this hop's outputs (a child span of the record's); one per record,
+    # so every output of one decision shares it. Empty: derived on use.
+    hop: str = ""
 
     @property
     def correlation_id(self) -> str:
@@ -55,14 +59,20 @@ class Source:
         text = self.headers.get(h.ATTEMPTS, "")
         return int(text) if text.isdigit() else 1
 
+    @property
+    def ingested_at(self) -> str:
+        return self.headers.get(h.INGESTED_AT, "")
+
+    @property
+    def hop_traceparent(self) -> str:
+        return self.hop or child_of(self.headers.get(h.TRACEPARENT))
+
     def trace_headers(self, schema: str) -> HeaderList:
-        out = [
+        return [
             (avro.SCHEMA_HEADER, schema.encode()),
             (h.CORRELATION_ID, self.correlation_id.encode()),
+            (h.TRACEPARENT, self.hop_traceparent.encode()),
         ]
-        if h.TRACEPARENT in self.headers:
-            out.append((h.TRACEPARENT, self.headers[h.TRACEPARENT].encode()))
-        return out
 
 
 def now_utc() -> datetime:

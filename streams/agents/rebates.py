@@ -14,17 +14,27 @@ from streams.agents.table_state import TableState
 from streams.models.parsing import to_model
 from streams.models.pos import SaleLine
 from streams.models.promotion import Agreement
+from streams.observability.metrics import Metrics
 from streams.ops import topics as t
 from streams.settings import Settings
 
 
 def ref_of(src: Source) -> RecordRef:
-    return RecordRef(src.correlation_id, src.offset, src.source_file, src.line)
+    return RecordRef(
+        src.correlation_id,
+        src.offset,
+        src.source_file,
+        src.line,
+        traceparent=src.hop_traceparent,
+        ingested_at=src.ingested_at,
+    )
 
 
 class SalesProcessor(RecordProcessor):
-    def __init__(self, engine: RebateEngine, outcomes: TopicT, dlq: TopicT) -> None:
-        super().__init__(outcomes, dlq)
+    def __init__(
+        self, engine: RebateEngine, outcomes: TopicT, dlq: TopicT, metrics: Metrics
+    ) -> None:
+        super().__init__(outcomes, dlq, metrics)
         self.engine = engine
 
     def decide(self, src: Source) -> Decision:
@@ -35,9 +45,14 @@ class SalesProcessor(RecordProcessor):
 
 class AgreementsProcessor(RecordProcessor):
     def __init__(
-        self, engine: RebateEngine, outcomes: TopicT, dlq: TopicT, agreements: TopicT
+        self,
+        engine: RebateEngine,
+        outcomes: TopicT,
+        dlq: TopicT,
+        agreements: TopicT,
+        metrics: Metrics,
     ) -> None:
-        super().__init__(outcomes, dlq)
+        super().__init__(outcomes, dlq, metrics)
         self.engine = engine
         self.agreements = agreements
 
@@ -57,7 +72,7 @@ class AgreementsProcessor(RecordProcessor):
         return decision
 
 
-def register(app: faust.App, settings: Settings) -> Pipeline:
+def register(app: faust.App, settings: Settings, metrics: Metrics) -> Pipeline:
     state = app.Table(
         t.STATE_TABLE, partitions=settings.partitions, key_type=bytes, value_type=bytes
     )
@@ -69,15 +84,17 @@ def register(app: faust.App, settings: Settings) -> Pipeline:
         raw_topic(app, settings, t.RAW_POS),
         raw_topic(app, settings, t.RAW_PROMOTIONS),
     )
-    attach(app, pos, SalesProcessor(engine, outcomes, dlq), "recon.pos")
+    attach(app, pos, SalesProcessor(engine, outcomes, dlq, metrics), "recon.pos")
     attach(
         app,
         promotions,
-        AgreementsProcessor(engine, outcomes, dlq, raw_topic(app, settings, t.AGREEMENTS)),
+        AgreementsProcessor(
+            engine, outcomes, dlq, raw_topic(app, settings, t.AGREEMENTS), metrics
+        ),
         "recon.promotions",
     )
     return Pipeline(
         name="rebates",
         source_topics=(settings.topic(t.RAW_POS), settings.topic(t.RAW_PROMOTIONS)),
-        relays={t.changelog_topic(settings, t.STATE_TABLE): ledger_publishes(settings)},
+        relays={t.changelog_topic(settings, t.STATE_TABLE): ledger_publishes(settings, metrics)},
     )

@@ -9,6 +9,7 @@ partition keeps moving (an exception inside a Faust agent would kill the agent).
 from __future__ import annotations
 
 import logging
+import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +22,9 @@ from streams.errors import Category, RecordError, Stage
 from streams.ingest import headers as h
 from streams.models.outcome import Outcome
 from streams.models.parsing import parse_columns
+from streams.observability.logs import record_context
+from streams.observability.metrics import Metrics
+from streams.observability.tracing import child_of, seconds_since
 
 log = logging.getLogger(__name__)
 
@@ -50,14 +54,17 @@ def source_of(event: EventT[Any]) -> Source:
         offset=msg.offset,
         key=msg.key,
         value=msg.value or b"",
-        headers=h.to_dict(msg.headers),
+        headers=(headers := h.to_dict(msg.headers)),
+        hop=child_of(headers.get(h.TRACEPARENT)),
     )
 
 
 class RecordProcessor(ABC):
-    def __init__(self, outcomes: TopicT, dlq: TopicT) -> None:
+    def __init__(self, outcomes: TopicT, dlq: TopicT, metrics: Metrics) -> None:
         self.outcomes = outcomes
         self.dlq = dlq
+        self.metrics = metrics
+        self.agent = type(self).__name__  # replaced by ``attach`` with the agent's name
         self._columns: dict[str, list[str]] = {}
 
     @abstractmethod
@@ -85,6 +92,30 @@ class RecordProcessor(ABC):
         return f"{src.source_file} line {src.line}"
 
     async def handle(self, src: Source) -> Outcome:
+        started = time.perf_counter()
+        context = record_context(
+            correlation_id=src.correlation_id,
+            traceparent=src.hop_traceparent,
+            source_file=src.source_file,
+            line=src.line,
+            topic=src.topic,
+            partition=src.partition,
+            offset=src.offset,
+            agent=self.agent,
+        )
+        with context:
+            self.metrics.records_in.labels(src.topic, "process").inc()
+            outcome = await self._decide_and_publish(src)
+            self.metrics.outcomes.labels(src.topic, outcome.value).inc()
+            if outcome is Outcome.DUPLICATE:
+                self.metrics.duplicates_skipped.labels(src.topic).inc()
+            self.metrics.record_processing.labels(self.agent).observe(
+                time.perf_counter() - started
+            )
+            log.debug("decided %s", outcome.value, extra={"outcome": outcome.value})
+        return outcome
+
+    async def _decide_and_publish(self, src: Source) -> Outcome:
         try:
             decision = self.decide(src)
         except RecordError as err:
@@ -99,8 +130,15 @@ class RecordProcessor(ABC):
             await send.topic.send(
                 key=send.key, value=send.value, headers=src.trace_headers(send.schema)
             )
+            self._published(src, send.topic, send.schema)
         await self._outcome(src, decision.outcome, decision.idempotency_key)
         return decision.outcome
+
+    def _published(self, src: Source, topic: TopicT, stage: str) -> None:
+        self.metrics.records_out.labels(topic.get_topic_name(), "process").inc()
+        latency = seconds_since(src.ingested_at)
+        if latency is not None:
+            self.metrics.latency.labels(stage).observe(latency)
 
     async def _dead_letter(self, src: Source, err: RecordError) -> None:
         dlq_id, payload = dlq_record(src, err)
@@ -108,13 +146,15 @@ class RecordProcessor(ABC):
             "dead-lettered [%s] %s",
             err.category.value,
             err,
-            extra={"correlation_id": src.correlation_id, "category": err.category.value},
+            extra={"category": err.category.value, "outcome": Outcome.DEAD_LETTERED.value},
         )
         await self.dlq.send(
             key=src.correlation_id.encode(),
             value=payload,
             headers=[*src.trace_headers("dlq_record"), ("recon-dlq-id", dlq_id.encode())],
         )
+        self.metrics.dlq_records.labels(err.category.value, err.stage.value).inc()
+        self._published(src, self.dlq, "dlq")
         await self._outcome(src, Outcome.DEAD_LETTERED, None)
 
     async def _outcome(self, src: Source, outcome: Outcome, idem: str | None) -> None:
@@ -123,10 +163,12 @@ class RecordProcessor(ABC):
             value=outcome_record(src, outcome, idem),
             headers=src.trace_headers("outcome"),
         )
+        self._published(src, self.outcomes, "outcome")
 
 
 def attach(app: faust.App, topic: TopicT, processor: RecordProcessor, name: str) -> None:
     """Run ``processor`` over every event of ``topic`` as the agent ``name``."""
+    processor.agent = name
 
     async def process(stream: StreamT[Any]) -> None:
         async for event in stream.events():

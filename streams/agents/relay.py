@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from confluent_kafka import Consumer, KafkaError, Message, Producer
@@ -19,7 +21,11 @@ from streams.accrual.state import decode
 from streams.agents.pipeline import Publish, RelayHandler
 from streams.codecs import avro
 from streams.ingest import headers as h
+from streams.observability.metrics import Metrics
+from streams.observability.producer_stats import RetryCounter
+from streams.observability.tracing import child_of, seconds_since
 from streams.ops import topics as t
+from streams.ops.kafka_read import LIBRDKAFKA_LOG
 from streams.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -57,8 +63,24 @@ def message_time(msg: Message) -> datetime:
     return datetime.fromtimestamp(ts / 1000, UTC)
 
 
-def ledger_publishes(settings: Settings) -> RelayHandler:
-    """Posting rows (``p:`` keys) carry the ledger entries of the write in ``out``."""
+def ledger_observer(metrics: Metrics, p: Posting) -> Callable[[], None]:
+    """What to record once the entry of ``p`` is delivered."""
+
+    def delivered() -> None:
+        metrics.ledger_posted.labels(p.currency).inc(float(p.amount))
+        metrics.ledger_entries.labels(p.currency, p.kind.value).inc()
+        latency = seconds_since(p.ingested_at)
+        if latency is not None:
+            metrics.latency.labels("ledger").observe(latency)
+
+    return delivered
+
+
+def ledger_publishes(settings: Settings, metrics: Metrics) -> RelayHandler:
+    """Posting rows (``p:`` keys) carry the ledger entries of the write in ``out``.
+
+    Entries carry the correlation id of the record that triggered them and a traceparent
+    that is a child of the agent's span (the relay is one more hop)."""
     ledger = settings.topic(t.LEDGER)
 
     def handle(msg: Message) -> list[Publish]:
@@ -77,8 +99,10 @@ def ledger_publishes(settings: Settings) -> RelayHandler:
                     [
                         (avro.SCHEMA_HEADER, b"ledger_entry"),
                         (h.CORRELATION_ID, p.correlation_id.encode()),
+                        (h.TRACEPARENT, child_of(p.traceparent, seed=p.entry_id).encode()),
                         ("recon-entry-id", p.entry_id.encode()),
                     ],
+                    ledger_observer(metrics, p),
                 )
             )
         return out
@@ -87,10 +111,16 @@ def ledger_publishes(settings: Settings) -> RelayHandler:
 
 
 class OutboxRelay(threading.Thread):
-    def __init__(self, settings: Settings, handlers: dict[str, RelayHandler]) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        handlers: dict[str, RelayHandler],
+        metrics: Metrics | None = None,
+    ) -> None:
         super().__init__(name="outbox-relay", daemon=True)
         self.settings = settings
         self.handlers = handlers
+        self.metrics = metrics or Metrics()
         self._stop_requested = threading.Event()
         self.failure: BaseException | None = None
         self.relayed = 0
@@ -109,6 +139,7 @@ class OutboxRelay(threading.Thread):
                 "group.id": t.relay_group(self.settings),
                 "enable.auto.commit": False,
                 "auto.offset.reset": "earliest",
+                "logger": LIBRDKAFKA_LOG,
             }
         )
         producer = Producer(
@@ -119,6 +150,9 @@ class OutboxRelay(threading.Thread):
                 "linger.ms": 5,
                 "compression.type": "lz4",
                 "on_delivery": self._delivered,
+                "statistics.interval.ms": int(self.settings.metrics_interval_seconds * 1000),
+                "stats_cb": RetryCounter(self.metrics, "relay"),
+                "logger": LIBRDKAFKA_LOG,
             }
         )
         try:
@@ -135,23 +169,34 @@ class OutboxRelay(threading.Thread):
             consumer.close()
 
     def _relay(self, batch: list[Message], producer: Producer) -> None:
+        started = time.perf_counter()
+        published: list[Publish] = []
         for msg in batch:
             err = msg.error()
             if err is not None:
                 if err.code() != KafkaError._PARTITION_EOF:
                     log.warning("outbox relay: %s", err)
                 continue
-            for pub in self.handlers[msg.topic() or ""](msg):
+            topic = msg.topic() or ""
+            self.metrics.records_in.labels(topic, "relay").inc()
+            for pub in self.handlers[topic](msg):
                 producer.produce(pub.topic, key=pub.key, value=pub.value, headers=pub.headers)
+                published.append(pub)
                 self.relayed += 1
                 producer.poll(0)
         remaining = producer.flush(30)
         if remaining or self._undelivered:
+            self.metrics.producer_errors.labels("relay").inc(remaining + len(self._undelivered))
             # Not committing: the batch is relayed again by whoever owns the partition next.
             raise RuntimeError(
                 f"outbox relay could not deliver {remaining + len(self._undelivered)} "
                 f"messages: {self._undelivered[:1]}"
             )
+        for pub in published:
+            self.metrics.records_out.labels(pub.topic, "relay").inc()
+            if pub.delivered is not None:
+                pub.delivered()
+        self.metrics.batch_processing.labels("relay").observe(time.perf_counter() - started)
 
     def _delivered(self, err: KafkaError | None, msg: Message) -> None:
         if err is not None:

@@ -8,6 +8,7 @@ rebuilt from the changelog; a clean stop leaves a marker that lets the next star
 from __future__ import annotations
 
 import logging
+import logging.config
 import shutil
 
 import faust
@@ -16,6 +17,9 @@ from streams.agents.app import create_app
 from streams.agents.drain import install_drain
 from streams.agents.relay import OutboxRelay
 from streams.errors import ReconError
+from streams.observability.logs import level_number, logging_config
+from streams.observability.metrics import Metrics
+from streams.observability.worker import WorkerObservability
 from streams.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -42,22 +46,37 @@ def prepare_state_dir(settings: Settings) -> bool:
 
 
 def run_worker(settings: Settings, *, drain: bool, loglevel: str = "warn") -> None:
+    level = level_number(loglevel)
+    config = logging_config(level, settings.log_format)
+    logging.config.dictConfig(config)  # before anything logs; the Faust worker re-applies it
     prepare_state_dir(settings)
-    app, pipelines = create_app(settings)
-    relay = OutboxRelay(settings, {topic: fn for p in pipelines for topic, fn in p.relays.items()})
-    relay.start()
+    metrics = Metrics()
+    app, pipelines = create_app(settings, metrics)
+    observability = WorkerObservability(app, settings, pipelines, metrics)
+    relay = OutboxRelay(
+        settings, {topic: fn for p in pipelines for topic, fn in p.relays.items()}, metrics
+    )
     drain_state = install_drain(app, settings, pipelines, relay) if drain else None
-    worker = faust.Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
+    worker = faust.Worker(
+        app,
+        loglevel=level,
+        logging_config=config,
+        quiet=True,
+        redirect_stdouts=False,
+    )
     # Faust's terminal spinner sets the root logger to DEBUG (so that it spins on every log
     # record): every faust/aiokafka debug call then builds and routes a record, ~9% of the
     # worker's time in a profile. A batch/daemon worker has no use for a spinner.
     worker.spinner = None
+    observability.start()
+    relay.start()
     try:
         worker.execute_from_commandline()
     except SystemExit:
         pass  # mode exits through SystemExit after a graceful stop
     finally:
         relay.stop()
+        observability.stop()
     (settings.state_dir / CLEAN_MARKER).touch()
     if relay.failure is not None:
         raise WorkerError(f"outbox relay failed: {relay.failure}")

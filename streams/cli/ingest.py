@@ -1,4 +1,5 @@
-"""`recon ingest pos|promotions FILE`: publish a CSV file to its raw topic."""
+"""`recon ingest pos|promotions|trades|confirmations|edi FILE`: publish a CSV (or X12) file
+to its raw topic."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import typer
 
 from streams.cli.common import reports_errors, settings_from
 from streams.ingest.producer import Kind, ingest_file
+from streams.observability.push import run_metrics
 
 app = typer.Typer(
     help="Stream CSV files, record by record, to the raw Kafka topics.",
@@ -32,8 +34,14 @@ FileArg = Annotated[
 
 def _ingest(ctx: typer.Context, file: Path, kind: Kind) -> None:
     # The bar only makes sense on a terminal; piped/CI runs get the summary line alone.
-    result = ingest_file(settings_from(ctx), file, kind, progress=sys.stderr.isatty())
+    settings = settings_from(ctx)
+    with run_metrics(settings, "ingest") as run:
+        result = ingest_file(
+            settings, file, kind, progress=sys.stderr.isatty(), metrics=run.metrics
+        )
+        run.published(result.topic, result.rows_published)
     typer.echo(result.summary())
+    typer.echo(run.summary())
 
 
 @app.command("pos")
@@ -48,3 +56,25 @@ def pos(ctx: typer.Context, file: FileArg) -> None:
 def promotions(ctx: typer.Context, file: FileArg) -> None:
     """Publish promotion agreement rows to the raw promotions topic (keyed by vendor_id)."""
     _ingest(ctx, file, "promotions")
+
+
+@app.command("trades")
+@reports_errors
+def trades(ctx: typer.Context, file: FileArg) -> None:
+    """Publish trade captures to the raw trades topic (keyed by match group)."""
+    _ingest(ctx, file, "trades")
+
+
+@app.command("confirmations")
+@reports_errors
+def confirmations(ctx: typer.Context, file: FileArg) -> None:
+    """Publish counterparty confirmations to the raw confirmations topic (keyed by match group)."""
+    _ingest(ctx, file, "confirmations")
+
+
+@app.command("edi")
+@reports_errors
+def edi(ctx: typer.Context, file: FileArg) -> None:
+    """Publish an X12 file, one message per transaction set, to the raw EDI topic (keyed by
+    PO number). Broken envelopes are published flagged and dead-lettered by the worker."""
+    _ingest(ctx, file, "edi")

@@ -7,7 +7,20 @@ from typing import Annotated
 
 import typer
 
-from streams.cli import audit, bench, broker, dlq, edi, ingest, ledger, sre, topics, worker
+from streams.cli import (
+    audit,
+    bench,
+    broker,
+    dlq,
+    edi,
+    ingest,
+    ledger,
+    matching,
+    sre,
+    topics,
+    trace,
+    worker,
+)
 from streams.settings import Settings
 
 app = typer.Typer(
@@ -44,6 +57,8 @@ app.add_typer(ingest.app, name="ingest")
 app.add_typer(ledger.app, name="ledger")
 app.add_typer(dlq.app, name="dlq")
 app.add_typer(edi.app, name="edi")
+app.add_typer(matching.matches_app, name="matches")
+app.add_typer(matching.exceptions_app, name="exceptions")
 app.add_typer(sre.group_app, name="group")
 app.add_typer(sre.state_app, name="state")
 app.command("worker")(worker.worker)
@@ -51,6 +66,7 @@ app.command("replay")(sre.replay)
 app.command("lag")(sre.lag)
 app.command("audit")(audit.audit)
 app.command("bench")(bench.bench)
+app.command("trace")(trace.trace)
 
 
 def main() -> None:

@@ -15,6 +15,7 @@ from rich.table import Table
 
 from streams.cli.common import console, reports_errors, settings_from
 from streams.errors import ConfigError, KafkaOperationError
+from streams.observability.push import run_metrics
 from streams.ops import group as g
 from streams.ops import replay as r
 
@@ -86,17 +87,23 @@ def replay(
         console.print(f"would replay {total} record(s) of {name}")
         return
     columns = (TextColumn("[bold]replay {task.description}"), BarColumn(), MofNCompleteColumn())
-    with Progress(
-        *columns, TimeRemainingColumn(), console=Console(stderr=True), transient=True
-    ) as bar:
+    with (
+        run_metrics(settings, "replay") as run,
+        Progress(
+            *columns, TimeRemainingColumn(), console=Console(stderr=True), transient=True
+        ) as bar,
+    ):
         task = bar.add_task(name, total=total)
         result = r.replay(settings, name, ranges, on_record=lambda: bar.advance(task))
+        for f in result.files:
+            run.published(f.topic, f.delivered)
     for f in result.files:
         console.print(f"  {f.source_file} ({f.file_sha256[:12]}): {f.delivered} replayed")
     console.print(
         f"replayed {result.records} record(s) of {name} (run replay-{result.run_id}); "
         "run the worker, then `recon audit`"
     )
+    console.print(run.summary())
 
 
 # -- lag ----------------------------------------------------------------------------------

@@ -2,13 +2,13 @@
 
 Ingest does not validate content: every record read is published with headers that locate
 it (file, SHA-256, line) so the agents can dead-letter it precisely. Records are keyed by
-vendor id and partitioned with librdkafka's Java-compatible murmur2, so a vendor's sales and
-agreements land on the same partition number of two equally partitioned topics.
+vendor id (or by match group, for trades and confirmations) and partitioned with librdkafka's
+Java-compatible murmur2, so a vendor's sales and agreements (or the trades and confirmations
+that can match) land on the same partition number of two equally partitioned topics.
 """
 
 from __future__ import annotations
 
-import random
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -32,17 +32,32 @@ from rich.progress import (
 from streams.codecs import avro
 from streams.ingest import headers as h
 from streams.ingest.csv_source import CsvRecords, IngestError, file_sha256
-from streams.ingest.partitioner import PARTITIONER, key_index, record_key
-from streams.ops.topics import MANIFESTS, RAW_POS, RAW_PROMOTIONS, admin_client
+from streams.ingest.edi_source import EDI_FORMAT, EdiRecords
+from streams.ingest.partitioner import PARTITIONER, keyer
+from streams.observability.metrics import Metrics
+from streams.observability.producer_stats import RetryCounter
+from streams.observability.tracing import new_traceparent
+from streams.ops.topics import (
+    MANIFESTS,
+    RAW_CONFIRMATIONS,
+    RAW_EDI,
+    RAW_POS,
+    RAW_PROMOTIONS,
+    RAW_TRADES,
+    admin_client,
+)
 from streams.settings import Settings
 
-__all__ = ["IngestError", "IngestResult", "ingest_file"]
+__all__ = ["IngestError", "IngestResult", "ingest_file", "new_traceparent"]
 
-Kind = Literal["pos", "promotions"]
+Kind = Literal["pos", "promotions", "trades", "confirmations", "edi"]
 # kind -> (logical topic, recon-format header value, the co-partitioned logical topic)
 FORMATS: dict[str, tuple[str, str, str]] = {
     "pos": (RAW_POS, "pos-csv", RAW_PROMOTIONS),
     "promotions": (RAW_PROMOTIONS, "promotions-csv", RAW_POS),
+    "trades": (RAW_TRADES, "trades-csv", RAW_CONFIRMATIONS),
+    "confirmations": (RAW_CONFIRMATIONS, "confirmations-csv", RAW_TRADES),
+    "edi": (RAW_EDI, EDI_FORMAT, RAW_EDI),  # X12: one record per transaction set
 }
 POLL_EVERY = 1000  # records between poll(0) calls: serves delivery reports, bounds their backlog
 PROGRESS_EVERY = 5000
@@ -109,19 +124,6 @@ class UtcClock:
 
 
 utc_now_iso = UtcClock()
-
-_ZERO_TRACE = "0" * 32
-_ZERO_SPAN = "0" * 16
-
-
-def new_traceparent() -> str:
-    """A W3C traceparent with a fresh random trace id and span id, sampled."""
-    ids = random.randbytes(24).hex()  # not for security: trace ids need only be unique
-    trace_id, span_id = ids[:32], ids[32:]
-    if trace_id == _ZERO_TRACE or span_id == _ZERO_SPAN:  # invalid per W3C; p = 2**-64
-        return new_traceparent()
-    return f"00-{trace_id}-{span_id}-01"
-
 
 def record_headers(
     constant: h.HeaderList, run_id: str, line: int, ingested_at: str, traceparent: str
@@ -208,8 +210,8 @@ def require_topics(settings: Settings, *names: str, co_partitioned: str | None =
         ours, theirs = len(existing[names[0]].partitions), len(existing[co_partitioned].partitions)
         if ours != theirs:
             raise IngestError(
-                f"{names[0]} has {ours} partitions but {co_partitioned} has {theirs}: a "
-                "vendor's sales and agreements would land on different partitions"
+                f"{names[0]} has {ours} partitions but {co_partitioned} has {theirs}: "
+                "records that belong together would land on different partitions"
             )
 
 
@@ -226,8 +228,23 @@ def _progress(enabled: bool, name: str, total: int) -> Iterator[Callable[[int, i
         yield lambda done, rows: bar.update(task, completed=done, rows=rows)
 
 
+def keyed(source: CsvRecords | EdiRecords, kind: str) -> Iterator[tuple[int, bytes, bytes]]:
+    """(line or segment index, partition key, value) of every record of ``source``."""
+    if isinstance(source, EdiRecords):
+        yield from source
+        return
+    key_of = keyer(kind, source.columns)
+    for line, raw in source:
+        yield line, key_of(raw), raw
+
+
 def ingest_file(
-    settings: Settings, path: Path, kind: Kind, *, progress: bool = False
+    settings: Settings,
+    path: Path,
+    kind: Kind,
+    *,
+    progress: bool = False,
+    metrics: Metrics | None = None,
 ) -> IngestResult:
     """Publish every record of ``path`` to the raw topic of ``kind``; return the run's counts.
 
@@ -245,18 +262,25 @@ def ingest_file(
     started_at, t0 = datetime.now(UTC), time.perf_counter()
     sha = file_sha256(path)  # first pass: every record's headers carry it
     run_id = uuid.uuid4().hex
-    producer = Producer(producer_config(settings))
+    metrics = metrics or Metrics()
+    producer = Producer(
+        {
+            **producer_config(settings),
+            "statistics.interval.ms": 1000,
+            "stats_cb": RetryCounter(metrics, "ingest"),
+        }
+    )
     tally = DeliveryTally()
     rows_read = 0
     size = path.stat().st_size
-    with CsvRecords(path) as source, _progress(progress, path.name, size) as show:
+    source = EdiRecords(path) if kind == "edi" else CsvRecords(path)
+    with source, _progress(progress, path.name, size) as show:
         run = RunContext(run_id, path.name, sha, record_format, source.header)
         constant = run.constant_headers()
-        index = key_index(source.columns)
-        for line, raw in source:
+        for line, key, raw in keyed(source, kind):
             rows_read += 1
             headers = record_headers(constant, run_id, line, utc_now_iso(), new_traceparent())
-            produce(producer, topic, record_key(raw, index), raw, headers, tally)
+            produce(producer, topic, key, raw, headers, tally)
             if rows_read % POLL_EVERY == 0:
                 producer.poll(0)
             if rows_read % PROGRESS_EVERY == 0:
@@ -288,6 +312,9 @@ def ingest_file(
         manifest_tally,
     )
     manifest_undelivered = producer.flush()
+    failed = tally.failed + undelivered + manifest_tally.failed + manifest_undelivered
+    if failed:
+        metrics.producer_errors.labels("ingest").inc(failed)
 
     if tally.failed or undelivered:
         raise IngestError(

@@ -20,6 +20,12 @@ def worker_env(settings: Settings) -> dict[str, str]:
             "RECON_APP_ID": settings.app_id,
             "RECON_HOME": str(settings.home),
             "RECON_PARTITIONS": str(settings.partitions),
+            "RECON_METRICS_HOST": settings.metrics_host,
+            "RECON_METRICS_PORT": str(settings.metrics_port),
+            "RECON_METRICS_INTERVAL_SECONDS": str(settings.metrics_interval_seconds),
+            "RECON_LOG_FORMAT": settings.log_format,
+            "RECON_DRAIN_TIMEOUT_SECONDS": str(settings.drain_timeout_seconds),
+            "RECON_SESSION_TIMEOUT_SECONDS": str(settings.session_timeout_seconds),
         }
     )
     return env

@@ -27,10 +27,16 @@ from streams.ops import topics as t
 from streams.ops.kafka_read import Lag, consumer, group_lag
 from streams.settings import Settings
 
-# Logical topics the app's agents consume.
+# Logical topics the app's agents consume (rebate and matching pipelines).
 APP_INPUTS = (
     t.RAW_POS,
     t.RAW_PROMOTIONS,
+    t.RAW_TRADES,
+    t.RAW_CONFIRMATIONS,
+    t.MATCH_RECORDS,
+    t.MATCH_INPUT,
+    t.RAW_EDI,
+    t.THREEWAY_INPUT,
 )
 WORKER_LOCK = "worker.lock"  # held (flock) by a running worker: see the runbook / report
 ACTIVE_STATES = (
@@ -54,7 +60,7 @@ def app_input_topics(settings: Settings, timeout: float = 10.0) -> list[str]:
 
 
 def changelog_topics(settings: Settings, timeout: float = 10.0) -> list[str]:
-    names = [t.changelog_topic(settings, table) for table in (t.STATE_TABLE,)]
+    names = [t.changelog_topic(settings, table) for table in t.TABLES]
     return _existing(settings, names, timeout)
 
 

@@ -6,6 +6,7 @@ it starts (a consistent snapshot, so a report never chases a moving tail).
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,6 +15,8 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Message, Top
 
 from streams.errors import KafkaOperationError
 from streams.settings import Settings
+
+LIBRDKAFKA_LOG = logging.getLogger("librdkafka")
 
 
 def consumer(settings: Settings, group: str | None = None) -> Consumer:
@@ -24,6 +27,9 @@ def consumer(settings: Settings, group: str | None = None) -> Consumer:
             "enable.auto.commit": False,
             "auto.offset.reset": "earliest",
             "enable.partition.eof": False,
+            # librdkafka's own log lines through Python logging (JSON in the worker), not
+            # written raw to stderr
+            "logger": LIBRDKAFKA_LOG,
         }
     )
 

@@ -171,7 +171,7 @@ class Republisher:
 
 # -- replay ---------------------------------------------------------------------------------
 
-RAW_TOPICS = (t.RAW_POS, t.RAW_PROMOTIONS)
+RAW_TOPICS = (t.RAW_POS, t.RAW_PROMOTIONS, t.RAW_TRADES, t.RAW_CONFIRMATIONS, t.RAW_EDI)
 
 
 class ReplayError(ReconError):

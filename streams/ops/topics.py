@@ -29,6 +29,18 @@ DLQ = "dlq"
 OUTCOMES = "outcomes"
 MANIFESTS = "manifests"
 STATE_TABLE = "rebate-state"
+RAW_TRADES = "raw.trades"
+RAW_CONFIRMATIONS = "raw.confirmations"
+MATCH_RECORDS = "matching.records"
+MATCH_INPUT = "matching.input"
+MATCHES = "matches"
+EXCEPTIONS = "exceptions"
+RECORDS_TABLE = "match-records"
+GROUPS_TABLE = "match-groups"
+RAW_EDI = "raw.edi"
+THREEWAY_INPUT = "threeway.input"
+THREEWAY_TABLE = "threeway-orders"
+TABLES = (STATE_TABLE, RECORDS_TABLE, GROUPS_TABLE, THREEWAY_TABLE)
 
 CATALOGUE: tuple[TopicSpec, ...] = (
     TopicSpec(RAW_POS, False, "raw POS sales lines as read from CSV, keyed by vendor"),
@@ -38,6 +50,14 @@ CATALOGUE: tuple[TopicSpec, ...] = (
     TopicSpec(DLQ, False, "dead-lettered records: original bytes plus category and error"),
     TopicSpec(OUTCOMES, True, "one outcome per raw record (applied/duplicate/dead_lettered)"),
     TopicSpec(MANIFESTS, True, "one summary per ingest run: rows read and published"),
+    TopicSpec(RAW_TRADES, False, "raw trade captures as read from CSV, keyed by match group"),
+    TopicSpec(RAW_CONFIRMATIONS, False, "raw counterparty confirmations, keyed by match group"),
+    TopicSpec(MATCH_RECORDS, False, "internal: raw trades/confirmations keyed by record id"),
+    TopicSpec(MATCH_INPUT, False, "internal: record versions and window ticks, by match group"),
+    TopicSpec(MATCHES, False, "Avro matched/unmatched pair events, keyed by pair id"),
+    TopicSpec(EXCEPTIONS, False, "Avro matching exceptions opened/resolved, keyed by id"),
+    TopicSpec(RAW_EDI, False, "X12 transaction sets (Avro edi_document), keyed by PO number"),
+    TopicSpec(THREEWAY_INPUT, False, "internal: raw.edi re-published with window ticks"),
 )
 
 
@@ -64,14 +84,15 @@ def all_topics(settings: Settings) -> list[NewTopic]:
         )
         for spec in CATALOGUE
     ]
-    topics.append(
+    topics += [
         NewTopic(
-            changelog_topic(settings, STATE_TABLE),
+            changelog_topic(settings, table),
             num_partitions=settings.partitions,
             replication_factor=settings.replication_factor,
             config={"cleanup.policy": "compact"},
         )
-    )
+        for table in TABLES
+    ]
     return topics
 
 

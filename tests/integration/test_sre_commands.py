@@ -162,9 +162,6 @@ def test_group_reset_to_earliest_keeps_the_books(isolated_settings: Settings) ->
     assert sum(1 for _ in dlq_records(settings)) == 7  # same dlq_ids: nothing new
 
 
-# Opt-in (`pytest -m soak`): a worker restarted on deleted local state does not drain yet
-# (the same failure as the kill -9 soak test); open work on issue 5.
-@pytest.mark.soak
 def test_state_rebuild_restores_the_tables_from_the_changelogs(
     isolated_settings: Settings,
 ) -> None:

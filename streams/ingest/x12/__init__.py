@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from streams.ingest.x12.documents import X12Document
-from streams.ingest.x12.envelope import Fault, TransactionSet, X12Reader, read_transaction_sets
+from streams.ingest.x12.envelope import X12Reader, read_transaction_sets
 from streams.ingest.x12.extract import extract
+from streams.ingest.x12.sets import Fault, TransactionSet
 from streams.ingest.x12.tokenizer import Position, X12Error
 
 __all__ = [

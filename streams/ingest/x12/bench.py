@@ -14,8 +14,9 @@ import sys
 import time
 from pathlib import Path
 
-from streams.ingest.x12.envelope import TransactionSet, X12Reader
+from streams.ingest.x12.envelope import X12Reader
 from streams.ingest.x12.extract import extract
+from streams.ingest.x12.sets import TransactionSet
 from streams.ingest.x12.tokenizer import X12Error
 
 

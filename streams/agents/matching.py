@@ -1,0 +1,205 @@
+"""The trade matching pipeline: trades and confirmations in, matches and exceptions out.
+
+Three stages (docs/matching.md):
+
+1. ``recon.trades`` / ``recon.confirmations`` read the raw topics (keyed by match group, as
+   ingested) and re-key each record by its record id onto ``matching.records``, untouched,
+   headers included: every version of one id must meet in one place, and an amendment may
+   change the key fields, hence the group and the raw partition.
+2. ``recon.match-records`` validates (DLQ), dedupes, decides the outcome and which version
+   is live where (RecordBook); its table rows carry the Upsert/Retract messages for the
+   group stage, which the outbox relay publishes to ``matching.input`` keyed by group.
+3. ``recon.match-groups`` keeps each group's records, pairing and exceptions (MatchEngine);
+   its rows carry the match and exception events the relay publishes. A timer sends a tick
+   to every partition of ``matching.input`` so expired windows close on a quiet feed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from datetime import datetime
+from typing import Any
+
+import faust
+from faust.types import EventT, StreamT, TopicT
+
+from streams.agents.matching_outbox import outbox_publishes
+from streams.agents.outputs import Source, describe_unexpected, dlq_record
+from streams.agents.pipeline import Pipeline, raw_topic
+from streams.agents.records import Decision, RecordProcessor, attach, source_of
+from streams.errors import Category, RecordError, Stage
+from streams.ingest import headers as h
+from streams.ingest.csv_source import field_at
+from streams.matching import messages
+from streams.matching.engine import MatchConfig, MatchEngine
+from streams.matching.records import RecordBook
+from streams.matching.rules import Tolerances
+from streams.matching.state import MatchTableState
+from streams.models.parsing import parse_columns, to_model
+from streams.models.trades import ID_COLUMNS, MODELS, SIDES
+from streams.observability.metrics import Metrics
+from streams.ops import topics as t
+from streams.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def config_of(settings: Settings) -> MatchConfig:
+    return MatchConfig(
+        Tolerances.of(
+            settings.match_quantity_tolerance,
+            settings.match_price_tolerance,
+            settings.match_time_tolerance_seconds,
+        ),
+        lateness=round(settings.match_allowed_lateness_seconds * 1_000_000),
+        timeout=round(settings.match_window_timeout_seconds * 1_000_000),
+    )
+
+
+def record_id_key(value: bytes, headers: dict[str, str]) -> bytes:
+    """``side:id`` of a raw record, or its SHA-256 when unreadable (it is dead-lettered by
+    the record stage; the key only has to be deterministic)."""
+    fmt = headers.get(h.FORMAT, "")
+    try:
+        columns = parse_columns(headers.get(h.COLUMNS, ""))
+    except RecordError:
+        columns = []
+    column = ID_COLUMNS.get(fmt)
+    if column in columns:
+        record_id = field_at(value, columns.index(column))
+        if record_id is not None:
+            return f"{SIDES[fmt].value}:{record_id}".encode()
+    return hashlib.sha256(value).hexdigest().encode()
+
+
+def micros_of(event: EventT[Any]) -> int:
+    return round(event.message.timestamp * 1000) * 1000
+
+
+class RecordsProcessor(RecordProcessor):
+    """Stage 2: one outcome per raw record, decided where all its copies meet."""
+
+    def __init__(
+        self, book: RecordBook, outcomes: TopicT, dlq: TopicT, metrics: Metrics
+    ) -> None:
+        super().__init__(outcomes, dlq, metrics)
+        self.book = book
+
+    def decide(self, src: Source) -> Decision:
+        model = MODELS.get(src.record_format)
+        if model is None:
+            raise RecordError(
+                Category.SCHEMA_VIOLATION,
+                Stage.PARSE,
+                f"{self.what(src)}: record format {src.record_format!r} is neither "
+                f"{' nor '.join(MODELS)} (publish with `recon ingest trades|confirmations`)",
+                field=h.FORMAT,
+                value=src.record_format,
+            )
+        record = to_model(model, self.columns(src), src.value, self.what(src))
+        outcome = self.book.apply(record, src.correlation_id, ingested_micros(src))
+        return Decision(outcome, record.idempotency_key)
+
+
+def ingested_micros(src: Source) -> int:
+    """When the record entered the system (its ingest header): deterministic on replay."""
+    text = src.headers.get(h.INGESTED_AT, "")
+    try:
+        stamp = datetime.fromisoformat(text)
+    except ValueError:
+        return 0
+    return round(stamp.timestamp() * 1_000_000) if stamp.tzinfo else 0
+
+
+def forward(app: faust.App, source: TopicT, target: TopicT, name: str) -> None:
+    """Stage 1: re-key raw records by record id; bytes and headers travel untouched."""
+
+    async def process(stream: StreamT[Any]) -> None:
+        async for event in stream.events():
+            msg = event.message
+            key = record_id_key(msg.value or b"", h.to_dict(msg.headers))
+            await target.send(key=key, value=msg.value, headers=msg.headers)
+
+    app.agent(source, name=name)(process)
+
+
+def group_stage(
+    app: faust.App, source: TopicT, engine: MatchEngine, dlq: TopicT, metrics: Metrics
+) -> None:
+    """Stage 3. An internal message that cannot be applied is a bug, not bad input: it is
+    dead-lettered (processing_error) so the partition keeps moving."""
+
+    async def process(stream: StreamT[Any]) -> None:
+        async for event in stream.events():
+            src = source_of(event)
+            try:
+                engine.apply(messages.decode(src.value), src.partition, micros_of(event))
+            except Exception as exc:
+                log.exception("match-input %s/%d@%d failed", src.topic, src.partition, src.offset)
+                err = RecordError(
+                    Category.PROCESSING_ERROR, Stage.COMPUTE, describe_unexpected(exc)
+                )
+                dlq_id, payload = dlq_record(src, err)
+                await dlq.send(
+                    key=src.correlation_id.encode(),
+                    value=payload,
+                    headers=[*src.trace_headers("dlq_record"), ("recon-dlq-id", dlq_id.encode())],
+                )
+                metrics.dlq_records.labels(err.category.value, err.stage.value).inc()
+                metrics.records_out.labels(dlq.get_topic_name(), "process").inc()
+
+    app.agent(source, name="recon.match-groups")(process)
+
+
+def register(app: faust.App, settings: Settings, metrics: Metrics) -> Pipeline:
+    outcomes, dlq = raw_topic(app, settings, t.OUTCOMES), raw_topic(app, settings, t.DLQ)
+    records, match_input = (
+        raw_topic(app, settings, t.MATCH_RECORDS),
+        raw_topic(app, settings, t.MATCH_INPUT),
+    )
+    forward(app, raw_topic(app, settings, t.RAW_TRADES), records, "recon.trades")
+    forward(app, raw_topic(app, settings, t.RAW_CONFIRMATIONS), records, "recon.confirmations")
+
+    by_id = app.Table(
+        t.RECORDS_TABLE, partitions=settings.partitions, key_type=bytes, value_type=bytes
+    )
+    book = RecordBook(MatchTableState(by_id))
+
+    attach(app, records, RecordsProcessor(book, outcomes, dlq, metrics), "recon.match-records")
+
+    by_group = app.Table(
+        t.GROUPS_TABLE, partitions=settings.partitions, key_type=bytes, value_type=bytes
+    )
+    engine = MatchEngine(MatchTableState(by_group), config_of(settings))
+    group_stage(app, match_input, engine, dlq, metrics)
+
+    async def send_ticks(final: bool) -> None:
+        tick = messages.encode(messages.Tick(time.time_ns() // 1000, final))
+        sent = [
+            await match_input.send(key=b"tick", value=tick, partition=p)
+            for p in range(settings.partitions)
+        ]
+        for fut in sent:
+            await fut  # delivered before the drain looks at the lag again
+
+    async def periodic_tick() -> None:
+        await send_ticks(False)
+
+    async def close_windows() -> None:
+        await send_ticks(settings.close_windows_at_end_of_input)
+
+    app.timer(settings.match_tick_seconds, name="recon.match-tick")(periodic_tick)
+    return Pipeline(
+        name="matching",
+        source_topics=tuple(
+            settings.topic(name)
+            for name in (t.RAW_TRADES, t.RAW_CONFIRMATIONS, t.MATCH_RECORDS, t.MATCH_INPUT)
+        ),
+        relays={
+            t.changelog_topic(settings, t.RECORDS_TABLE): outbox_publishes(settings, b"r:"),
+            t.changelog_topic(settings, t.GROUPS_TABLE): outbox_publishes(settings, b"g:"),
+        },
+        on_caught_up=close_windows,
+    )

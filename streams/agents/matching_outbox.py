@@ -1,0 +1,71 @@
+"""Relay handlers of the matching tables: outbox entries in, messages out.
+
+Record rows (``r:``) carry match-input messages and duplicate-conflict exceptions; group
+rows (``g:``) carry match and exception events. Entries are JSON in the state; the Avro
+records are built here, so a re-relayed entry always encodes to the same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from confluent_kafka import Message
+
+from streams.accrual.state import decode
+from streams.agents.pipeline import Publish, RelayHandler
+from streams.codecs import avro
+from streams.ingest import headers as h
+from streams.matching import messages as m
+from streams.ops import topics as t
+from streams.settings import Settings
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+EVENT_ID_HEADER = "recon-event-id"
+
+
+def instant(micros: int) -> datetime:
+    return EPOCH + timedelta(microseconds=micros)
+
+
+def match_record(doc: dict[str, Any]) -> bytes:
+    record = dict(doc)
+    record["quantity_diff"] = Decimal(doc["quantity_diff"])
+    record["price_diff"] = Decimal(doc["price_diff"])
+    record["trade_time_diff_seconds"] = Decimal(doc["trade_time_diff_micros"]).scaleb(-6)
+    record["matched_at"] = instant(doc["matched_at"])
+    record["event_at"] = instant(doc["event_at"])
+    return avro.encode("match", record)
+
+
+def exception_record(doc: dict[str, Any]) -> bytes:
+    return avro.encode("match_exception", {**doc, "event_at": instant(doc["event_at"])})
+
+
+def _publish(settings: Settings, entry: dict[str, Any]) -> Publish:
+    to, key, doc = entry["to"], entry["key"].encode(), entry["doc"]
+    if to == m.INPUT:
+        value = json.dumps(doc, separators=(",", ":"), sort_keys=True).encode()
+        return Publish(
+            settings.topic(t.MATCH_INPUT), key, value, [(h.CORRELATION_ID, doc["c"].encode())]
+        )
+    event_id = (EVENT_ID_HEADER, doc["event_id"].encode())
+    if to == m.MATCHES:
+        headers = [(avro.SCHEMA_HEADER, b"match"), event_id]
+        return Publish(settings.topic(t.MATCHES), key, match_record(doc), headers)
+    headers = [(avro.SCHEMA_HEADER, b"match_exception"), event_id]
+    return Publish(settings.topic(t.EXCEPTIONS), key, exception_record(doc), headers)
+
+
+def outbox_publishes(settings: Settings, prefix: bytes) -> RelayHandler:
+    """Rows whose key starts with ``prefix`` carry the outputs of their write in ``out``."""
+
+    def handle(msg: Message) -> list[Publish]:
+        key, value = msg.key(), msg.value()
+        if not key or not value or not key.startswith(prefix):
+            return []
+        return [_publish(settings, entry) for entry in decode(value).get("out", [])]
+
+    return handle

@@ -1,0 +1,89 @@
+"""Relay handler of the three-way table: outbox entries of ``o:`` rows to Avro messages.
+
+Match events go to ``matches`` as ``document_match``; exceptions to ``exceptions`` as
+``match_exception`` (the same schema as trade matching, so `recon exceptions export` lists
+both). Entries are JSON in the state; a re-relayed entry encodes to the same bytes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from confluent_kafka import Message
+
+from streams.accrual.state import decode
+from streams.agents.matching_outbox import EVENT_ID_HEADER, instant
+from streams.agents.pipeline import Publish, RelayHandler
+from streams.codecs import avro
+from streams.ops import topics as t
+from streams.settings import Settings
+from streams.threeway.engine import MATCHES
+
+
+def document_match_record(doc: dict[str, Any]) -> bytes:
+    return avro.encode(
+        "document_match",
+        {
+            "event_id": doc["event_id"],
+            "event": doc["event"],
+            "match_id": doc["id"],
+            "record_type": doc["record_type"],
+            "record_id": doc["record_id"],
+            "po_number": doc["po"],
+            "line": doc["line"],
+            "buyer": doc["buyer"],
+            "seller": doc["seller"],
+            "details": doc["details"],
+            "seq": doc["seq"],
+            "event_at": instant(doc["event_at"]),
+        },
+    )
+
+
+def exception_record(doc: dict[str, Any]) -> bytes:
+    return avro.encode(
+        "match_exception",
+        {
+            "event_id": doc["event_id"],
+            "exception_id": doc["id"],
+            "status": doc["status"],
+            "kind": doc["kind"],
+            "record_type": doc["record_type"],
+            "record_id": doc["record_id"],
+            "version": 1,  # X12 documents carry no version: duplicates are by control number
+            "buyer": doc["buyer"],
+            "seller": doc["seller"],
+            "product": doc["line"],
+            "partner_type": doc["partner_type"],
+            "partner_id": doc["partner_id"],
+            "partner_version": None,
+            "differences": [
+                {"field": f, "value": mine, "partner_value": theirs}
+                for f, mine, theirs in doc["differences"]
+            ],
+            "details": doc["details"],
+            "group_key": doc["po"],
+            "seq": doc["seq"],
+            "event_at": instant(doc["event_at"]),
+        },
+    )
+
+
+def _publish(settings: Settings, entry: dict[str, Any]) -> Publish:
+    doc, key = entry["doc"], entry["key"].encode()
+    event_id = (EVENT_ID_HEADER, doc["event_id"].encode())
+    if entry["to"] == MATCHES:
+        headers = [(avro.SCHEMA_HEADER, b"document_match"), event_id]
+        return Publish(settings.topic(t.MATCHES), key, document_match_record(doc), headers)
+    headers = [(avro.SCHEMA_HEADER, b"match_exception"), event_id]
+    return Publish(settings.topic(t.EXCEPTIONS), key, exception_record(doc), headers)
+
+
+def threeway_publishes(settings: Settings) -> RelayHandler:
+    def handle(msg: Message) -> list[Publish]:
+        key, value = msg.key(), msg.value()
+        if not key or not value or not key.startswith(b"o:"):
+            return []
+        return [_publish(settings, entry) for entry in decode(value).get("out", [])]
+
+    return handle

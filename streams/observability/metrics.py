@@ -1,0 +1,125 @@
+"""Every metric recon-streams exposes, as one typed container around its own registry.
+
+A ``Metrics`` is created by whoever runs (the worker, an ingest or replay run) and passed
+down; nothing registers at import time, so tests and one-shot commands get fresh,
+independent registries. Names follow Prometheus conventions: ``recon_`` prefix, base units
+(seconds, records), ``_total`` on counters (prometheus-client appends it).
+
+Label meanings:
+
+- ``stage`` of records in/out: ``ingest``, ``replay``, ``redrive`` (one-shot publishers),
+  ``process`` (the agents), ``relay`` (the outbox relay to the ledger); of DLQ records: the
+  error's stage (parse, validate, compute...); of latency: the output reached (outcome, dlq,
+  agreement, ledger).
+- ``topic``: the real Kafka topic name.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+# End-to-end latency spans milliseconds (a live stream) to minutes (a backlog after a restart).
+LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600)
+PROCESSING_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5)
+DURATION_BUCKETS = (0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900)
+
+PARTITION_LABELS = ("group", "topic", "partition")
+
+
+class Metrics:
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = r = registry or CollectorRegistry()
+        self.records_in = Counter(
+            "recon_records_in", "Records read, per topic and stage.", ["topic", "stage"],
+            registry=r,
+        )
+        self.records_out = Counter(
+            "recon_records_out", "Records published, per topic and stage.", ["topic", "stage"],
+            registry=r,
+        )
+        self.outcomes = Counter(
+            "recon_outcomes", "Decided records, per source topic and outcome.",
+            ["topic", "outcome"], registry=r,
+        )
+        self.duplicates_skipped = Counter(
+            "recon_duplicates_skipped", "Valid records skipped as duplicates, per source topic.",
+            ["topic"], registry=r,
+        )
+        self.dlq_records = Counter(
+            "recon_dlq_records", "Records dead-lettered, per category and error stage.",
+            ["category", "stage"], registry=r,
+        )
+        self.consumer_lag = Gauge(
+            "recon_consumer_lag_records", "Records between the committed offset and the end.",
+            PARTITION_LABELS, registry=r,
+        )
+        self.committed_offset = Gauge(
+            "recon_consumer_committed_offset", "Committed offset per partition (progress).",
+            PARTITION_LABELS, registry=r,
+        )
+        self.latency = Histogram(
+            "recon_end_to_end_latency_seconds",
+            "From the ingest header timestamp to the output record, per output stage.",
+            ["stage"], buckets=LATENCY_BUCKETS, registry=r,
+        )
+        self.record_processing = Histogram(
+            "recon_record_processing_seconds", "Time an agent spends on one record.",
+            ["agent"], buckets=PROCESSING_BUCKETS, registry=r,
+        )
+        self.batch_processing = Histogram(
+            "recon_batch_processing_seconds", "Time to process one consumed batch.",
+            ["component"], buckets=PROCESSING_BUCKETS, registry=r,
+        )
+        self.table_keys = Gauge(
+            "recon_table_keys", "Keys held in a state table on this worker.", ["table"],
+            registry=r,
+        )
+        self.rebalance_duration = Histogram(
+            "recon_rebalance_duration_seconds", "Consumer group rebalances, start to end.",
+            buckets=DURATION_BUCKETS, registry=r,
+        )
+        self.recovery_duration = Histogram(
+            "recon_recovery_duration_seconds", "Table recovery from the changelogs.",
+            buckets=DURATION_BUCKETS, registry=r,
+        )
+        self.producer_retries = Counter(
+            "recon_producer_retries", "Produce requests retried by the client library.",
+            ["client"], registry=r,
+        )
+        self.producer_errors = Counter(
+            "recon_producer_errors", "Messages whose delivery failed.", ["client"], registry=r
+        )
+        self.ledger_posted = Gauge(
+            "recon_ledger_posted_amount",
+            "Net amount of the ledger entries published, in units of the currency "
+            "(reversals are negative, so it can fall).",
+            ["currency"], registry=r,
+        )
+        self.ledger_entries = Counter(
+            "recon_ledger_entries", "Ledger entries published, per currency and kind.",
+            ["currency", "kind"], registry=r,
+        )
+        self.ready = Gauge(
+            "recon_worker_ready", "1 once table recovery has completed, else 0.", registry=r
+        )
+        self.run_duration = Gauge(
+            "recon_run_duration_seconds", "Duration of the last one-shot run.", ["command"],
+            registry=r,
+        )
+        self.run_finished = Gauge(
+            "recon_run_last_finished_timestamp_seconds", "When the last one-shot run ended.",
+            ["command"], registry=r,
+        )
+
+    def exposed_names(self) -> set[str]:
+        """Every series name this registry can expose (with _total, _bucket... suffixes)."""
+        suffixes = {
+            "counter": ("_total", "_created"),
+            "histogram": ("_bucket", "_count", "_sum", "_created"),
+            "gauge": ("",),
+        }
+        return {
+            family.name + suffix
+            for family in self.registry.collect()
+            for suffix in suffixes.get(family.type, ("",))
+        }

@@ -1,0 +1,118 @@
+"""`recon trace CORRELATION_ID`: the path of one record through the topics.
+
+Every hop's messages carry the record's correlation id (and a traceparent of the same
+trace) in their headers, so the path is found by reading the raw, outcome, agreement, DLQ
+and ledger topics and keeping the messages whose header matches. Replays of the record
+(``replay-<run>:<id>``) are part of its path too. Topics are read in full: an ops tool for
+one record at a time, not a query engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from confluent_kafka import TIMESTAMP_NOT_AVAILABLE, Message
+
+from streams.codecs import avro
+from streams.errors import ReconError
+from streams.ingest import headers as h
+from streams.ops import topics as t
+from streams.ops.kafka_read import read_topic
+from streams.ops.replay import message_headers
+from streams.settings import Settings
+
+# (logical topic, stage shown, Avro schema of the value or None for raw bytes), path order
+STAGES: tuple[tuple[str, str, str | None], ...] = (
+    (t.RAW_POS, "raw", None),
+    (t.RAW_PROMOTIONS, "raw", None),
+    (t.OUTCOMES, "outcome", "outcome"),
+    (t.AGREEMENTS, "agreement", "agreement"),
+    (t.DLQ, "dlq", "dlq_record"),
+    (t.LEDGER, "ledger", "ledger_entry"),
+)
+
+
+class TraceNotFound(ReconError):
+    """No message carries the correlation id asked for."""
+
+
+@dataclass(frozen=True)
+class Hop:
+    stage: str
+    topic: str
+    partition: int
+    offset: int
+    timestamp: datetime | None
+    correlation_id: str
+    traceparent: str
+    detail: str
+
+    def line(self) -> str:
+        at = self.timestamp.isoformat(timespec="milliseconds") if self.timestamp else "-"
+        return (
+            f"{self.stage:<9} {self.topic}[{self.partition}]@{self.offset}  {at}  "
+            f"{self.detail}  traceparent={self.traceparent or '-'}"
+        )
+
+
+def matches(correlation_id: str, wanted: str) -> bool:
+    return correlation_id == wanted or (correlation_id.endswith(f":{wanted}") and (
+        correlation_id.startswith("replay-")
+    ))
+
+
+def describe(stage: str, value: dict[str, Any] | None, headers: dict[str, str]) -> str:
+    if value is None:
+        return f"{headers.get(h.SOURCE_FILE, '?')} line {headers.get(h.LINE, '?')}"
+    if stage == "outcome":
+        return f"outcome={value['outcome']}"
+    if stage == "dlq":
+        return f"category={value['category']} stage={value['stage']} error={value['error']!r}"
+    if stage == "ledger":
+        return (
+            f"entry={value['entry_id']} {value['kind']} {value['amount']} {value['currency']} "
+            f"agreement={value['agreement_id']} period={value['period']}"
+        )
+    return f"agreement={value['agreement_id']} version={value['version_key'][:12]}"
+
+
+def timestamp_of(msg: Message) -> datetime | None:
+    kind, millis = msg.timestamp()
+    return None if kind == TIMESTAMP_NOT_AVAILABLE else datetime.fromtimestamp(millis / 1000, UTC)
+
+
+def trace_hops(settings: Settings, correlation_id: str) -> Iterator[Hop]:
+    for logical, stage, schema in STAGES:
+        for msg in read_topic(settings, settings.topic(logical)):
+            headers = h.to_dict(message_headers(msg))
+            cid = headers.get(h.CORRELATION_ID, "")
+            if not matches(cid, correlation_id):
+                continue
+            value = avro.decode(schema, msg.value() or b"") if schema else None
+            yield Hop(
+                stage=stage,
+                topic=msg.topic() or "",
+                partition=msg.partition() or 0,
+                offset=msg.offset() or 0,
+                timestamp=timestamp_of(msg),
+                correlation_id=cid,
+                traceparent=headers.get(h.TRACEPARENT, ""),
+                detail=describe(stage, value, headers),
+            )
+
+
+def trace(settings: Settings, correlation_id: str) -> list[Hop]:
+    """Every hop of ``correlation_id``, raw record first, then in time order."""
+    hops = list(trace_hops(settings, correlation_id))
+    if not hops:
+        raise TraceNotFound(
+            f"no message on {settings.topic_prefix}.* carries correlation id {correlation_id!r}"
+        )
+    order = {stage: i for i, (_, stage, _) in enumerate(STAGES)}
+    far = datetime.max.replace(tzinfo=UTC)
+    return sorted(
+        hops, key=lambda hop: (hop.stage != "raw", hop.timestamp or far, order[hop.stage])
+    )

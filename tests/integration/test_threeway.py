@@ -1,0 +1,95 @@
+"""Three-way match end to end on the real broker: `recon ingest edi` of the example files
+twice, `recon worker --drain` closing windows at end of input, the exports, the audit (the
+second ingest all duplicates) and the DLQ entry of the broken set (category, position)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from streams.cli.main import app as cli
+from streams.codecs import avro
+from streams.ingest.producer import ingest_file
+from streams.matching.reports import fold, match_events
+from streams.ops.audit import audit
+from streams.ops.batch import drain
+from streams.ops.dlq import dlq_records
+from streams.ops.topics import create_topics
+from streams.settings import Settings
+from streams.threeway.reference import expected_results
+from streams.threeway.rules import PriceTolerance
+from tests.integration.test_trade_matching import counts, export
+from tests.unit.threeway.helpers import routed
+
+pytestmark = pytest.mark.integration
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+ORDERS, FREIGHT = EXAMPLES / "orders.edi", EXAMPLES / "freight.edi"
+
+
+def test_edi_examples_end_to_end(
+    isolated_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = isolated_settings
+    monkeypatch.setenv("RECON_CLOSE_WINDOWS_AT_END_OF_INPUT", "true")
+    monkeypatch.setenv("RECON_MATCH_OWN_PARTIES", "ACMERETAIL")
+    create_topics(settings)
+    first = ingest_file(settings, ORDERS, "edi")
+    assert first.rows_read == first.rows_published == 14  # 13 sets and one broken set
+    ingest_file(settings, FREIGHT, "edi")
+    again = CliRunner().invoke(  # the same interchanges again, via the CLI: all duplicates
+        cli,
+        [
+            "--bootstrap-servers",
+            settings.bootstrap,
+            "--topic-prefix",
+            settings.topic_prefix,
+            "ingest",
+            "edi",
+            str(ORDERS),
+        ],
+    )
+    assert again.exit_code == 0, again.output
+    assert "orders.edi: 14 rows read, 14 published" in again.output
+    ingest_file(settings, FREIGHT, "edi")
+    drain(settings)
+
+    want = expected_results(routed("orders.edi", "freight.edi"), PriceTolerance())
+    found = export(settings, "exceptions", tmp_path / "exceptions.csv")
+    assert sorted((r["kind"], r["record_type"], r["record_id"], r["version"]) for r in found) == (
+        sorted(
+            (w["kind"], w["record_type"], w["record_id"], "1")
+            for w in want.values()
+            if w["kind"] != "matched"
+        )
+    )
+    assert {r["kind"] for r in found} == {
+        "quantity_variance",
+        "price_variance",
+        "total_mismatch",
+        "missing_document",
+    }
+    by_kind = {r["kind"]: r for r in found if r["record_type"] == "invoice"}
+    assert by_kind["price_variance"]["counterparty_id"] == "WIDGETWORKS"
+    assert "invoiced price 5.25 vs PO price 4.25" in by_kind["price_variance"]["details"]
+
+    matched = fold(match_events(settings, "document_match"), "match_id").values()
+    live = sorted((m["record_id"], m["line"]) for m in matched if m["event"] == "matched")
+    assert live == sorted(
+        (w["record_id"], w["line"]) for w in want.values() if w["kind"] == "matched"
+    )
+    assert ("PRO501", "") in live and ("INV1001", "BP:ACM-2") in live
+    # trade pairs and document matches share the topic: the trade export still reads it
+    assert export(settings, "matches", tmp_path / "matches.csv") == []
+
+    rows = audit(settings)
+    assert counts(rows, "orders.edi") == (28, 13, 13, 2)
+    assert counts(rows, "freight.edi") == (4, 2, 2, 0)
+    (dead, again) = [r for r in dlq_records(settings) if r["source_file"] == "orders.edi"]
+    assert dead["category"] == again["category"] == "schema_violation"
+    assert dead["source_line"] == 134  # where the error is: the SE, segment 134 of the file
+    assert "SE02 '0009' does not match ST02 '0001' (segment 134 at byte 2966)" in dead["error"]
+    assert dead["field"] == "SE02"
+    assert avro.decode("edi_document", dead["original"])["error"]["scope"] == "transaction_set"

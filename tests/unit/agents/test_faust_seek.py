@@ -1,0 +1,103 @@
+"""The recovery-end seek fix: stream partitions stay paused from the seek until Faust has
+cleared the agents' queues and resumes the flow, and the seek waits for in-progress
+fetches (streams/agents/faust_seek.py)."""
+
+from __future__ import annotations
+
+import asyncio
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from faust.transport.consumer import Consumer
+from faust.types import TP
+
+from streams.agents import faust_seek
+
+pytestmark = pytest.mark.unit
+
+STREAM, OTHER, CHANGELOG = TP("raw", 0), TP("raw", 1), TP("app-state-changelog", 0)
+
+
+class FakeConsumer(SimpleNamespace):
+    """The attributes and methods the patched Consumer methods use."""
+
+    def __init__(self, *, flow_active: bool = True, in_recovery: bool = False) -> None:
+        super().__init__(
+            flow_active=flow_active,
+            app=SimpleNamespace(in_recovery=in_recovery),
+            active={STREAM, OTHER, CHANGELOG},
+            active_at_seek=None,
+            _read_offset={},
+            _committed_offset={},
+            can_resume_flow=asyncio.Event(),
+            suspend_flow=asyncio.Event(),
+        )
+
+    def _get_active_partitions(self) -> set[TP]:
+        return self.active  # type: ignore[no-any-return]
+
+    def _is_changelog_tp(self, tp: TP) -> bool:
+        return tp.topic.endswith("-changelog")
+
+    def pause_partitions(self, tps: set[TP]) -> None:
+        self.active -= tps
+
+    def resume_partitions(self, tps: set[TP]) -> None:
+        self.active |= tps
+
+    def assignment(self) -> set[TP]:
+        return {STREAM, OTHER, CHANGELOG}
+
+    async def seek_to_committed(self) -> dict[TP, int]:
+        self.active_at_seek = set(self.active)
+        return {STREAM: 5, OTHER: 7}
+
+
+def perform_seek(consumer: Any) -> None:
+    faust_seek.install()
+    asyncio.run(Consumer.perform_seek(consumer))
+
+
+def test_streams_are_paused_from_the_seek_until_the_flow_resumes() -> None:
+    consumer = FakeConsumer()
+    perform_seek(consumer)
+    assert consumer.active_at_seek == {CHANGELOG}  # nothing can be delivered meanwhile
+    assert consumer.active == {CHANGELOG}  # still paused while faust clears the queues
+    Consumer.resume_flow(consumer)  # type: ignore[arg-type]
+    assert consumer.active == {STREAM, OTHER, CHANGELOG}
+    assert consumer.flow_active
+
+
+def test_held_streams_stay_paused_while_a_changelog_restore_runs() -> None:
+    consumer = FakeConsumer()
+    perform_seek(consumer)
+    consumer.app.in_recovery = True  # faust resumes the flow to restore the tables
+    Consumer.resume_flow(consumer)  # type: ignore[arg-type]
+    assert consumer.active == {CHANGELOG}
+    consumer.app.in_recovery = False
+    Consumer.resume_flow(consumer)  # type: ignore[arg-type]
+    assert consumer.active == {STREAM, OTHER, CHANGELOG}
+
+
+def test_with_the_flow_stopped_nothing_is_paused_or_awaited() -> None:
+    consumer = FakeConsumer(flow_active=False)
+    consumer.__dict__["_recon_fetching"] = 1  # getmany seeking from inside itself
+    perform_seek(consumer)
+    assert consumer.active_at_seek == {STREAM, OTHER, CHANGELOG}
+
+
+def test_the_seek_waits_for_a_fetch_in_progress() -> None:
+    async def scenario() -> list[str]:
+        faust_seek.install()
+        consumer = FakeConsumer()
+        consumer.__dict__["_recon_fetching"] = 1
+        seek = asyncio.ensure_future(Consumer.perform_seek(consumer))  # type: ignore[arg-type]
+        await asyncio.sleep(0.1)
+        steps = ["sought" if consumer.active_at_seek is not None else "waiting"]
+        consumer.__dict__["_recon_fetching"] = 0  # the delivery round ended
+        await asyncio.wait_for(seek, 5)
+        steps.append("sought" if consumer.active_at_seek is not None else "waiting")
+        return steps
+
+    assert asyncio.run(scenario()) == ["waiting", "sought"]
