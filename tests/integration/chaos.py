@@ -71,6 +71,9 @@ class Feed:
     def ingest_in_background(self, settings: Settings, pause: float) -> Feeder:
         return Feeder(lambda: self.ingest(settings, pause))
 
+    def ingest_on_demand(self, settings: Settings, ahead: int = 2) -> SteppedFeeder:
+        return SteppedFeeder(self, settings, ahead)
+
 
 class Feeder(threading.Thread):
     """Runs an ingest in a thread; ``join_checked`` re-raises its error in the test."""
@@ -92,6 +95,33 @@ class Feeder(threading.Thread):
         assert not self.is_alive(), f"ingest still running after {timeout:.0f} s"
         if self.error is not None:
             raise self.error
+
+
+class SteppedFeeder(Feeder):
+    """Ingests the parts in order, each once the test has asked for it (``more``), so a
+    wait for progress always has fresh records to process however slow the machine is (a
+    feed paced by the clock can run dry before a slow rebalance ends), and records keep
+    arriving while workers join, leave and crash. ``finish`` releases the rest."""
+
+    def __init__(self, feed: Feed, settings: Settings, ahead: int) -> None:
+        self.released = threading.Semaphore(ahead)
+        self.parts = len(feed.parts)
+        super().__init__(lambda: self._ingest(feed, settings))
+
+    def _ingest(self, feed: Feed, settings: Settings) -> None:
+        late = max(1, len(feed.parts) // 3)
+        for n, part in enumerate(feed.parts):
+            self.released.acquire()
+            if n == late:
+                ingest_file(settings, feed.promotions, "promotions")
+            ingest_file(settings, part, "pos")
+
+    def more(self, parts: int = 2) -> None:
+        self.released.release(parts)
+
+    def finish(self) -> None:
+        self.released.release(self.parts)
+        self.join_checked()
 
 
 _started: list[subprocess.Popen[bytes]] = []
@@ -182,12 +212,18 @@ def wait_for_members(settings: Settings, count: int, timeout: float = 180.0) -> 
 
 
 def kill_loop(
-    settings: Settings, folder: Path, kills: int, rng: random.Random, max_delay: float = 5.0
+    settings: Settings,
+    folder: Path,
+    kills: int,
+    rng: random.Random,
+    feeder: SteppedFeeder,
+    max_delay: float = 5.0,
 ) -> Worker:
-    """Start a worker, then ``kills`` times: let it make progress, wait a random moment,
-    kill -9 it and start a new one. Returns the last (live) worker."""
+    """Start a worker, then ``kills`` times: feed more, let it make progress, wait a random
+    moment, kill -9 it and start a new one. Returns the last (live) worker."""
     worker = Worker(settings, folder / "worker-0.log")
     for n in range(1, kills + 1):
+        feeder.more()
         wait_for_progress(settings, worker)
         time.sleep(rng.uniform(0.0, max_delay))
         worker.kill_9()

@@ -3,12 +3,13 @@ restarted each time, several times in one test; then a drain. The ledger equals 
 reference to the cent, the audit reconciles, and no entry id reached the ledger topic with
 two amounts. The number of re-relayed copies of entries on the topic is printed (`-s`).
 
-Each kill waits until the worker has committed progress since its start, then a random
-0-5 s: it lands while records are being processed, state written and entries relayed, not
-during startup (a worker killed before joining proves nothing).
+The feed arrives in 12 parts, two more released before each kill (the rest after the
+last), so the worker always has fresh records. Each kill waits until the worker has
+committed progress since its start, then a random 0-5 s: it lands while records are being
+processed, state written and entries relayed, not during startup (a worker killed before
+joining proves nothing).
 
-Two sizes: a default-suite run (RECON_CRASH_LINES_QUICK, 6,000 lines fed over ~60 s,
-3 kills, about 1.5-2 minutes) and an opt-in soak (`pytest -m soak`, RECON_CRASH_LINES,
+Two sizes: a default-suite run (RECON_CRASH_LINES_QUICK, 6,000 lines, 3 kills, about 1.5-2 minutes) and an opt-in soak (`pytest -m soak`, RECON_CRASH_LINES,
 default 200,000 lines, 5 kills; the worker does ~400 lines/s on 2 shared cores, so it
 takes 10-20 minutes).
 """
@@ -34,13 +35,9 @@ def run_kill_9(settings: Settings, folder: Path, lines: int, kills: int, seed: i
     feed = Feed.write(folder, lines, seed=seed)
     create_topics(settings)
     rng = random.Random(seed)
-    # The feed keeps arriving while the kills happen: at least ~60 s (each kill cycle is
-    # the session timeout, a restart with recovery, progress and a random delay), or
-    # half the processing time of a big feed (~400 lines/s).
-    duration = max(60.0, lines / 400 / 2)
-    feeder = feed.ingest_in_background(settings, pause=duration / len(feed.parts))
-    worker = kill_loop(settings, folder, kills, rng)
-    feeder.join_checked()
+    feeder = feed.ingest_on_demand(settings)
+    worker = kill_loop(settings, folder, kills, rng, feeder)
+    feeder.finish()
     worker.kill_9()  # the last one dies too; the drain is a fresh start after a crash
     timeout = max(600.0, lines / 100)  # ~400 lines/s; 4x margin on shared cores
     books = check_books(settings, feed, drain_timeout=timeout)
