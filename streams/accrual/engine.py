@@ -11,8 +11,8 @@ force, so a redelivered older version never rolls the terms back; dedupe marks n
 record that owns the key, so that record is recognised as the owner (applied), and any
 other copy as a duplicate. A sale's mark records its day, so marks beyond the dedupe
 horizon can be purged; a sale beyond the horizon without a mark is refused (horizon.py).
-Posting rows carry the entries of their write (``out``): the
-outbox the relay publishes, so the ledger never holds an entry the state does not.
+Posting rows carry the entries of their write (``out``): the outbox the relay publishes,
+so the ledger never holds an entry the state does not.
 """
 
 from __future__ import annotations
