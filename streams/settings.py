@@ -6,8 +6,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MIN_DEDUPE_HORIZON_DAYS = 7  # shorter would refuse ordinary late-arriving sales
+MAX_DEDUPE_HORIZON_DAYS = 36_500
 
 
 class Settings(BaseSettings):
@@ -47,6 +50,14 @@ class Settings(BaseSettings):
     # would still evict a worker on a long GC pause or a network hiccup (a rebalance, not a
     # loss: the books are idempotent). Heartbeats go every third of it.
     session_timeout_seconds: float = Field(default=10.0, ge=6.0, le=90.0)
+    # Dedupe horizon (README "Dedupe horizon"): sales dated more than this many days before
+    # today (UTC) are refused (DLQ invalid_value), and their dedupe marks are purged, so the
+    # state stops growing with every applied record. 800 days = a financial year, a year of
+    # audit and a margin. 0 keeps every mark forever and refuses nothing.
+    dedupe_horizon_days: int = Field(default=800, ge=0, le=MAX_DEDUPE_HORIZON_DAYS)
+    dedupe_purge_interval_seconds: float = Field(
+        default=3600.0, gt=0, description="How often a worker purges marks beyond the horizon."
+    )
 
     # Observability
     metrics_host: str = Field(default="0.0.0.0", description="Interface of /metrics, /healthz.")
@@ -104,6 +115,16 @@ class Settings(BaseSettings):
     controller_port: int = 29093
     broker_heap: str = "512m"
     broker_start_timeout_seconds: float = 90.0
+
+    @field_validator("dedupe_horizon_days")
+    @classmethod
+    def _horizon_off_or_long_enough(cls, value: int) -> int:
+        if 0 < value < MIN_DEDUPE_HORIZON_DAYS:
+            raise ValueError(
+                f"dedupe_horizon_days={value}: must be 0 (keep every mark forever) or at "
+                f"least {MIN_DEDUPE_HORIZON_DAYS} days, or ordinary late sales are refused"
+            )
+        return value
 
     @property
     def bootstrap(self) -> str:

@@ -9,8 +9,10 @@ carry ``st``, the source offset of the last POS record folded in, so reprocessin
 after a crash never adds it twice; an agreement carries the offset of the version in
 force, so a redelivered older version never rolls the terms back; dedupe marks name the
 record that owns the key, so that record is recognised as the owner (applied), and any
-other copy as a duplicate. Posting rows carry the entries of their write (``out``): the
-outbox the relay publishes, so the ledger never holds an entry the state does not.
+other copy as a duplicate. A sale's mark records its day, so marks beyond the dedupe
+horizon can be purged; a sale beyond the horizon without a mark is refused (horizon.py).
+Posting rows carry the entries of their write (``out``): the outbox the relay publishes,
+so the ledger never holds an entry the state does not.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from enum import StrEnum
 from typing import Any
 
 from streams.accrual import state as keys
+from streams.accrual.horizon import MARK_DAY, DedupeHorizon
 from streams.accrual.periods import period_bounds, period_of, periods_in_window
 from streams.accrual.state import KeyValueState
 from streams.accrual.tiers import ZERO, TierMethod, rate_at, target
@@ -125,25 +128,40 @@ def entry_id(trigger_key: str, agreement_id: str, period: str, currency: str) ->
 
 
 class RebateEngine:
-    def __init__(self, state: KeyValueState) -> None:
+    def __init__(self, state: KeyValueState, horizon: DedupeHorizon | None = None) -> None:
         self.state = state
+        self.horizon = horizon  # None: marks are kept forever, no sale is too old
         self._parsed: dict[str, tuple[str, Agreement]] = {}  # id -> (version key, terms)
 
     # -- dedupe ---------------------------------------------------------------------------
 
-    def _claim(self, idem: str, ref: RecordRef) -> bool:
-        """True if this record owns ``idem`` (first seen, or it is us being reprocessed)."""
+    def _claim(self, idem: str, ref: RecordRef, sale: SaleLine | None = None) -> bool:
+        """True if this record owns ``idem`` (first seen, or it is us being reprocessed).
+
+        A mark that is still there decides, whatever the sale's age: the owner reprocessed
+        after a crash stays applied and any other copy is a duplicate. Only a sale with no
+        mark is checked against the horizon, since its mark may have been purged."""
         mark = self.state.get(keys.dedupe_key(idem))
         if mark is not None:
             return bool(mark["o"] == ref.record_id)
-        self.state.put(keys.dedupe_key(idem), {"o": ref.record_id})
+        value: dict[str, Any] = {"o": ref.record_id}
+        if sale is not None:
+            if self.horizon is not None:
+                self.horizon.admit(sale.sold_at, self._what(sale, ref))
+            value[MARK_DAY] = sale.day.isoformat()
+        self.state.put(keys.dedupe_key(idem), value)
         return True
+
+    @staticmethod
+    def _what(sale: SaleLine, ref: RecordRef) -> str:
+        where = f"{ref.source_file} line {ref.line}" if ref.source_file else ref.record_id
+        return f"{where} (sale {sale.txn_id} line {sale.line_no}, vendor {sale.vendor_id})"
 
     # -- sales ----------------------------------------------------------------------------
 
     def apply_sale(self, sale: SaleLine, ref: RecordRef) -> Result:
         idem = sale.idempotency_key
-        if not self._claim(idem, ref):
+        if not self._claim(idem, ref, sale):
             return Result(Outcome.DUPLICATE, idem)
         day = sale.day.isoformat()
         self._fold_cell(sale, day, ref.offset)

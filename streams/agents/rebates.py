@@ -6,6 +6,8 @@ import faust
 from faust.types import TopicT
 
 from streams.accrual.engine import RebateEngine, RecordRef
+from streams.accrual.horizon import horizon_of
+from streams.agents.dedupe_purge import purger
 from streams.agents.outputs import Source, agreement_record
 from streams.agents.pipeline import Pipeline, raw_topic
 from streams.agents.records import Decision, RecordProcessor, Send, attach
@@ -76,7 +78,8 @@ def register(app: faust.App, settings: Settings, metrics: Metrics) -> Pipeline:
     state = app.Table(
         t.STATE_TABLE, partitions=settings.partitions, key_type=bytes, value_type=bytes
     )
-    engine = RebateEngine(TableState(state))
+    horizon = horizon_of(settings.dedupe_horizon_days)
+    engine = RebateEngine(TableState(state), horizon)
     outcomes, dlq = raw_topic(app, settings, t.OUTCOMES), raw_topic(app, settings, t.DLQ)
     # Both raw topics are keyed by vendor and co-partitioned, so a vendor's sales and its
     # agreements meet in the same table partition.
@@ -93,8 +96,15 @@ def register(app: faust.App, settings: Settings, metrics: Metrics) -> Pipeline:
         ),
         "recon.promotions",
     )
+    purge = None
+    if horizon is not None:
+        # Periodically for a long-running worker; once at the end of input for a drain run,
+        # which would otherwise never live long enough to purge.
+        purge = purger(app, state, horizon, metrics)
+        app.timer(settings.dedupe_purge_interval_seconds, name="recon.dedupe-purge")(purge)
     return Pipeline(
         name="rebates",
         source_topics=(settings.topic(t.RAW_POS), settings.topic(t.RAW_PROMOTIONS)),
         relays={t.changelog_topic(settings, t.STATE_TABLE): ledger_publishes(settings, metrics)},
+        on_caught_up=purge,
     )

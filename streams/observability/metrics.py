@@ -49,6 +49,11 @@ class Metrics:
             "recon_dlq_records", "Records dead-lettered, per category and error stage.",
             ["category", "stage"], registry=r,
         )
+        self.dedupe_marks_purged = Counter(
+            "recon_dedupe_marks_purged",
+            "Dedupe marks deleted because their sale is beyond the dedupe horizon, per table.",
+            ["table"], registry=r,
+        )
         self.consumer_lag = Gauge(
             "recon_consumer_lag_records", "Records between the committed offset and the end.",
             PARTITION_LABELS, registry=r,

@@ -26,6 +26,8 @@ def worker_env(settings: Settings) -> dict[str, str]:
             "RECON_LOG_FORMAT": settings.log_format,
             "RECON_DRAIN_TIMEOUT_SECONDS": str(settings.drain_timeout_seconds),
             "RECON_SESSION_TIMEOUT_SECONDS": str(settings.session_timeout_seconds),
+            "RECON_DEDUPE_HORIZON_DAYS": str(settings.dedupe_horizon_days),
+            "RECON_DEDUPE_PURGE_INTERVAL_SECONDS": str(settings.dedupe_purge_interval_seconds),
         }
     )
     return env
