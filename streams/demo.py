@@ -108,6 +108,9 @@ def run(out_dir: Path) -> int:
     # A batch run: end of input closes every matching window (the worker is a subprocess).
     os.environ.setdefault("RECON_CLOSE_WINDOWS_AT_END_OF_INPUT", "true")
     os.environ.setdefault("RECON_MATCH_OWN_PARTIES", "ACME-ENERGY")
+    # The sample sales are dated 2026: a dedupe horizon would start refusing them as the
+    # years pass (their reference ledger is fixed), so the demo keeps every mark.
+    os.environ.setdefault("RECON_DEDUPE_HORIZON_DAYS", "0")
     base = Settings()
     # metrics on any free port: a batch run must not collide with a running worker's 9108
     settings = base.with_overrides(

@@ -35,8 +35,13 @@ def kafka_settings() -> Iterator[Settings]:
     the next session starts from an empty cluster). A start failure errors every test that
     uses the broker: it is never a skip.
     """
+    # No dedupe horizon by default: examples and generated feeds have fixed dates that a
+    # horizon would start refusing as the years pass (test_dedupe_horizon sets its own).
     settings = Settings(
-        home=TEST_BROKER_HOME, broker_port=TEST_BROKER_PORT, controller_port=TEST_CONTROLLER_PORT
+        home=TEST_BROKER_HOME,
+        broker_port=TEST_BROKER_PORT,
+        controller_port=TEST_CONTROLLER_PORT,
+        dedupe_horizon_days=0,
     )
     if not settings.uses_local_broker:
         yield settings  # an existing cluster: start and stop nothing

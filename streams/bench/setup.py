@@ -42,13 +42,15 @@ def bench_kafka(base: Settings, home: Path) -> Iterator[Settings]:
 
 
 def stage_settings(kafka: Settings, work: Path, stage: str) -> Settings:
-    """Fresh topics, consumer group and state dir for one stage of the run."""
+    """Fresh topics, consumer group and state dir for one stage of the run. No dedupe
+    horizon: the generated feed has fixed dates that it would refuse in a few years."""
     tag = f"{stage}-{uuid.uuid4().hex[:6]}"
     return kafka.with_overrides(
         topic_prefix=f"bench-{tag}",
         app_id=f"bench-{tag}",
         home=work / stage,
         bootstrap_servers=kafka.bootstrap,
+        dedupe_horizon_days=0,
     )
 
 

@@ -53,6 +53,7 @@ def test_a_broker_restart_mid_stream_keeps_the_books_exact(
         topic_prefix="restart",
         app_id="recon-restart",
         bootstrap_servers=own_broker.bootstrap,
+        dedupe_horizon_days=0,  # the generated feed has fixed dates (see tests/conftest.py)
     )
     feed = Feed.write(tmp_path, LINES, seed=47)
     create_topics(settings)

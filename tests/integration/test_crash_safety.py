@@ -9,9 +9,10 @@ committed progress since its start, then a random 0-5 s: it lands while records 
 processed, state written and entries relayed, not during startup (a worker killed before
 joining proves nothing).
 
-Two sizes: a default-suite run (RECON_CRASH_LINES_QUICK, 6,000 lines, 3 kills, about 1.5-2 minutes) and an opt-in soak (`pytest -m soak`, RECON_CRASH_LINES,
-default 200,000 lines, 5 kills; the worker does ~400 lines/s on 2 shared cores, so it
-takes 10-20 minutes).
+Two sizes: a default-suite run (RECON_CRASH_LINES_QUICK, 6,000 lines, 3 kills, about
+1.5-2 minutes) and an opt-in soak (`pytest -m soak`, RECON_CRASH_LINES, default 200,000
+lines, 5 kills; the worker does ~400 lines/s on 2 shared cores, so it takes 10-20
+minutes).
 """
 
 from __future__ import annotations

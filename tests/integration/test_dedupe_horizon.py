@@ -76,8 +76,9 @@ def test_horizon_refuses_old_sales_and_purges_their_marks(
         ],
     )
     # 1. The default horizon (800 days): both sales apply, and their marks hold their day.
-    settings = isolated_settings
-    assert settings.dedupe_horizon_days == 800
+    default = Settings.model_fields["dedupe_horizon_days"].default
+    assert default == 800
+    settings = isolated_settings.with_overrides(dedupe_horizon_days=default)
     create_topics(settings)
     ingest_file(settings, promotions, "promotions")
     ingest_file(settings, sales, "pos")
