@@ -22,9 +22,9 @@ offset order per partition (see accrual/engine.py).
 The fix keeps the stream partitions paused from the start of the seek until the queues
 have been cleared, so nothing can be delivered between the seek and the clear:
 
-- ``perform_seek`` pauses the active stream partitions, waits until no fetch that could
-  still deliver them is in progress (so no delivery moves Faust's read offsets after
-  the seek either), then seeks;
+- ``perform_seek`` pauses the active stream partitions, waits until the fetch rounds
+  in progress at the pause (which could still deliver them) have ended, so no delivery
+  moves Faust's read offsets after the seek either, then seeks;
 - ``resume_flow`` (Faust calls it right after clearing the queues) resumes them.
 
 Every record delivered before the clear was fetched before the seek, and the seek
@@ -53,18 +53,28 @@ def _held(consumer: Consumer) -> set[TP]:
     return held
 
 
-def _fetching(consumer: Consumer) -> int:
-    return int(consumer.__dict__.get("_recon_fetching", 0))
+def _rounds(consumer: Consumer) -> set[int]:
+    """Ids of the ``getmany`` rounds (fetch and delivery) in progress."""
+    rounds: set[int] = consumer.__dict__.setdefault("_recon_rounds", set())
+    return rounds
 
 
-def _add_fetching(consumer: Consumer, n: int) -> None:
-    consumer.__dict__["_recon_fetching"] = _fetching(consumer) + n
+def _next_round(consumer: Consumer) -> int:
+    n = int(consumer.__dict__.get("_recon_round_seq", 0)) + 1
+    consumer.__dict__["_recon_round_seq"] = n
+    return n
 
 
-async def wait_no_fetch(consumer: Consumer, timeout: float = FETCH_WAIT_SECONDS) -> bool:
-    """Wait until no ``getmany`` round (fetch and delivery) is in progress."""
+async def wait_rounds_started_before(
+    consumer: Consumer, timeout: float = FETCH_WAIT_SECONDS
+) -> bool:
+    """Wait until every round in progress now has ended. Rounds that start later do not
+    count: they fetch after the pause, so they cannot deliver the paused partitions (the
+    fetcher starts a new round right after each one, so "no round at all" may never be
+    seen: waiting for it stalled every seek for the whole timeout)."""
+    pending = set(_rounds(consumer))
     deadline = time.monotonic() + timeout
-    while _fetching(consumer):
+    while pending & _rounds(consumer):
         if time.monotonic() > deadline:
             return False
         await asyncio.sleep(0.01)
@@ -80,12 +90,13 @@ def install() -> None:
     original_resume_flow = Consumer.resume_flow
 
     async def getmany(self: Consumer, timeout: float) -> AsyncIterator[tuple[TP, Message]]:
-        _add_fetching(self, 1)
+        round_id = _next_round(self)
+        _rounds(self).add(round_id)
         try:
             async for item in original_getmany(self, timeout):
                 yield item
         finally:
-            _add_fetching(self, -1)
+            _rounds(self).discard(round_id)
 
     async def perform_seek(self: Consumer) -> None:
         # With the flow stopped nothing is delivered (and getmany itself seeks this way:
@@ -95,7 +106,7 @@ def install() -> None:
         if streams:
             self.pause_partitions(streams)
             _held(self).update(streams)
-            if not await wait_no_fetch(self):
+            if not await wait_rounds_started_before(self):
                 log.warning("a fetch still runs after %.0f s; seeking anyway", FETCH_WAIT_SECONDS)
         await original_perform_seek(self)
 

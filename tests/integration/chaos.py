@@ -185,10 +185,19 @@ def create_topics(settings: Settings) -> None:
         time.sleep(0.5)
 
 
-def wait_for_progress(settings: Settings, worker: Worker, timeout: float = 180.0) -> None:
+def wait_for_progress(
+    settings: Settings,
+    worker: Worker,
+    feeder: SteppedFeeder | None = None,
+    timeout: float = 180.0,
+) -> None:
     """Wait until the group commits something new (the worker joined, recovered and is
-    processing), so a kill that follows lands mid-processing, not mid-startup."""
+    processing), so a kill that follows lands mid-processing, not mid-startup. With a
+    ``feeder``, more of the feed is released once the baseline is taken: there is always
+    something new to commit, even if the group had caught up with everything before."""
     start = max(committed_total(settings), 0)
+    if feeder is not None:
+        feeder.more()
     deadline = time.monotonic() + timeout
     while committed_total(settings) <= start:
         assert worker.proc.poll() is None, f"worker died on its own: see {worker.log}"
@@ -223,8 +232,7 @@ def kill_loop(
     moment, kill -9 it and start a new one. Returns the last (live) worker."""
     worker = Worker(settings, folder / "worker-0.log")
     for n in range(1, kills + 1):
-        feeder.more()
-        wait_for_progress(settings, worker)
+        wait_for_progress(settings, worker, feeder)
         time.sleep(rng.uniform(0.0, max_delay))
         worker.kill_9()
         worker = Worker(settings, folder / f"worker-{n}.log")

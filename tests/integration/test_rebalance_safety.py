@@ -45,19 +45,17 @@ def test_a_worker_joining_and_leaving_mid_stream_keeps_the_books_exact(
     wait_for_progress(settings, first)
 
     joiner = Worker(second, tmp_path / "second-1.log")  # joins: a rebalance
-    feeder.more()
     wait_for_members(settings, 2)
-    wait_for_progress(settings, joiner)  # the group moves on with two members
+    wait_for_progress(settings, joiner, feeder)  # the group moves on with two members
     time.sleep(rng.uniform(0.0, 3.0))
-    feeder.more()
+    feeder.more()  # arriving while it leaves
     joiner.stop()  # leaves cleanly: another rebalance, its partitions go back
 
     wait_for_members(settings, 1)
-    wait_for_progress(settings, first)
+    wait_for_progress(settings, first, feeder)
     joiner = Worker(second, tmp_path / "second-2.log")
-    feeder.more()
     wait_for_members(settings, 2)
-    wait_for_progress(settings, joiner)
+    wait_for_progress(settings, joiner, feeder)
     time.sleep(rng.uniform(0.0, 3.0))
     joiner.kill_9()  # leaves by crashing: its partitions move after the session timeout
 

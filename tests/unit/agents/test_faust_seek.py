@@ -1,6 +1,6 @@
 """The recovery-end seek fix: stream partitions stay paused from the seek until Faust has
-cleared the agents' queues and resumes the flow, and the seek waits for in-progress
-fetches (streams/agents/faust_seek.py)."""
+cleared the agents' queues and resumes the flow, and the seek waits for the fetch
+rounds in progress (streams/agents/faust_seek.py)."""
 
 from __future__ import annotations
 
@@ -82,20 +82,22 @@ def test_held_streams_stay_paused_while_a_changelog_restore_runs() -> None:
 
 def test_with_the_flow_stopped_nothing_is_paused_or_awaited() -> None:
     consumer = FakeConsumer(flow_active=False)
-    consumer.__dict__["_recon_fetching"] = 1  # getmany seeking from inside itself
+    consumer.__dict__["_recon_rounds"] = {1}  # getmany seeking from inside itself
     perform_seek(consumer)
     assert consumer.active_at_seek == {STREAM, OTHER, CHANGELOG}
 
 
-def test_the_seek_waits_for_a_fetch_in_progress() -> None:
+def test_the_seek_waits_for_the_rounds_in_progress_not_for_later_ones() -> None:
     async def scenario() -> list[str]:
         faust_seek.install()
         consumer = FakeConsumer()
-        consumer.__dict__["_recon_fetching"] = 1
+        consumer.__dict__["_recon_rounds"] = {1}
         seek = asyncio.ensure_future(Consumer.perform_seek(consumer))  # type: ignore[arg-type]
         await asyncio.sleep(0.1)
         steps = ["sought" if consumer.active_at_seek is not None else "waiting"]
-        consumer.__dict__["_recon_fetching"] = 0  # the delivery round ended
+        # round 1 ends and the fetcher starts round 2 at once: that one fetches after the
+        # pause, so the seek must not wait for it (it would never see "no round at all")
+        consumer.__dict__["_recon_rounds"] = {2}
         await asyncio.wait_for(seek, 5)
         steps.append("sought" if consumer.active_at_seek is not None else "waiting")
         return steps
