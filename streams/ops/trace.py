@@ -139,6 +139,7 @@ def trace_hops(settings: Settings, correlation_id: str) -> Iterator[Hop]:
             if cid is None:
                 continue
             headers = h.to_dict(pairs)
+            # raw values are shown by their headers; outputs decode with the schema they name
             schema = default_schema and headers.get(avro.SCHEMA_HEADER, default_schema)
             value = avro.decode(schema, msg.value() or b"") if schema else None
             yield Hop(
