@@ -99,7 +99,9 @@ class RecordsProcessor(RecordProcessor):
                 value=src.record_format,
             )
         record = to_model(model, self.columns(src), src.value, self.what(src))
-        outcome = self.book.apply(record, src.correlation_id, ingested_micros(src))
+        outcome = self.book.apply(
+            record, src.correlation_id, ingested_micros(src), src.hop_traceparent
+        )
         return Decision(outcome, record.idempotency_key)
 
 

@@ -7,7 +7,9 @@ records are built here, so a re-relayed entry always encodes to the same bytes.
 
 from __future__ import annotations
 
+import hashlib
 import json
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -19,6 +21,7 @@ from streams.agents.pipeline import Publish, RelayHandler
 from streams.codecs import avro
 from streams.ingest import headers as h
 from streams.matching import messages as m
+from streams.observability.tracing import child_of, parse
 from streams.ops import topics as t
 from streams.settings import Settings
 
@@ -28,6 +31,23 @@ EVENT_ID_HEADER = "recon-event-id"
 
 def instant(micros: int) -> datetime:
     return EPOCH + timedelta(microseconds=micros)
+
+
+def reference_headers(refs: Iterable[Sequence[str]], seed: str) -> h.HeaderList:
+    """The trace headers of an event: one correlation id per record it concerns (Kafka
+    allows a header name more than once), and a traceparent that is a child of the first
+    record's hop span, seeded by ``seed`` (the event id) so a re-relayed copy is
+    byte-identical. Rows written before trace propagation have no ids: no header then,
+    rather than a made-up trace."""
+    out: h.HeaderList = []
+    parent = ""
+    for cid, traceparent in refs:
+        if cid and (h.CORRELATION_ID, cid.encode()) not in out:
+            out.append((h.CORRELATION_ID, cid.encode()))
+        parent = parent or traceparent
+    if parse(parent) is not None:
+        out.append((h.TRACEPARENT, child_of(parent, seed=seed).encode()))
+    return out
 
 
 def match_record(doc: dict[str, Any]) -> bytes:
@@ -44,18 +64,23 @@ def exception_record(doc: dict[str, Any]) -> bytes:
     return avro.encode("match_exception", {**doc, "event_at": instant(doc["event_at"])})
 
 
-def _publish(settings: Settings, entry: dict[str, Any]) -> Publish:
+def publish_of(settings: Settings, entry: dict[str, Any]) -> Publish:
     to, key, doc = entry["to"], entry["key"].encode(), entry["doc"]
     if to == m.INPUT:
         value = json.dumps(doc, separators=(",", ":"), sort_keys=True).encode()
-        return Publish(
-            settings.topic(t.MATCH_INPUT), key, value, [(h.CORRELATION_ID, doc["c"].encode())]
-        )
-    event_id = (EVENT_ID_HEADER, doc["event_id"].encode())
+        seed = hashlib.sha256(value).hexdigest()  # the message has no id: its content is one
+        trace = reference_headers([(doc.get("c", ""), doc.get("tp", ""))], seed)
+        return Publish(settings.topic(t.MATCH_INPUT), key, value, [*trace])
+    event_id = doc["event_id"]
+    trace = reference_headers(doc.get("refs", []), event_id)
     if to == m.MATCHES:
-        headers = [(avro.SCHEMA_HEADER, b"match"), event_id]
+        headers = [(avro.SCHEMA_HEADER, b"match"), (EVENT_ID_HEADER, event_id.encode()), *trace]
         return Publish(settings.topic(t.MATCHES), key, match_record(doc), headers)
-    headers = [(avro.SCHEMA_HEADER, b"match_exception"), event_id]
+    headers = [
+        (avro.SCHEMA_HEADER, b"match_exception"),
+        (EVENT_ID_HEADER, event_id.encode()),
+        *trace,
+    ]
     return Publish(settings.topic(t.EXCEPTIONS), key, exception_record(doc), headers)
 
 
@@ -66,6 +91,6 @@ def outbox_publishes(settings: Settings, prefix: bytes) -> RelayHandler:
         key, value = msg.key(), msg.value()
         if not key or not value or not key.startswith(prefix):
             return []
-        return [_publish(settings, entry) for entry in decode(value).get("out", [])]
+        return [publish_of(settings, entry) for entry in decode(value).get("out", [])]
 
     return handle

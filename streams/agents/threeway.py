@@ -98,6 +98,7 @@ class ThreeWayProcessor(RecordProcessor):
             src.partition,
             ingested_micros(src) or self.now,
             self.now,
+            src.hop_traceparent,
         )
         return Decision(outcome, idem)
 

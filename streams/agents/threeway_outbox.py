@@ -12,7 +12,7 @@ from typing import Any
 from confluent_kafka import Message
 
 from streams.accrual.state import decode
-from streams.agents.matching_outbox import EVENT_ID_HEADER, instant
+from streams.agents.matching_outbox import EVENT_ID_HEADER, instant, reference_headers
 from streams.agents.pipeline import Publish, RelayHandler
 from streams.codecs import avro
 from streams.ops import topics as t
@@ -69,13 +69,15 @@ def exception_record(doc: dict[str, Any]) -> bytes:
     )
 
 
-def _publish(settings: Settings, entry: dict[str, Any]) -> Publish:
+def publish_of(settings: Settings, entry: dict[str, Any]) -> Publish:
     doc, key = entry["doc"], entry["key"].encode()
     event_id = (EVENT_ID_HEADER, doc["event_id"].encode())
+    # the invoice (or 210) first, then the PO and ship notices the result rests on
+    trace = reference_headers(doc.get("refs", []), doc["event_id"])
     if entry["to"] == MATCHES:
-        headers = [(avro.SCHEMA_HEADER, b"document_match"), event_id]
+        headers = [(avro.SCHEMA_HEADER, b"document_match"), event_id, *trace]
         return Publish(settings.topic(t.MATCHES), key, document_match_record(doc), headers)
-    headers = [(avro.SCHEMA_HEADER, b"match_exception"), event_id]
+    headers = [(avro.SCHEMA_HEADER, b"match_exception"), event_id, *trace]
     return Publish(settings.topic(t.EXCEPTIONS), key, exception_record(doc), headers)
 
 
@@ -84,6 +86,6 @@ def threeway_publishes(settings: Settings) -> RelayHandler:
         key, value = msg.key(), msg.value()
         if not key or not value or not key.startswith(b"o:"):
             return []
-        return [_publish(settings, entry) for entry in decode(value).get("out", [])]
+        return [publish_of(settings, entry) for entry in decode(value).get("out", [])]
 
     return handle

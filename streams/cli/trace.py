@@ -1,4 +1,5 @@
-"""`recon trace CORRELATION_ID`: print a record's path (raw → outcome/agreement/DLQ → ledger)."""
+"""`recon trace CORRELATION_ID`: print a record's path (raw → outcome/agreement/DLQ →
+ledger, matches, exceptions)."""
 
 from __future__ import annotations
 

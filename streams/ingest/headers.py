@@ -18,6 +18,10 @@ TRACEPARENT = "traceparent"
 HeaderList = list[tuple[str, bytes]]
 
 
+def _text(value: bytes | str) -> str:
+    return value.decode("utf-8", errors="replace") if isinstance(value, bytes) else str(value)
+
+
 def to_dict(
     headers: Iterable[tuple[str, bytes | None]] | Mapping[str, bytes] | None,
 ) -> dict[str, str]:
@@ -28,7 +32,16 @@ def to_dict(
     out: dict[str, str] = {}
     for name, value in pairs:
         if value is not None:
-            out[name] = (
-                value.decode("utf-8", errors="replace") if isinstance(value, bytes) else str(value)
-            )
+            out[name] = _text(value)
     return out
+
+
+def all_values(
+    headers: Iterable[tuple[str, bytes | None]] | Mapping[str, bytes] | None, name: str
+) -> list[str]:
+    """Every value of header ``name``, in order: match and exception events carry one
+    correlation id per record they concern (Kafka allows a name more than once)."""
+    if headers is None:
+        return []
+    pairs = headers.items() if isinstance(headers, Mapping) else headers
+    return [_text(value) for key, value in pairs if key == name and value is not None]

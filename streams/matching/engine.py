@@ -29,6 +29,7 @@ from streams.matching.events import (
     exception_id,
     match_event,
     pair_body,
+    ref,
     unmatched_kind,
 )
 from streams.matching.rules import Leg, Tolerances, differing_fields, nearest, pair
@@ -153,6 +154,8 @@ class MatchEngine:
             "at": ts,
             "wd": ts + self.config.timeout,
             "ev": op.trade_time + tol.time_micros + self.config.lateness,
+            "c": op.correlation_id,
+            "tp": op.traceparent,
         }
         row["floor"][rk] = op.version
 
@@ -203,7 +206,9 @@ class MatchEngine:
             if pid in stored:
                 new_pairs[pid] = stored[pid]
                 continue
-            new_pairs[pid] = body = pair_body(pairs[pid], ts)
+            p, recs = pairs[pid], row["recs"]
+            refs = [ref(recs[f"t|{p.trade.record_id}"]), ref(recs[f"c|{p.confirm.record_id}"])]
+            new_pairs[pid] = body = pair_body(p, ts, refs)
             doc = match_event(body, "matched", None, group, row_key, seq, len(events), ts)
             emit(m.MATCHES, pid, doc)
         row["pairs"] = new_pairs
@@ -216,7 +221,7 @@ class MatchEngine:
         for rk in sorted(free):
             rec = row["recs"][rk]
             if clock.expired(rec):
-                wanted[rk] = self._exception(group, row["k"], rk, free)
+                wanted[rk] = self._exception(group, row["k"], rk, free, row["recs"])
             else:
                 deadlines.append((rec["ev"], rec["wd"]))
         opened: dict[str, dict[str, Any]] = row["exc"]
@@ -240,7 +245,11 @@ class MatchEngine:
 
     @staticmethod
     def _exception(
-        group: str, key: dict[str, str], rk: str, free: dict[str, Leg]
+        group: str,
+        key: dict[str, str],
+        rk: str,
+        free: dict[str, Leg],
+        recs: dict[str, dict[str, Any]],
     ) -> dict[str, Any]:
         """``mismatch`` against the nearest free record of the other side (it exists, so it
         is outside tolerance, or the pairing would have taken it), else ``unmatched_*``."""
@@ -259,6 +268,7 @@ class MatchEngine:
                 group=group,
                 details=f"no {partner_name} with the same buyer, seller, product, delivery "
                 "period and currency when its window closed",
+                refs=[ref(recs[rk])],
             )
         other, _ = found
         trade, confirm = (leg, other) if side is Side.TRADE else (other, leg)
@@ -278,4 +288,5 @@ class MatchEngine:
             f"outside tolerance: {describe(diffs)}",
             differences=diffs,
             partner=partner,
+            refs=[ref(recs[rk]), ref(recs[rec_key(side.other, other.record_id)])],
         )

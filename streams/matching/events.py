@@ -7,6 +7,7 @@ copies and fold the latest state per ``pair_id`` / ``exception_id`` by highest `
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
 
@@ -24,6 +25,13 @@ class Kind(StrEnum):
 
 def unmatched_kind(side: Side) -> Kind:
     return Kind.UNMATCHED_TRADE if side is Side.TRADE else Kind.UNMATCHED_CONFIRMATION
+
+
+def ref(rec: Mapping[str, Any]) -> list[str]:
+    """``[correlation id, traceparent]`` of a stored record (empty for rows written before
+    trace propagation). Events keep these so an ``unmatched`` pair or a ``resolved``
+    exception still names its records after they left the group row."""
+    return [rec.get("c", ""), rec.get("tp", "")]
 
 
 def event_id(row: str, seq: int, index: int) -> str:
@@ -46,8 +54,10 @@ def exception_body(
     details: str,
     differences: list[tuple[str, str, str]] | None = None,
     partner: tuple[Side, str, int] | None = None,
+    refs: list[list[str]] | None = None,
 ) -> dict[str, Any]:
-    """An exception as stored while open (the event adds status, ids and times)."""
+    """An exception as stored while open (the event adds status, ids and times). ``refs``:
+    the records it concerns (see ``ref``), the one it is about first."""
     return {
         "exception_id": exception,
         "kind": kind.value,
@@ -66,6 +76,7 @@ def exception_body(
         ],
         "details": details,
         "group_key": group,
+        "refs": refs or [],
     }
 
 
@@ -81,8 +92,8 @@ def exception_event(
     }
 
 
-def pair_body(p: Pair, matched_at: int) -> dict[str, Any]:
-    """A live pair as stored in its group row."""
+def pair_body(p: Pair, matched_at: int, refs: list[list[str]] | None = None) -> dict[str, Any]:
+    """A live pair as stored in its group row; ``refs``: the trade's, then the confirmation's."""
     return {
         "pair_id": p.pair_id,
         "trade_id": p.trade.record_id,
@@ -94,6 +105,7 @@ def pair_body(p: Pair, matched_at: int) -> dict[str, Any]:
         "price_diff": plain(p.diff.price),
         "trade_time_diff_micros": p.diff.time_micros,
         "matched_at": matched_at,
+        "refs": refs or [],
     }
 
 

@@ -31,6 +31,9 @@ class Upsert:
     price: str
     trade_time: int  # microseconds since the epoch
     correlation_id: str
+    # The record stage's hop span: the group stage stores it with the record, so match and
+    # exception events (relayed later, maybe after the record left) can continue the trace.
+    traceparent: str = ""
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,7 @@ class Retract:
     floor: int  # versions below are dead in this group
     reason: str  # "amended" (moved to another group) or "cancelled"
     correlation_id: str
+    traceparent: str = ""
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,7 @@ def to_json(msg: Message) -> dict[str, Any]:
             "p": msg.price,
             "t": msg.trade_time,
             "c": msg.correlation_id,
+            "tp": msg.traceparent,
         }
     if isinstance(msg, Retract):
         return {
@@ -75,6 +80,7 @@ def to_json(msg: Message) -> dict[str, Any]:
             "floor": msg.floor,
             "reason": msg.reason,
             "c": msg.correlation_id,
+            "tp": msg.traceparent,
         }
     return {"op": "tick", "now": msg.now, "final": msg.final}
 
@@ -91,11 +97,18 @@ def from_json(doc: dict[str, Any]) -> Message:
             doc["q"],
             doc["p"],
             int(doc["t"]),
-            doc["c"],
+            doc.get("c", ""),
+            doc.get("tp", ""),  # messages written before trace propagation have neither
         )
     if op == "retract":
         return Retract(
-            Side(doc["side"]), doc["id"], doc["g"], int(doc["floor"]), doc["reason"], doc["c"]
+            Side(doc["side"]),
+            doc["id"],
+            doc["g"],
+            int(doc["floor"]),
+            doc["reason"],
+            doc.get("c", ""),
+            doc.get("tp", ""),
         )
     if op == "tick":
         return Tick(int(doc["now"]), bool(doc["final"]))

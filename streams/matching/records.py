@@ -45,7 +45,7 @@ def record_key(side: Side, record_id: str) -> str:
     return f"r:{side.value}{SEP}{record_id}"
 
 
-def upsert_of(rec: MatchRecord, correlation_id: str) -> m.Upsert:
+def upsert_of(rec: MatchRecord, correlation_id: str, traceparent: str = "") -> m.Upsert:
     c = rec.content()
     return m.Upsert(
         side=rec.side,
@@ -57,6 +57,7 @@ def upsert_of(rec: MatchRecord, correlation_id: str) -> m.Upsert:
         price=c["price"],
         trade_time=micros(rec.trade_time),
         correlation_id=correlation_id,
+        traceparent=traceparent,
     )
 
 
@@ -64,13 +65,16 @@ class RecordBook:
     def __init__(self, state: KeyValueState) -> None:
         self.state = state
 
-    def apply(self, rec: MatchRecord, correlation_id: str, at: int) -> Outcome:
-        """Apply one valid record; ``at`` (its message time, µs) stamps any event."""
+    def apply(
+        self, rec: MatchRecord, correlation_id: str, at: int, traceparent: str = ""
+    ) -> Outcome:
+        """Apply one valid record; ``at`` (its message time, µs) stamps any event;
+        ``traceparent`` (this hop's span) travels with its messages and events."""
         idem = rec.idempotency_key
         mark = self.state.get(dedupe_key(idem))
         if mark is not None and mark["o"] != correlation_id:
             if mark["h"] != rec.content_hash:
-                self._conflict(rec, mark, at)
+                self._conflict(rec, mark, at, [correlation_id, traceparent])
             return Outcome.DUPLICATE
         if mark is None:
             self.state.put(
@@ -87,11 +91,12 @@ class RecordBook:
         if row["g"] is not None and row["g"] != group:
             reason = "amended" if live else "cancelled"
             retract = m.Retract(
-                rec.side, rec.record_id, row["g"], rec.version, reason, correlation_id
+                rec.side, rec.record_id, row["g"], rec.version, reason, correlation_id, traceparent
             )
             out.append(m.entry(m.INPUT, row["g"], m.to_json(retract)))
         if live:
-            out.append(m.entry(m.INPUT, rec.group_key, m.to_json(upsert_of(rec, correlation_id))))
+            upsert = upsert_of(rec, correlation_id, traceparent)
+            out.append(m.entry(m.INPUT, rec.group_key, m.to_json(upsert)))
         seq = row["seq"] + 1
         for index, body in enumerate(row["cf"].values()):  # a newer version settles them
             event = exception_event(body, "resolved", key, seq, index, at)
@@ -99,7 +104,11 @@ class RecordBook:
         self.state.put(key, {"v": rec.version, "g": group, "seq": seq, "cf": {}, "out": out})
         return Outcome.APPLIED
 
-    def _conflict(self, rec: MatchRecord, mark: dict[str, Any], at: int) -> None:
+    def _conflict(
+        self, rec: MatchRecord, mark: dict[str, Any], at: int, copy: list[str]
+    ) -> None:
+        """``copy``: the conflicting copy's [correlation id, traceparent]; the exception
+        names it first (its trace), then the record in force (the mark's owner)."""
         key = record_key(rec.side, rec.record_id)
         row = self.state.get(key)
         if row is None or row["v"] != rec.version:
@@ -122,6 +131,7 @@ class RecordBook:
             details=f"version {rec.version} arrived again with other content "
             f"(the first stays in force): {describe(diffs)}",
             differences=diffs,
+            refs=[copy, [mark["o"], ""]],
         )
         seq = row["seq"] + 1
         row["cf"][exc] = body

@@ -1,10 +1,12 @@
 """`recon trace CORRELATION_ID`: the path of one record through the topics.
 
 Every hop's messages carry the record's correlation id (and a traceparent of the same
-trace) in their headers, so the path is found by reading the raw, outcome, agreement, DLQ
-and ledger topics and keeping the messages whose header matches. Replays of the record
-(``replay-<run>:<id>``) are part of its path too. Topics are read in full: an ops tool for
-one record at a time, not a query engine.
+trace) in their headers, so the path is found by reading the raw, outcome, agreement, DLQ,
+ledger, matches and exceptions topics and keeping the messages whose header matches. A
+match or exception event concerns several records and carries one correlation-id header
+per record: it is on the path of each. Replays of the record (``replay-<run>:<id>``) are
+part of its path too. Topics are read in full: an ops tool for one record at a time, not a
+query engine.
 """
 
 from __future__ import annotations
@@ -24,14 +26,21 @@ from streams.ops.kafka_read import read_topic
 from streams.ops.replay import message_headers
 from streams.settings import Settings
 
-# (logical topic, stage shown, Avro schema of the value or None for raw bytes), path order
+# (logical topic, stage shown, Avro schema of the value or None for raw bytes), path order.
+# An output's ``recon-schema`` header overrides the schema: ``matches`` carries trade pairs
+# (``match``) and three-way document matches (``document_match``).
 STAGES: tuple[tuple[str, str, str | None], ...] = (
     (t.RAW_POS, "raw", None),
     (t.RAW_PROMOTIONS, "raw", None),
+    (t.RAW_TRADES, "raw", None),
+    (t.RAW_CONFIRMATIONS, "raw", None),
+    (t.RAW_EDI, "raw", None),
     (t.OUTCOMES, "outcome", "outcome"),
     (t.AGREEMENTS, "agreement", "agreement"),
     (t.DLQ, "dlq", "dlq_record"),
     (t.LEDGER, "ledger", "ledger_entry"),
+    (t.MATCHES, "match", "match"),
+    (t.EXCEPTIONS, "exception", "match_exception"),
 )
 
 
@@ -64,9 +73,47 @@ def matches(correlation_id: str, wanted: str) -> bool:
     ))
 
 
-def describe(stage: str, value: dict[str, Any] | None, headers: dict[str, str]) -> str:
+def matching_id(correlation_ids: list[str], wanted: str) -> str | None:
+    """The first of a message's correlation ids (one header per record it concerns) that is
+    on the path of ``wanted``, or None."""
+    return next((cid for cid in correlation_ids if matches(cid, wanted)), None)
+
+
+def _pair(value: dict[str, Any]) -> str:
+    reason = f" reason={value['reason']}" if value.get("reason") else ""
+    return (
+        f"{value['event']} pair={value['pair_id'][:12]} trade={value['trade_id']} "
+        f"v{value['trade_version']} confirm={value['confirm_id']} v{value['confirm_version']} "
+        f"match_type={value['match_type']}{reason}"
+    )
+
+
+def _document_match(value: dict[str, Any]) -> str:
+    return (
+        f"{value['event']} {value['record_type']}={value['record_id']} "
+        f"po={value['po_number']} line={value['line'] or '-'}"
+    )
+
+
+def _exception(value: dict[str, Any]) -> str:
+    partner = (
+        f" partner={value['partner_type']}:{value['partner_id']}" if value["partner_id"] else ""
+    )
+    return (
+        f"{value['status']} {value['kind']} {value['record_type']}={value['record_id']} "
+        f"v{value['version']}{partner}"
+    )
+
+
+def describe(
+    stage: str, value: dict[str, Any] | None, headers: dict[str, str], schema: str | None = None
+) -> str:
     if value is None:
         return f"{headers.get(h.SOURCE_FILE, '?')} line {headers.get(h.LINE, '?')}"
+    if stage == "match":
+        return _document_match(value) if schema == "document_match" else _pair(value)
+    if stage == "exception":
+        return _exception(value)
     if stage == "outcome":
         return f"outcome={value['outcome']}"
     if stage == "dlq":
@@ -85,12 +132,15 @@ def timestamp_of(msg: Message) -> datetime | None:
 
 
 def trace_hops(settings: Settings, correlation_id: str) -> Iterator[Hop]:
-    for logical, stage, schema in STAGES:
+    for logical, stage, default_schema in STAGES:
         for msg in read_topic(settings, settings.topic(logical)):
-            headers = h.to_dict(message_headers(msg))
-            cid = headers.get(h.CORRELATION_ID, "")
-            if not matches(cid, correlation_id):
+            pairs = message_headers(msg)
+            cid = matching_id(h.all_values(pairs, h.CORRELATION_ID), correlation_id)
+            if cid is None:
                 continue
+            headers = h.to_dict(pairs)
+            # raw values are shown by their headers; outputs decode with the schema they name
+            schema = default_schema and headers.get(avro.SCHEMA_HEADER, default_schema)
             value = avro.decode(schema, msg.value() or b"") if schema else None
             yield Hop(
                 stage=stage,
@@ -100,7 +150,7 @@ def trace_hops(settings: Settings, correlation_id: str) -> Iterator[Hop]:
                 timestamp=timestamp_of(msg),
                 correlation_id=cid,
                 traceparent=headers.get(h.TRACEPARENT, ""),
-                detail=describe(stage, value, headers),
+                detail=describe(stage, value, headers, schema),
             )
 
 

@@ -74,15 +74,23 @@ class ThreeWayEngine:
         partition: int,
         arrived: int,
         at: int,
+        traceparent: str = "",
     ) -> Outcome:
-        """Add one document; ``arrived`` (ingest time, micros) opens an invoice's window."""
+        """Add one document; ``arrived`` (ingest time, micros) opens an invoice's window.
+        The document keeps its correlation id and ``traceparent`` (this hop's span): the
+        results name the documents they concern, and their events continue the trace."""
         mark_key = f"d:{idempotency_key}"
         mark = self.state.get(mark_key)
         if mark is not None and mark["c"] != correlation_id:
             return Outcome.DUPLICATE
         row_key = f"o:{routing_key}"
         row = self.state.get(row_key) or {"docs": {}, "res": {}, "seq": 0, "closed": False}
-        row["docs"][idempotency_key] = {**doc, "idem": idempotency_key}
+        # setdefault: the owner redelivered after a crash has a new hop span, which must not
+        # change the stored document (its results, hence their events, would change).
+        row["docs"].setdefault(
+            idempotency_key,
+            {**doc, "idem": idempotency_key, "c": correlation_id, "tp": traceparent},
+        )
         if doc["t"] == INVOICE and not row["closed"]:
             self._open_window(partition, routing_key, arrived + self.config.window_micros)
         self._write(row_key, row, at)

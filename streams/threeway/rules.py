@@ -57,9 +57,12 @@ def result(
     details: str,
     differences: list[tuple[str, str, str]] | None = None,
     partner: dict[str, Any] | None = None,
+    also: Iterable[dict[str, Any]] = (),
 ) -> tuple[str, dict[str, Any]]:
+    """One result about ``doc`` (against ``partner``); ``also``: other documents it rests on
+    (the ship notices of a line check), named with ``doc`` and ``partner`` in ``refs``."""
     rid = digest("threeway", kind, doc["t"], doc["id"], doc.get("po") or "", line)
-    return rid, {
+    body = {
         "kind": kind,
         "record_type": RECORD_TYPES[doc["t"]],
         "record_id": doc["id"],
@@ -72,6 +75,12 @@ def result(
         "partner_type": RECORD_TYPES[partner["t"]] if partner else None,
         "partner_id": partner["id"] if partner else None,
     }
+    # [correlation id, traceparent] of each document, for the events' trace headers; only
+    # when known, so a result of documents stored before trace propagation is unchanged.
+    refs = [[d["c"], d.get("tp", "")] for d in (doc, partner, *also) if d and d.get("c")]
+    if refs:
+        body["refs"] = refs
+    return rid, body
 
 
 class _Lines:
@@ -138,7 +147,11 @@ def check_freight(frt: dict[str, Any]) -> tuple[str, dict[str, Any]]:
 
 
 def check_lines(
-    inv: dict[str, Any], lines: _Lines, po: dict[str, Any], tol: PriceTolerance
+    inv: dict[str, Any],
+    lines: _Lines,
+    po: dict[str, Any],
+    asns: list[dict[str, Any]],
+    tol: PriceTolerance,
 ) -> Iterable[tuple[str, dict[str, Any]]]:
     for line in inv["lines"]:
         name = lines.name(line["ids"])
@@ -161,6 +174,7 @@ def check_lines(
                 f"invoiced {invoiced}",
                 diffs,
                 po,
+                asns,
             )
         if price is not None and po_price is not None and not tol.within(po_price, price):
             bad = True
@@ -175,7 +189,13 @@ def check_lines(
             )
         if not bad:
             yield result(
-                MATCHED, inv, name, f"PO {inv['po']} line {name}: {invoiced} at {price}", None, po
+                MATCHED,
+                inv,
+                name,
+                f"PO {inv['po']} line {name}: {invoiced} at {price}",
+                None,
+                po,
+                asns,
             )
 
 
@@ -213,6 +233,6 @@ def evaluate(
                 )
                 out[rid] = body
             continue
-        for rid, body in check_lines(inv, lines, pos[0], tol):
+        for rid, body in check_lines(inv, lines, pos[0], asns, tol):
             out[rid] = body
     return out

@@ -11,12 +11,18 @@ from typer.testing import CliRunner
 
 from streams.cli.main import app as cli
 from streams.codecs import avro
+from streams.ingest import headers as h
 from streams.ingest.producer import ingest_file
-from streams.matching.reports import fold, match_events
+from streams.matching.reports import fold, match_events, schema_of
+from streams.observability.tracing import parse
+from streams.ops import topics as t
 from streams.ops.audit import audit
 from streams.ops.batch import drain
 from streams.ops.dlq import dlq_records
+from streams.ops.kafka_read import read_topic
+from streams.ops.replay import message_headers
 from streams.ops.topics import create_topics
+from streams.ops.trace import trace
 from streams.settings import Settings
 from streams.threeway.reference import expected_results
 from streams.threeway.rules import PriceTolerance
@@ -93,3 +99,39 @@ def test_edi_examples_end_to_end(
     assert "SE02 '0009' does not match ST02 '0001' (segment 134 at byte 2966)" in dead["error"]
     assert dead["field"] == "SE02"
     assert avro.decode("edi_document", dead["original"])["error"]["scope"] == "transaction_set"
+    check_tracing(settings)
+
+
+def check_tracing(settings: Settings) -> None:
+    """A document match names the invoice, the PO and the ship notice (first ingest: the
+    second is all duplicates) and continues the invoice's trace; `recon trace` of the
+    invoice shows raw -> outcome -> match."""
+    raw: dict[str, tuple[str, str]] = {}  # correlation id -> (set id, ingest traceparent)
+    for msg in read_topic(settings, settings.topic(t.RAW_EDI)):
+        headers = h.to_dict(message_headers(msg))
+        set_id = avro.decode("edi_document", msg.value() or b"")["set_id"] or ""
+        raw[headers[h.CORRELATION_ID]] = (set_id, headers[h.TRACEPARENT])
+    found = None
+    for msg in read_topic(settings, settings.topic(t.MATCHES)):
+        if schema_of(msg) != "document_match":
+            continue
+        value = avro.decode("document_match", msg.value() or b"")
+        wanted = ("matched", "INV1001", "BP:ACM-1")
+        if (value["event"], value["record_id"], value["line"]) == wanted:
+            found = (value, message_headers(msg), msg.partition(), msg.offset())
+    assert found is not None
+    value, headers, partition, offset = found
+    cids = h.all_values(headers, h.CORRELATION_ID)
+    assert [raw[c][0] for c in cids] == ["810", "850", "856"]
+    child, invoice = parse(h.to_dict(headers).get(h.TRACEPARENT)), parse(raw[cids[0]][1])
+    assert child is not None and invoice is not None and child.trace_id == invoice.trace_id
+
+    hops = trace(settings, cids[0])
+    stages = [hop.stage for hop in hops]
+    assert stages[0] == "raw" and hops[0].topic == settings.topic(t.RAW_EDI)
+    assert "outcome" in stages
+    at = (partition, offset)
+    (hop,) = [x for x in hops if x.stage == "match" and (x.partition, x.offset) == at]
+    assert hop.detail == "matched invoice=INV1001 po=PO1001 line=BP:ACM-1"
+    # the PO's path reaches the same document match
+    assert any(x.offset == offset and x.stage == "match" for x in trace(settings, cids[1]))

@@ -13,6 +13,8 @@ import pytest
 from typer.testing import CliRunner
 
 from streams.cli.main import app as cli
+from streams.codecs import avro
+from streams.ingest import headers as h
 from streams.ingest.producer import ingest_file
 from streams.matching.reference import expected_from_files
 from streams.matching.reports import (
@@ -22,10 +24,15 @@ from streams.matching.reports import (
     open_exceptions,
 )
 from streams.matching.rules import Tolerances
+from streams.observability.tracing import parse
+from streams.ops import topics as t
 from streams.ops.audit import FileAudit, audit
 from streams.ops.batch import drain
 from streams.ops.dlq import dlq_records
+from streams.ops.kafka_read import read_topic
+from streams.ops.replay import message_headers
 from streams.ops.topics import create_topics
+from streams.ops.trace import trace
 from streams.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -129,6 +136,63 @@ def test_sample_files_end_to_end(
         ("trades.csv", "parse_error", ""),
         ("trades.csv", "schema_violation", "quantity"),
         ("trades.csv", "schema_violation", "status"),
+    ]
+    check_tracing(settings)
+
+
+def raw_records(settings: Settings) -> dict[str, tuple[str, str]]:
+    """correlation id -> (record id, ingest traceparent) of every raw trade and confirmation."""
+    out: dict[str, tuple[str, str]] = {}
+    for logical in (t.RAW_TRADES, t.RAW_CONFIRMATIONS):
+        for msg in read_topic(settings, settings.topic(logical)):
+            headers = h.to_dict(message_headers(msg))
+            record_id = (msg.value() or b"").split(b",", 1)[0].decode(errors="replace")
+            out[headers[h.CORRELATION_ID]] = (record_id, headers[h.TRACEPARENT])
+    return out
+
+
+def check_tracing(settings: Settings) -> None:
+    """Issue (Observability): each match names both records in its correlation-id headers
+    and continues the trade's trace; `recon trace` shows raw -> outcome -> match/exception."""
+    raw = raw_records(settings)
+    matched = []
+    for msg in read_topic(settings, settings.topic(t.MATCHES)):
+        value = avro.decode("match", msg.value() or b"")
+        headers = message_headers(msg)
+        cids = h.all_values(headers, h.CORRELATION_ID)
+        assert [raw[c][0] for c in cids] == [value["trade_id"], value["confirm_id"]]
+        child, trade = parse(h.to_dict(headers).get(h.TRACEPARENT)), parse(raw[cids[0]][1])
+        assert child is not None and trade is not None
+        assert child.trace_id == trade.trace_id and child.span_id != trade.span_id
+        if value["event"] == "matched":
+            matched.append((value, cids, msg.topic(), msg.partition(), msg.offset()))
+    assert len(matched) >= 7
+
+    value, (trade_cid, confirm_cid), *position = matched[0]
+    hops = trace(settings, trade_cid)
+    stages = [hop.stage for hop in hops]
+    assert stages[0] == "raw" and hops[0].topic == settings.topic(t.RAW_TRADES)
+    assert "outcome" in stages and stages.index("outcome") < stages.index("match")
+    # a pair may have been re-paired, or re-relayed: find this message among the hops
+    (match_hop,) = [
+        hop for hop in hops if [hop.topic, hop.partition, hop.offset] == position
+    ]
+    assert match_hop.stage == "match" and match_hop.detail.startswith("matched ")
+    assert f"trade={value['trade_id']} v1 confirm={value['confirm_id']}" in match_hop.detail
+    ours = [hop for hop in hops if hop.stage in ("raw", "outcome", "match")]  # trade leads
+    assert len({p.trace_id for hop in ours if (p := parse(hop.traceparent))}) == 1
+    # the same match message is on the confirmation's path too (its second header)
+    other = trace(settings, confirm_cid)
+    assert [(x.stage, x.detail) for x in other if [x.topic, x.partition, x.offset] == position] == [
+        ("match", match_hop.detail)
+    ]
+    assert other[0].topic == settings.topic(t.RAW_CONFIRMATIONS)
+
+    (mismatched,) = [cid for cid, (rid, _) in raw.items() if rid == "TR-1003"]
+    details = [hop.detail for hop in trace(settings, mismatched) if hop.stage == "exception"]
+    assert sorted(details) == [  # its own, and the partner's that names it second
+        "open mismatch confirmation=CF-9003 v1 partner=trade:TR-1003",
+        "open mismatch trade=TR-1003 v1 partner=confirmation:CF-9003",
     ]
 
 

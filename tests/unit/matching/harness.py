@@ -15,6 +15,7 @@ from streams.matching.engine import MatchConfig, MatchEngine
 from streams.matching.records import RecordBook
 from streams.matching.reference import Expected
 from streams.matching.reports import live_pairs, open_exceptions
+from streams.matching.rules import Tolerances
 from streams.matching.state import MatchDictState
 from streams.models.outcome import Outcome
 from streams.models.trades import Confirmation, MatchRecord, Status, Trade
@@ -173,3 +174,30 @@ def run_all(
     run_groups(MatchEngine(groups, config), in_order(stage3.queues))
     events = relayed(records.log, "r:") + relayed(groups.log, "g:")
     return outputs(events), records, groups
+
+
+def tp(n: int) -> str:
+    """A valid traceparent (one trace) whose span id is ``n``."""
+    return f"00-{'ab' * 16}-{n:016x}-01"
+
+
+class Both:
+    """Both stages fed one record at a time, each with correlation id ``<id>:v<version>``
+    and its own hop span ``tp(n)`` (n: arrival number), relaying after every record."""
+
+    def __init__(self) -> None:
+        self.records, self.groups = ChangelogState(), ChangelogState()
+        self.book = RecordBook(self.records)
+        self.engine = MatchEngine(self.groups, MatchConfig(Tolerances()))
+        self.fed, self.n = 0, 0
+
+    def feed(self, rec: MatchRecord) -> None:
+        self.n += 1
+        self.book.apply(rec, f"{rec.record_id}:v{rec.version}", 0, tp(self.n))
+        entries = [e for e in relayed(self.records.log, "r:") if e["to"] == m.INPUT]
+        for entry in entries[self.fed :]:
+            self.engine.apply(m.from_json(entry["doc"]), 0, self.n * 1_000_000)
+        self.fed = len(entries)
+
+    def events(self, to: str) -> list[dict[str, Any]]:
+        return [e["doc"] for e in relayed(self.groups.log, "g:") if e["to"] == to]

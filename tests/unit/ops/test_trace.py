@@ -6,7 +6,10 @@ from decimal import Decimal
 import pytest
 
 from streams.accrual.engine import EntryKind, Posting, posting_from_json, posting_to_json
-from streams.ops.trace import Hop, matches
+from streams.codecs import avro
+from streams.ingest import headers as h
+from streams.ops import topics as t
+from streams.ops.trace import STAGES, Hop, describe, matches, matching_id
 
 pytestmark = pytest.mark.unit
 
@@ -43,3 +46,57 @@ def test_posting_rows_carry_trace_context_and_read_old_rows_without_it() -> None
     restored = posting_from_json(old)
     assert (restored.traceparent, restored.ingested_at) == ("", "")
     assert restored.amount == Decimal("1.25")
+
+
+def test_an_event_is_on_the_path_of_every_record_it_names() -> None:
+    headers: list[tuple[str, bytes | None]] = [
+        (avro.SCHEMA_HEADER, b"match"),
+        (h.CORRELATION_ID, b"trades:4"),
+        (h.CORRELATION_ID, b"confirmations:2"),
+        (h.CORRELATION_ID, None),
+    ]
+    assert h.to_dict(headers)[h.CORRELATION_ID] == "confirmations:2"  # one value per name
+    cids = h.all_values(headers, h.CORRELATION_ID)
+    assert cids == ["trades:4", "confirmations:2"]
+    assert h.all_values({h.CORRELATION_ID: b"x"}, h.CORRELATION_ID) == ["x"]
+    assert h.all_values(None, h.CORRELATION_ID) == []
+    assert matching_id(cids, "trades:4") == "trades:4"
+    assert matching_id(cids, "confirmations:2") == "confirmations:2"
+    assert matching_id(["replay-r9:trades:4"], "trades:4") == "replay-r9:trades:4"
+    assert matching_id(cids, "trades:44") is None
+    assert matching_id([], "trades:4") is None
+
+
+def test_match_exception_and_document_match_hops_are_described() -> None:
+    pair = {
+        "event": "unmatched", "pair_id": "0123456789abcdef", "trade_id": "T1",
+        "trade_version": 1, "confirm_id": "C1", "confirm_version": 2,
+        "match_type": "tolerance", "reason": "amended",
+    }
+    assert describe("match", pair, {}, "match") == (
+        "unmatched pair=0123456789ab trade=T1 v1 confirm=C1 v2 match_type=tolerance "
+        "reason=amended"
+    )
+    doc = {
+        "event": "matched", "record_type": "invoice", "record_id": "INV1",
+        "po_number": "PO1", "line": "BP:A-1",
+    }
+    assert describe("match", doc, {}, "document_match") == (
+        "matched invoice=INV1 po=PO1 line=BP:A-1"
+    )
+    exc = {
+        "status": "open", "kind": "mismatch", "record_type": "trade", "record_id": "T3",
+        "version": 1, "partner_type": "confirmation", "partner_id": "C3",
+    }
+    assert describe("exception", exc, {}, "match_exception") == (
+        "open mismatch trade=T3 v1 partner=confirmation:C3"
+    )
+    alone = {**exc, "kind": "unmatched_trade", "partner_type": None, "partner_id": None}
+    assert describe("exception", alone, {}) == "open unmatched_trade trade=T3 v1"
+    raw = {h.SOURCE_FILE: "trades.csv", h.LINE: "4"}
+    assert describe("raw", None, raw) == "trades.csv line 4"
+
+
+def test_every_raw_and_matching_topic_is_read() -> None:
+    topics = {logical for logical, _, _ in STAGES}
+    assert {t.RAW_TRADES, t.RAW_CONFIRMATIONS, t.RAW_EDI, t.MATCHES, t.EXCEPTIONS} <= topics
