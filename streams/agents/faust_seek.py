@@ -28,7 +28,10 @@ have been cleared, so nothing can be delivered between the seek and the clear:
 - ``resume_flow`` (Faust calls it right after clearing the queues) resumes them.
 
 Every record delivered before the clear was fetched before the seek, and the seek
-rewinds the position over it, so it is read again after the resume, in order.
+rewinds the position over it, so it is read again after the resume, in order. A
+partition with no committed offset (or 0) is not sought by aiokafka at all, so the fix
+rewinds it to the start itself (found by the rebalance test: promotions that arrived
+during a rebalance were never committed, a drain waited forever at offset 0).
 """
 
 from __future__ import annotations
@@ -109,6 +112,16 @@ def install() -> None:
             if not await wait_rounds_started_before(self):
                 log.warning("a fetch still runs after %.0f s; seeking anyway", FETCH_WAIT_SECONDS)
         await original_perform_seek(self)
+        # aiokafka seeks only partitions with a committed offset above 0: the others keep
+        # their position, past whatever was delivered and is about to be cleared. Rewind
+        # them to the start (the app resets to earliest) so those records are read again.
+        unsought = sorted(tp for tp in streams if not self._committed_offset.get(tp))
+        if unsought:
+            starts = await self.earliest_offsets(
+                *(self._new_topicpartition(tp.topic, tp.partition) for tp in unsought)
+            )
+            for tp, offset in starts.items():
+                await self.seek(tp, offset)
 
     def resume_flow(self: Consumer) -> None:
         held = _held(self)

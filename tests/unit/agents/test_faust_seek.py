@@ -22,8 +22,16 @@ STREAM, OTHER, CHANGELOG = TP("raw", 0), TP("raw", 1), TP("app-state-changelog",
 class FakeConsumer(SimpleNamespace):
     """The attributes and methods the patched Consumer methods use."""
 
-    def __init__(self, *, flow_active: bool = True, in_recovery: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        flow_active: bool = True,
+        in_recovery: bool = False,
+        committed: dict[TP, int | None] | None = None,
+    ) -> None:
         super().__init__(
+            committed={STREAM: 5, OTHER: 7} if committed is None else committed,
+            rewound=[],
             flow_active=flow_active,
             app=SimpleNamespace(in_recovery=in_recovery),
             active={STREAM, OTHER, CHANGELOG},
@@ -49,9 +57,18 @@ class FakeConsumer(SimpleNamespace):
     def assignment(self) -> set[TP]:
         return {STREAM, OTHER, CHANGELOG}
 
-    async def seek_to_committed(self) -> dict[TP, int]:
+    async def seek_to_committed(self) -> dict[TP, int | None]:
         self.active_at_seek = set(self.active)
-        return {STREAM: 5, OTHER: 7}
+        return dict(self.committed)
+
+    def _new_topicpartition(self, topic: str, partition: int) -> TP:
+        return TP(topic, partition)
+
+    async def earliest_offsets(self, *tps: TP) -> dict[TP, int]:
+        return {tp: 0 for tp in tps}
+
+    async def seek(self, tp: TP, offset: int) -> None:
+        self.rewound.append((tp, offset))
 
 
 def perform_seek(consumer: Any) -> None:
@@ -67,6 +84,17 @@ def test_streams_are_paused_from_the_seek_until_the_flow_resumes() -> None:
     Consumer.resume_flow(consumer)  # type: ignore[arg-type]
     assert consumer.active == {STREAM, OTHER, CHANGELOG}
     assert consumer.flow_active
+
+
+def test_partitions_aiokafka_does_not_seek_are_rewound_to_the_start() -> None:
+    # aiokafka skips a committed offset of None or 0: records delivered before the clear
+    # would be lost (a drain then waits forever at offset 0)
+    consumer = FakeConsumer(committed={STREAM: 5, OTHER: None})
+    perform_seek(consumer)
+    assert consumer.rewound == [(OTHER, 0)]
+    consumer = FakeConsumer(committed={STREAM: 0, OTHER: 7})
+    perform_seek(consumer)
+    assert consumer.rewound == [(STREAM, 0)]
 
 
 def test_held_streams_stay_paused_while_a_changelog_restore_runs() -> None:
