@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import time
 from datetime import datetime
 from typing import Any
 
@@ -27,7 +26,7 @@ from faust.types import EventT, StreamT, TopicT
 
 from streams.agents.matching_outbox import outbox_publishes
 from streams.agents.outputs import Source, describe_unexpected, dlq_record
-from streams.agents.pipeline import Pipeline, raw_topic
+from streams.agents.pipeline import Pipeline, raw_topic, window_ticks
 from streams.agents.records import Decision, RecordProcessor, attach, source_of
 from streams.errors import Category, RecordError, Stage
 from streams.ingest import headers as h
@@ -177,22 +176,13 @@ def register(app: faust.App, settings: Settings, metrics: Metrics) -> Pipeline:
     engine = MatchEngine(MatchTableState(by_group), config_of(settings))
     group_stage(app, match_input, engine, dlq, metrics)
 
-    async def send_ticks(final: bool) -> None:
-        tick = messages.encode(messages.Tick(time.time_ns() // 1000, final))
-        sent = [
-            await match_input.send(key=b"tick", value=tick, partition=p)
-            for p in range(settings.partitions)
-        ]
-        for fut in sent:
-            await fut  # delivered before the drain looks at the lag again
-
-    async def periodic_tick() -> None:
-        await send_ticks(False)
-
-    async def close_windows() -> None:
-        await send_ticks(settings.close_windows_at_end_of_input)
-
-    app.timer(settings.match_tick_seconds, name="recon.match-tick")(periodic_tick)
+    close_windows = window_ticks(
+        app,
+        settings,
+        match_input,
+        "recon.match-tick",
+        lambda now, final: messages.encode(messages.Tick(now, final)),
+    )
     return Pipeline(
         name="matching",
         source_topics=tuple(

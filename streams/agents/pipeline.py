@@ -3,6 +3,7 @@ the state tables whose changelog outboxes the relay publishes (and how)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -12,6 +13,8 @@ from confluent_kafka import Message
 
 from streams.observability.metrics import Metrics
 from streams.settings import Settings
+
+TICK_KEY = b"tick"  # window ticks: the agents tell them from records by this key
 
 
 class Publish(NamedTuple):
@@ -49,3 +52,33 @@ def raw_topic(app: faust.App, settings: Settings, name: str) -> faust.TopicT:
         key_serializer="raw",
         value_serializer="raw",
     )
+
+
+def window_ticks(
+    app: faust.App,
+    settings: Settings,
+    topic: faust.TopicT,
+    name: str,
+    body: Callable[[int, bool], bytes],
+) -> Callable[[], Awaitable[None]]:
+    """Send a tick (``body(now_micros, final)``, key ``tick``) to every partition of
+    ``topic`` every ``match_tick_seconds``, so a quiet feed still closes its windows on
+    the wall clock; returns the end-of-input hook for ``Pipeline.on_caught_up``."""
+
+    async def send_ticks(final: bool) -> None:
+        value = body(time.time_ns() // 1000, final)
+        sent = [
+            await topic.send(key=TICK_KEY, value=value, partition=p)
+            for p in range(settings.partitions)
+        ]
+        for fut in sent:
+            await fut  # delivered before the drain looks at the lag again
+
+    async def periodic_tick() -> None:
+        await send_ticks(False)
+
+    async def close_windows() -> None:
+        await send_ticks(settings.close_windows_at_end_of_input)
+
+    app.timer(settings.match_tick_seconds, name=name)(periodic_tick)
+    return close_windows

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from typing import Any
 
 import faust
@@ -20,7 +19,7 @@ from faust.types import StreamT, TopicT
 
 from streams.agents.matching import ingested_micros, micros_of
 from streams.agents.outputs import Source
-from streams.agents.pipeline import Pipeline, raw_topic
+from streams.agents.pipeline import TICK_KEY, Pipeline, raw_topic, window_ticks
 from streams.agents.records import Decision, RecordProcessor, source_of
 from streams.agents.threeway_outbox import threeway_publishes
 from streams.codecs import avro
@@ -35,7 +34,6 @@ from streams.threeway.rules import PriceTolerance
 from streams.threeway.summary import summarize
 
 log = logging.getLogger(__name__)
-TICK_KEY = b"tick"
 MODELS: dict[str, Any] = {
     "850": PurchaseOrder,
     "856": ShipNotice,
@@ -135,22 +133,13 @@ def register(app: faust.App, settings: Settings, metrics: Metrics) -> Pipeline:
     engine = ThreeWayEngine(MatchTableState(table), config_of(settings))
     threeway_stage(app, into, ThreeWayProcessor(engine, outcomes, dlq, metrics))
 
-    async def send_ticks(final: bool) -> None:
-        body = json.dumps({"now": time.time_ns() // 1000, "final": final}).encode()
-        sent = [
-            await into.send(key=TICK_KEY, value=body, partition=p)
-            for p in range(settings.partitions)
-        ]
-        for fut in sent:
-            await fut
-
-    async def periodic_tick() -> None:
-        await send_ticks(False)
-
-    async def close_windows() -> None:
-        await send_ticks(settings.close_windows_at_end_of_input)
-
-    app.timer(settings.match_tick_seconds, name="recon.threeway-tick")(periodic_tick)
+    close_windows = window_ticks(
+        app,
+        settings,
+        into,
+        "recon.threeway-tick",
+        lambda now, final: json.dumps({"now": now, "final": final}).encode(),
+    )
     return Pipeline(
         name="threeway",
         source_topics=(settings.topic(t.RAW_EDI), settings.topic(t.THREEWAY_INPUT)),

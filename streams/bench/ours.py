@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from streams.accrual.reference import TotalKey
-from streams.bench.procs import Child, ChildRun, run_child
+from streams.bench.procs import Child, ChildRun, per_second, run_child
 from streams.bench.setup import Workload
 from streams.codecs import avro
 from streams.ledger.check import differences
@@ -32,7 +32,7 @@ class IngestRun:
 
     @property
     def rows_per_s(self) -> float:
-        return self.rows / self.seconds if self.seconds > 0 else 0.0
+        return per_second(self.rows, self.seconds)
 
 
 @dataclass(frozen=True)
@@ -49,16 +49,16 @@ class PipelineRun:
 
     @property
     def e2e_rate(self) -> float:
-        return self.lines / self.e2e_seconds if self.e2e_seconds > 0 else 0.0
+        return per_second(self.lines, self.e2e_seconds)
 
     @property
     def cpu_rate(self) -> float:
         """Lines per worker CPU-second: less sensitive to a contended machine."""
-        return self.lines / self.worker_cpu_seconds if self.worker_cpu_seconds > 0 else 0.0
+        return per_second(self.lines, self.worker_cpu_seconds)
 
     @property
     def worker_rate(self) -> float:
-        return self.lines / self.worker_seconds if self.worker_seconds > 0 else 0.0
+        return per_second(self.lines, self.worker_seconds)
 
 
 def ingest(settings: Settings, kind: str, path: str, timeout: float) -> IngestRun:

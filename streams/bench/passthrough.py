@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import NewTopic  # type: ignore[attr-defined]
 
-from streams.bench.procs import BenchError
+from streams.bench.procs import BenchError, per_second
 from streams.ingest.producer import producer_config
 from streams.ops.topics import admin_client
 from streams.settings import Settings
@@ -28,11 +28,11 @@ class PassThrough:
 
     @property
     def cpu_rate(self) -> float:
-        return self.messages / self.cpu_seconds if self.cpu_seconds > 0 else 0.0
+        return per_second(self.messages, self.cpu_seconds)
 
     @property
     def rate(self) -> float:
-        return self.messages / self.seconds if self.seconds > 0 else 0.0
+        return per_second(self.messages, self.seconds)
 
 
 def pass_through(settings: Settings, source: str, expected: int, timeout: float) -> PassThrough:

@@ -95,3 +95,8 @@ def run_child(argv: list[str], env: dict[str, str] | None, timeout: float) -> Ch
     if run.returncode != 0:
         raise BenchError(f"{' '.join(argv[-3:])} exited with {run.returncode}: {run.errors}")
     return run
+
+
+def per_second(count: int, seconds: float) -> float:
+    """A rate that is 0 for a stage that did not run (no time measured)."""
+    return count / seconds if seconds > 0 else 0.0

@@ -12,7 +12,7 @@ from confluent_kafka.admin import NewTopic  # type: ignore[attr-defined]
 
 from streams.accrual.reference import TotalKey
 from streams.bench.ours import IngestRun, first_timestamp_ms, ingest
-from streams.bench.procs import run_child
+from streams.bench.procs import per_second, run_child
 from streams.bench.setup import Workload
 from streams.ops import topics as t
 from streams.ops.kafka_read import read_topic
@@ -37,11 +37,11 @@ class QuixRun:
 
     @property
     def e2e_rate(self) -> float:
-        return self.lines / self.e2e_seconds if self.e2e_seconds > 0 else 0.0
+        return per_second(self.lines, self.e2e_seconds)
 
     @property
     def cpu_rate(self) -> float:
-        return self.lines / self.cpu_seconds if self.cpu_seconds > 0 else 0.0
+        return per_second(self.lines, self.cpu_seconds)
 
 
 def quix_available(python: Path = QUIX_PYTHON) -> bool:
