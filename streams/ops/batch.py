@@ -11,25 +11,18 @@ from streams.settings import Settings
 
 
 def worker_env(settings: Settings) -> dict[str, str]:
-    """Environment that makes a `recon` subprocess use exactly these settings."""
+    """Environment that makes a `recon` subprocess use exactly these settings: every field
+    as its ``RECON_`` variable (a list kept by hand missed every setting added later, so
+    overrides such as match tolerances never reached the worker)."""
     env = dict(os.environ)
-    env.update(
-        {
-            "KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap,
-            "RECON_TOPIC_PREFIX": settings.topic_prefix,
-            "RECON_APP_ID": settings.app_id,
-            "RECON_HOME": str(settings.home),
-            "RECON_PARTITIONS": str(settings.partitions),
-            "RECON_METRICS_HOST": settings.metrics_host,
-            "RECON_METRICS_PORT": str(settings.metrics_port),
-            "RECON_METRICS_INTERVAL_SECONDS": str(settings.metrics_interval_seconds),
-            "RECON_LOG_FORMAT": settings.log_format,
-            "RECON_DRAIN_TIMEOUT_SECONDS": str(settings.drain_timeout_seconds),
-            "RECON_SESSION_TIMEOUT_SECONDS": str(settings.session_timeout_seconds),
-            "RECON_DEDUPE_HORIZON_DAYS": str(settings.dedupe_horizon_days),
-            "RECON_DEDUPE_PURGE_INTERVAL_SECONDS": str(settings.dedupe_purge_interval_seconds),
-        }
-    )
+    for name in Settings.model_fields:
+        value = getattr(settings, name)
+        var = f"RECON_{name.upper()}"
+        if value is None:
+            env.pop(var, None)
+        else:
+            env[var] = str(value)
+    env["KAFKA_BOOTSTRAP_SERVERS"] = settings.bootstrap  # wins over RECON_BOOTSTRAP_SERVERS
     return env
 
 
