@@ -42,8 +42,8 @@ class MarkStore(Protocol):
         """Up to ``limit`` marks (``d:`` keys) from ``start`` on, in key order; None once
         the partition is no longer held here."""
 
-    def delete(self, partition: int, key: bytes) -> bool:
-        """Delete one mark; False if the partition is no longer held here."""
+    def delete(self, partition: int, keys: list[bytes]) -> int:
+        """Delete these marks; how many (0 if the partition is no longer held here)."""
 
 
 async def purge_expired(
@@ -59,8 +59,9 @@ async def purge_expired(
             if items is None:
                 break
             # scan and deletes in one slice: the partition cannot be revoked in between
-            for key in list(expired_marks(items, before)):
-                purged += store.delete(partition, key)
+            expired = list(expired_marks(items, before))
+            if expired:
+                purged += store.delete(partition, expired)
             if len(items) < chunk:
                 break
             start = items[-1][0] + b"\x00"  # the next key after the last one seen
@@ -107,14 +108,15 @@ class TableMarks:
             it.next()
         return out
 
-    def delete(self, partition: int, key: bytes) -> bool:
+    def delete(self, partition: int, keys: list[bytes]) -> int:
         db = self._active_dbs().get(partition)
         if db is None:
-            return False
-        db.delete(key)
-        self.table.send_changelog(partition, key, None, value_serializer="raw")
-        self.purged.inc()
-        return True
+            return 0
+        for key in keys:
+            db.delete(key)
+            self.table.send_changelog(partition, key, None, value_serializer="raw")
+        self.purged.inc(len(keys))
+        return len(keys)
 
 
 def purger(

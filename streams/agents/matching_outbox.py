@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -84,13 +84,18 @@ def publish_of(settings: Settings, entry: dict[str, Any]) -> Publish:
     return Publish(settings.topic(t.EXCEPTIONS), key, exception_record(doc), headers)
 
 
-def outbox_publishes(settings: Settings, prefix: bytes) -> RelayHandler:
-    """Rows whose key starts with ``prefix`` carry the outputs of their write in ``out``."""
+def outbox_publishes(
+    settings: Settings,
+    prefix: bytes,
+    publish: Callable[[Settings, dict[str, Any]], Publish] = publish_of,
+) -> RelayHandler:
+    """Rows whose key starts with ``prefix`` carry the outputs of their write in ``out``;
+    ``publish`` turns one entry into its message (the three-way match has its own)."""
 
     def handle(msg: Message) -> list[Publish]:
         key, value = msg.key(), msg.value()
         if not key or not value or not key.startswith(prefix):
             return []
-        return [publish_of(settings, entry) for entry in decode(value).get("out", [])]
+        return [publish(settings, entry) for entry in decode(value).get("out", [])]
 
     return handle

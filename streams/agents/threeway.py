@@ -18,10 +18,11 @@ import faust
 from faust.types import StreamT, TopicT
 
 from streams.agents.matching import ingested_micros, micros_of
+from streams.agents.matching_outbox import outbox_publishes
 from streams.agents.outputs import Source
 from streams.agents.pipeline import TICK_KEY, Pipeline, raw_topic, window_ticks
 from streams.agents.records import Decision, RecordProcessor, source_of
-from streams.agents.threeway_outbox import threeway_publishes
+from streams.agents.threeway_outbox import publish_of
 from streams.codecs import avro
 from streams.errors import Category, RecordError, Stage
 from streams.ingest.x12.documents import FreightInvoice, Invoice, PurchaseOrder, ShipNotice
@@ -143,6 +144,10 @@ def register(app: faust.App, settings: Settings, metrics: Metrics) -> Pipeline:
     return Pipeline(
         name="threeway",
         source_topics=(settings.topic(t.RAW_EDI), settings.topic(t.THREEWAY_INPUT)),
-        relays={t.changelog_topic(settings, t.THREEWAY_TABLE): threeway_publishes(settings)},
+        relays={
+            t.changelog_topic(settings, t.THREEWAY_TABLE): outbox_publishes(
+                settings, b"o:", publish_of
+            )
+        },
         on_caught_up=close_windows,
     )

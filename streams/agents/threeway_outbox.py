@@ -1,4 +1,4 @@
-"""Relay handler of the three-way table: outbox entries of ``o:`` rows to Avro messages.
+"""Messages of the three-way table's outbox entries (``o:`` rows), for the shared relay handler.
 
 Match events go to ``matches`` as ``document_match``; exceptions to ``exceptions`` as
 ``match_exception`` (the same schema as trade matching, so `recon exceptions export` lists
@@ -9,11 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from confluent_kafka import Message
-
-from streams.accrual.state import decode
 from streams.agents.matching_outbox import EVENT_ID_HEADER, instant, reference_headers
-from streams.agents.pipeline import Publish, RelayHandler
+from streams.agents.pipeline import Publish
 from streams.codecs import avro
 from streams.ops import topics as t
 from streams.settings import Settings
@@ -79,13 +76,3 @@ def publish_of(settings: Settings, entry: dict[str, Any]) -> Publish:
         return Publish(settings.topic(t.MATCHES), key, document_match_record(doc), headers)
     headers = [(avro.SCHEMA_HEADER, b"match_exception"), event_id, *trace]
     return Publish(settings.topic(t.EXCEPTIONS), key, exception_record(doc), headers)
-
-
-def threeway_publishes(settings: Settings) -> RelayHandler:
-    def handle(msg: Message) -> list[Publish]:
-        key, value = msg.key(), msg.value()
-        if not key or not value or not key.startswith(b"o:"):
-            return []
-        return [publish_of(settings, entry) for entry in decode(value).get("out", [])]
-
-    return handle

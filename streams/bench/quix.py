@@ -14,6 +14,7 @@ from streams.accrual.reference import TotalKey
 from streams.bench.ours import IngestRun, first_timestamp_ms, ingest
 from streams.bench.procs import per_second, run_child
 from streams.bench.setup import Workload
+from streams.ledger.check import compare_totals
 from streams.ops import topics as t
 from streams.ops.kafka_read import read_topic
 from streams.ops.topics import admin_client, create_topics
@@ -56,15 +57,6 @@ def totals_of(postings: list[dict[str, str]]) -> tuple[dict[TotalKey, Decimal], 
         key = (p["agreement_id"], p["period"], p["currency"])
         totals[key] = totals.get(key, Decimal(0)) + Decimal(p["amount"])
     return totals, len(distinct)
-
-
-def compare(actual: dict[TotalKey, Decimal], expected: dict[TotalKey, Decimal]) -> list[str]:
-    out = []
-    for key in sorted(set(actual) | set(expected)):
-        got, want = actual.get(key, Decimal(0)), expected.get(key, Decimal(0))
-        if got != want:
-            out.append(f"{'/'.join(key)}: quix {got}, reference {want}")
-    return out
 
 
 def run_quix(
@@ -110,5 +102,5 @@ def run_quix(
         peak_rss_mb=run.peak_rss_mb,
         cpu_seconds=run.cpu_seconds,
         entries=entries,
-        problems=compare({k: v for k, v in totals.items() if v}, expected),
+        problems=compare_totals({k: v for k, v in totals.items() if v}, expected, "quix"),
     )

@@ -42,9 +42,17 @@ def expected_totals(
 def differences(ledger: Ledger, expected: dict[TotalKey, Decimal]) -> list[str]:
     """Human-readable mismatches between the ledger and the reference; empty when exact."""
     actual = {k: amount for k, (amount, _) in ledger.totals().items() if amount}
+    return compare_totals(actual, expected, "ledger")
+
+
+def compare_totals(
+    actual: dict[TotalKey, Decimal], expected: dict[TotalKey, Decimal], name: str
+) -> list[str]:
+    """One line per (agreement, period, currency) where ``name``'s totals differ from the
+    reference; a key missing on one side counts as zero."""
     out = []
     for key in sorted(set(actual) | set(expected)):
         got, want = actual.get(key, Decimal(0)), expected.get(key, Decimal(0))
         if got != want:
-            out.append(f"{'/'.join(key)}: ledger {got}, reference {want}")
+            out.append(f"{'/'.join(key)}: {name} {got}, reference {want}")
     return out

@@ -7,6 +7,7 @@ with the PO line that shares any of them (domain.md §5: buyer part / vendor par
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -53,6 +54,18 @@ def _plain(value: Decimal | None) -> str | None:
     return None if value is None else str(value)
 
 
+def _priced_lines(lines: Sequence[PurchaseOrderLine | InvoiceLine]) -> list[dict[str, Any]]:
+    """Ordered or invoiced lines: join ids, quantity and unit price."""
+    return [
+        {
+            "ids": identities(line, line.line_number),
+            "q": _plain(line.quantity),
+            "p": _plain(line.unit_price),
+        }
+        for line in lines
+    ]
+
+
 def summarize(doc: X12Document, sender: str, receiver: str) -> dict[str, Any] | None:
     """The rule facts of ``doc`` (None for a set the three-way match does not read).
 
@@ -65,14 +78,7 @@ def summarize(doc: X12Document, sender: str, receiver: str) -> dict[str, Any] | 
             "po": doc.po_number,
             "buyer": sender,
             "seller": receiver,
-            "lines": [
-                {
-                    "ids": identities(line, line.line_number),
-                    "q": _plain(line.quantity),
-                    "p": _plain(line.unit_price),
-                }
-                for line in doc.lines
-            ],
+            "lines": _priced_lines(doc.lines),
         }
     if isinstance(doc, ShipNotice):
         po = doc.document_id
@@ -101,14 +107,7 @@ def summarize(doc: X12Document, sender: str, receiver: str) -> dict[str, Any] | 
             "seller": sender,
             "tds": str(doc.totals.total),
             "sac": str(sac),
-            "lines": [
-                {
-                    "ids": identities(line, line.line_number),
-                    "q": _plain(line.quantity),
-                    "p": _plain(line.unit_price),
-                }
-                for line in doc.lines
-            ],
+            "lines": _priced_lines(doc.lines),
         }
     if isinstance(doc, FreightInvoice):
         charges = [c.charge for line in doc.lines for c in line.charges if c.charge is not None]

@@ -49,12 +49,13 @@ class FakeStore:
         keys = sorted(k for k in self.data[partition] if k >= start and k.startswith(b"d:"))
         return [(k, self.data[partition][k]) for k in keys[:limit]]
 
-    def delete(self, partition: int, key: bytes) -> bool:
+    def delete(self, partition: int, keys: list[bytes]) -> int:
         if partition not in self.data:
-            return False
-        del self.data[partition][key]
-        self.deleted.append((partition, key))
-        return True
+            return 0
+        for key in keys:
+            del self.data[partition][key]
+            self.deleted.append((partition, key))
+        return len(keys)
 
 
 def test_purge_deletes_exactly_the_marks_beyond_the_horizon() -> None:
