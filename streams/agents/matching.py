@@ -25,9 +25,15 @@ import faust
 from faust.types import EventT, StreamT, TopicT
 
 from streams.agents.matching_outbox import outbox_publishes
-from streams.agents.outputs import Source, describe_unexpected, dlq_record
+from streams.agents.outputs import Source, describe_unexpected
 from streams.agents.pipeline import Pipeline, raw_topic, window_ticks
-from streams.agents.records import Decision, RecordProcessor, attach, source_of
+from streams.agents.records import (
+    Decision,
+    RecordProcessor,
+    attach,
+    send_dead_letter,
+    source_of,
+)
 from streams.errors import Category, RecordError, Stage
 from streams.ingest import headers as h
 from streams.ingest.csv_source import field_at
@@ -142,13 +148,7 @@ def group_stage(
                 err = RecordError(
                     Category.PROCESSING_ERROR, Stage.COMPUTE, describe_unexpected(exc)
                 )
-                dlq_id, payload = dlq_record(src, err)
-                await dlq.send(
-                    key=src.correlation_id.encode(),
-                    value=payload,
-                    headers=[*src.trace_headers("dlq_record"), ("recon-dlq-id", dlq_id.encode())],
-                )
-                metrics.dlq_records.labels(err.category.value, err.stage.value).inc()
+                await send_dead_letter(dlq, src, err, metrics)
                 metrics.records_out.labels(dlq.get_topic_name(), "process").inc()
 
     app.agent(source, name="recon.match-groups")(process)

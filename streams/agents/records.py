@@ -141,19 +141,13 @@ class RecordProcessor(ABC):
             self.metrics.latency.labels(stage).observe(latency)
 
     async def _dead_letter(self, src: Source, err: RecordError) -> None:
-        dlq_id, payload = dlq_record(src, err)
         log.warning(
             "dead-lettered [%s] %s",
             err.category.value,
             err,
             extra={"category": err.category.value, "outcome": Outcome.DEAD_LETTERED.value},
         )
-        await self.dlq.send(
-            key=src.correlation_id.encode(),
-            value=payload,
-            headers=[*src.trace_headers("dlq_record"), ("recon-dlq-id", dlq_id.encode())],
-        )
-        self.metrics.dlq_records.labels(err.category.value, err.stage.value).inc()
+        await send_dead_letter(self.dlq, src, err, self.metrics)
         self._published(src, self.dlq, "dlq")
         await self._outcome(src, Outcome.DEAD_LETTERED, None)
 
@@ -164,6 +158,17 @@ class RecordProcessor(ABC):
             headers=src.trace_headers("outcome"),
         )
         self._published(src, self.outcomes, "outcome")
+
+
+async def send_dead_letter(dlq: TopicT, src: Source, err: RecordError, metrics: Metrics) -> None:
+    """The DLQ record of ``src`` (original bytes, category, position, trace headers)."""
+    dlq_id, payload = dlq_record(src, err)
+    await dlq.send(
+        key=src.correlation_id.encode(),
+        value=payload,
+        headers=[*src.trace_headers("dlq_record"), ("recon-dlq-id", dlq_id.encode())],
+    )
+    metrics.dlq_records.labels(err.category.value, err.stage.value).inc()
 
 
 def attach(app: faust.App, topic: TopicT, processor: RecordProcessor, name: str) -> None:
