@@ -38,7 +38,10 @@ ORDERS, FREIGHT = EXAMPLES / "orders.edi", EXAMPLES / "freight.edi"
 def test_edi_examples_end_to_end(
     isolated_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    settings = isolated_settings
+    # settings for the drained worker, the environment for the in-process CLI
+    settings = isolated_settings.with_overrides(
+        close_windows_at_end_of_input=True, match_own_parties="ACMERETAIL"
+    )
     monkeypatch.setenv("RECON_CLOSE_WINDOWS_AT_END_OF_INPUT", "true")
     monkeypatch.setenv("RECON_MATCH_OWN_PARTIES", "ACMERETAIL")
     create_topics(settings)

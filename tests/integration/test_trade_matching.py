@@ -91,7 +91,10 @@ def export(settings: Settings, what: str, out: Path) -> list[dict[str, str]]:
 def test_sample_files_end_to_end(
     isolated_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    settings = isolated_settings
+    # settings for the drained worker, the environment for the in-process CLI exports
+    settings = isolated_settings.with_overrides(
+        close_windows_at_end_of_input=True, match_own_parties="ACME-ENERGY"
+    )
     monkeypatch.setenv("RECON_CLOSE_WINDOWS_AT_END_OF_INPUT", "true")
     monkeypatch.setenv("RECON_MATCH_OWN_PARTIES", "ACME-ENERGY")
     create_topics(settings)
@@ -208,11 +211,10 @@ def row(rid: str, v: int, product: str, qty: str, minute: str, status: str = "ac
 
 
 def test_amendments_restart_and_recovery_from_changelogs(
-    isolated_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    isolated_settings: Settings, tmp_path: Path
 ) -> None:
-    settings = isolated_settings
+    settings = isolated_settings.with_overrides(match_allowed_lateness_seconds=0)
     create_topics(settings)
-    monkeypatch.setenv("RECON_MATCH_ALLOWED_LATENESS_SECONDS", "0")
 
     # 1. No end-of-input close: only the event-time watermark closes windows.
     t1 = write(
@@ -247,7 +249,7 @@ def test_amendments_restart_and_recovery_from_changelogs(
 
     # 2. Restart with local state: an amendment moves T1 to another group (and partition),
     # T3 is cancelled, T1 v1 arrives again (duplicate); end of input closes the windows.
-    monkeypatch.setenv("RECON_CLOSE_WINDOWS_AT_END_OF_INPUT", "true")
+    settings = settings.with_overrides(close_windows_at_end_of_input=True)
     t2 = write(
         tmp_path / "t2.csv",
         "t",
