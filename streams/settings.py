@@ -43,6 +43,12 @@ class Settings(BaseSettings):
     drain_idle_seconds: float = Field(default=1.5, gt=0)
     drain_timeout_seconds: float = Field(default=600.0, gt=0)
     commit_interval_seconds: float = Field(default=1.0, gt=0)
+    # Agents take records in batches: the state is written once per key per batch, which
+    # is most of the cost of a record. A batch waits at most agent_batch_seconds to fill.
+    agent_batch_max: int = Field(default=1000, ge=1, description="Records per agent batch.")
+    agent_batch_seconds: float = Field(
+        default=0.05, gt=0, description="Longest wait for an agent batch to fill."
+    )
     # How long the group coordinator keeps a silent member (a worker killed with kill -9,
     # OOM, a lost host) before handing its partitions to the others. Faust's default of
     # 60 s stalls every restart after a crash for that long. Heartbeats come from

@@ -127,6 +127,15 @@ def entry_id(trigger_key: str, agreement_id: str, period: str, currency: str) ->
     return hashlib.sha256(ident.encode("utf-8")).hexdigest()[:32]
 
 
+def merge_outbox(older: dict[str, Any], newer: dict[str, Any]) -> dict[str, Any]:
+    """For write-behind state: a posting row written twice before a flush keeps the entries
+    of both writes in its outbox, in order (the relay publishes what the flushed row holds).
+    """
+    if "out" in older and "out" in newer:
+        return {**newer, "out": older["out"] + newer["out"]}
+    return newer
+
+
 class RebateEngine:
     def __init__(self, state: KeyValueState, horizon: DedupeHorizon | None = None) -> None:
         self.state = state

@@ -41,6 +41,18 @@ def decode(raw: bytes) -> dict[str, Any]:
     return result
 
 
+# The order a record writes its keys in (a sale: mark, days, cell, vendor, postings; an
+# agreement: mark, terms, vendor, postings). Write-behind state flushes a batch's keys in
+# this order, so a crash part-way through a flush leaves what a crash part-way through one
+# record could: a posting row is never durable before the aggregates it was computed from.
+WRITE_ORDER = (b"d:", b"k:", b"g:", b"a:", b"v:", b"p:")
+
+
+def write_rank(key: bytes) -> int:
+    prefix = key[:2]
+    return WRITE_ORDER.index(prefix) if prefix in WRITE_ORDER else len(WRITE_ORDER)
+
+
 def dedupe_key(idempotency_key: str) -> str:
     return f"d:{idempotency_key}"
 

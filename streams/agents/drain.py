@@ -22,7 +22,7 @@ import faust
 from streams.agents.pipeline import Pipeline
 from streams.agents.relay import OutboxRelay
 from streams.ops import topics as t
-from streams.ops.kafka_read import Lag, group_lag
+from streams.ops.kafka_read import Lag, LagProbe
 from streams.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -41,37 +41,58 @@ def behind(lags: list[Lag]) -> int:
     return sum(lag.behind for lag in lags)
 
 
-def caught_up(settings: Settings, pipelines: list[Pipeline]) -> tuple[bool, int]:
-    sources = [topic for p in pipelines for topic in p.source_topics]
-    pending = behind(group_lag(settings, settings.app_id, sources))
-    if pending:
-        return False, pending
-    changelogs = sorted({topic for p in pipelines for topic in p.relays})
-    pending = behind(group_lag(settings, t.relay_group(settings), changelogs)) if changelogs else 0
-    return pending == 0, pending
+class Watch:
+    """The lags a drain watches: the app's group on the raw topics, the relay's group on
+    the changelogs. One probe per group, kept for the whole drain."""
 
+    def __init__(self, settings: Settings, pipelines: list[Pipeline]) -> None:
+        self.settings = settings
+        self.sources = [topic for p in pipelines for topic in p.source_topics]
+        self.changelogs = sorted({topic for p in pipelines for topic in p.relays})
+        self._probes: dict[str, LagProbe] = {}
 
-def describe_behind(settings: Settings, pipelines: list[Pipeline]) -> str:
-    """The partitions still behind, with committed and end offsets: a partition whose
-    committed offset never moves while its end is ahead points at a record the consumer
-    will not commit past (a stuck record, or one dropped before it was processed)."""
-    sources = [topic for p in pipelines for topic in p.source_topics]
-    changelogs = sorted({topic for p in pipelines for topic in p.relays})
-    lags = group_lag(settings, settings.app_id, sources)
-    if changelogs:
-        lags += group_lag(settings, t.relay_group(settings), changelogs)
-    behind_ = [f"{x.topic}[{x.partition}] at {x.committed} of {x.end}" for x in lags if x.behind]
-    return "; ".join(behind_[:12]) or "none"
+    def _lag(self, group: str, topics: list[str]) -> list[Lag]:
+        if not topics:
+            return []
+        if group not in self._probes:
+            self._probes[group] = LagProbe(self.settings, group)
+        return self._probes[group].lag(topics)
+
+    def caught_up(self) -> tuple[bool, int]:
+        pending = behind(self._lag(self.settings.app_id, self.sources))
+        if pending:
+            return False, pending
+        pending = behind(self._lag(t.relay_group(self.settings), self.changelogs))
+        return pending == 0, pending
+
+    def describe_behind(self) -> str:
+        """The partitions still behind, with committed and end offsets: a partition whose
+        committed offset never moves while its end is ahead points at a record the
+        consumer will not commit past (a stuck record, or one dropped before it was
+        processed)."""
+        lags = self._lag(self.settings.app_id, self.sources)
+        lags += self._lag(t.relay_group(self.settings), self.changelogs)
+        behind_ = [
+            f"{x.topic}[{x.partition}] at {x.committed} of {x.end}" for x in lags if x.behind
+        ]
+        return "; ".join(behind_[:12]) or "none"
+
+    def close(self) -> None:
+        for probe in self._probes.values():
+            probe.close()
+        self._probes.clear()
 
 
 def install_drain(
     app: faust.App, settings: Settings, pipelines: list[Pipeline], relay: OutboxRelay
 ) -> DrainState:
     state = DrainState()
+    watch = Watch(settings, pipelines)
 
     def stop(error: str | None) -> None:
         state.error = error
         state.finished = True
+        watch.close()
         os.kill(os.getpid(), signal.SIGTERM)  # the worker's own graceful shutdown path
 
     async def check() -> None:
@@ -82,11 +103,11 @@ def install_drain(
             return
         if time.monotonic() - state.started > settings.drain_timeout_seconds:
             loop = asyncio.get_running_loop()
-            where = await loop.run_in_executor(None, describe_behind, settings, pipelines)
+            where = await loop.run_in_executor(None, watch.describe_behind)
             stop(f"not caught up after {settings.drain_timeout_seconds:.0f} s; behind: {where}")
             return
         loop = asyncio.get_running_loop()
-        done, pending = await loop.run_in_executor(None, caught_up, settings, pipelines)
+        done, pending = await loop.run_in_executor(None, watch.caught_up)
         state.consecutive = state.consecutive + 1 if done else 0
         log.info("drain: %d records/changelog entries pending", pending)
         if state.consecutive >= 2:

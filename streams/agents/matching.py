@@ -86,9 +86,7 @@ def micros_of(event: EventT[Any]) -> int:
 class RecordsProcessor(RecordProcessor):
     """Stage 2: one outcome per raw record, decided where all its copies meet."""
 
-    def __init__(
-        self, book: RecordBook, outcomes: TopicT, dlq: TopicT, metrics: Metrics
-    ) -> None:
+    def __init__(self, book: RecordBook, outcomes: TopicT, dlq: TopicT, metrics: Metrics) -> None:
         super().__init__(outcomes, dlq, metrics)
         self.book = book
 
@@ -168,7 +166,13 @@ def register(app: faust.App, settings: Settings, metrics: Metrics) -> Pipeline:
     )
     book = RecordBook(MatchTableState(by_id))
 
-    attach(app, records, RecordsProcessor(book, outcomes, dlq, metrics), "recon.match-records")
+    attach(
+        app,
+        settings,
+        records,
+        RecordsProcessor(book, outcomes, dlq, metrics),
+        "recon.match-records",
+    )
 
     by_group = app.Table(
         t.GROUPS_TABLE, partitions=settings.partitions, key_type=bytes, value_type=bytes

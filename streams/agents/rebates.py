@@ -5,14 +5,15 @@ from __future__ import annotations
 import faust
 from faust.types import TopicT
 
-from streams.accrual.engine import RebateEngine, RecordRef
+from streams.accrual.engine import RebateEngine, RecordRef, merge_outbox
 from streams.accrual.horizon import horizon_of
+from streams.accrual.state import write_rank
+from streams.agents.batch_state import BatchTableState
 from streams.agents.dedupe_purge import purger
 from streams.agents.outputs import Source, agreement_record
 from streams.agents.pipeline import Pipeline, raw_topic
 from streams.agents.records import Decision, RecordProcessor, Send, attach
 from streams.agents.relay import ledger_publishes
-from streams.agents.table_state import TableState
 from streams.models.parsing import to_model
 from streams.models.pos import SaleLine
 from streams.models.promotion import Agreement
@@ -32,30 +33,44 @@ def ref_of(src: Source) -> RecordRef:
     )
 
 
-class SalesProcessor(RecordProcessor):
+class RebateProcessor(RecordProcessor):
+    """The engine runs on write-behind state, flushed once per batch and partition."""
+
     def __init__(
-        self, engine: RebateEngine, outcomes: TopicT, dlq: TopicT, metrics: Metrics
+        self,
+        engine: RebateEngine,
+        state: BatchTableState,
+        outcomes: TopicT,
+        dlq: TopicT,
+        metrics: Metrics,
     ) -> None:
         super().__init__(outcomes, dlq, metrics)
         self.engine = engine
+        self.state = state
 
+    def flush(self) -> None:
+        written = self.state.flush()
+        self.metrics.state_writes.labels(self.agent).inc(written)
+
+
+class SalesProcessor(RebateProcessor):
     def decide(self, src: Source) -> Decision:
         sale = to_model(SaleLine, self.columns(src), src.value, self.what(src))
         result = self.engine.apply_sale(sale, ref_of(src))
         return Decision(result.outcome, result.idempotency_key)
 
 
-class AgreementsProcessor(RecordProcessor):
+class AgreementsProcessor(RebateProcessor):
     def __init__(
         self,
         engine: RebateEngine,
+        state: BatchTableState,
         outcomes: TopicT,
         dlq: TopicT,
         agreements: TopicT,
         metrics: Metrics,
     ) -> None:
-        super().__init__(outcomes, dlq, metrics)
-        self.engine = engine
+        super().__init__(engine, state, outcomes, dlq, metrics)
         self.agreements = agreements
 
     def decide(self, src: Source) -> Decision:
@@ -79,7 +94,8 @@ def register(app: faust.App, settings: Settings, metrics: Metrics) -> Pipeline:
         t.STATE_TABLE, partitions=settings.partitions, key_type=bytes, value_type=bytes
     )
     horizon = horizon_of(settings.dedupe_horizon_days)
-    engine = RebateEngine(TableState(state), horizon)
+    batch_state = BatchTableState(state, merge_outbox, write_rank)
+    engine = RebateEngine(batch_state, horizon)
     outcomes, dlq = raw_topic(app, settings, t.OUTCOMES), raw_topic(app, settings, t.DLQ)
     # Both raw topics are keyed by vendor and co-partitioned, so a vendor's sales and its
     # agreements meet in the same table partition.
@@ -87,12 +103,15 @@ def register(app: faust.App, settings: Settings, metrics: Metrics) -> Pipeline:
         raw_topic(app, settings, t.RAW_POS),
         raw_topic(app, settings, t.RAW_PROMOTIONS),
     )
-    attach(app, pos, SalesProcessor(engine, outcomes, dlq, metrics), "recon.pos")
+    attach(
+        app, settings, pos, SalesProcessor(engine, batch_state, outcomes, dlq, metrics), "recon.pos"
+    )
     attach(
         app,
+        settings,
         promotions,
         AgreementsProcessor(
-            engine, outcomes, dlq, raw_topic(app, settings, t.AGREEMENTS), metrics
+            engine, batch_state, outcomes, dlq, raw_topic(app, settings, t.AGREEMENTS), metrics
         ),
         "recon.promotions",
     )

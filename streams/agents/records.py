@@ -1,20 +1,27 @@
-"""The frame every agent runs a raw record through: decide, publish, record the outcome.
+"""The frame every agent runs raw records through: decide, publish, record the outcome.
 
-Every record ends in exactly one outcome (applied, duplicate, dead_lettered), published to
-the outcomes topic keyed by correlation id. Nothing escapes ``handle``: an error that is
-not a RecordError is a poison pill and is dead-lettered with a stack summary, so the
-partition keeps moving (an exception inside a Faust agent would kill the agent).
+Records come in batches (Faust ``take_events``): a batch is decided record by record,
+its state writes are flushed once per key, then its outputs are published. Every record
+ends in exactly one outcome (applied, duplicate, dead_lettered), published to the outcomes
+topic keyed by correlation id. Nothing escapes ``handle_batch``: an error that is not a
+RecordError is a poison pill and is dead-lettered with a stack summary, so the partition
+keeps moving (an exception inside a Faust agent would kill the agent).
 """
 
 from __future__ import annotations
 
 import logging
 import time
+import weakref
 from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager as ContextManager
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import faust
+from faust.streams import _current_event
 from faust.types import EventT, StreamT, TopicT
 
 from streams.agents.outputs import Source, describe_unexpected, dlq_record, outcome_record
@@ -25,6 +32,7 @@ from streams.models.parsing import parse_columns
 from streams.observability.logs import record_context
 from streams.observability.metrics import Metrics
 from streams.observability.tracing import child_of, seconds_since
+from streams.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +52,28 @@ class Decision:
     outcome: Outcome
     idempotency_key: str | None
     sends: list[Send] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Decided:
+    """A record of a batch once decided: its decision, or why it is dead-lettered."""
+
+    src: Source
+    decision: Decision | None
+    error: RecordError | None
+    started: float  # perf_counter when its decision began
+
+
+@contextmanager
+def in_event(event: EventT[Any]) -> Iterator[None]:
+    """Make ``event`` Faust's current event: table reads, writes and their changelog
+    records go to its partition. A batch's events are not current by themselves (the
+    stream fills the batch in another task)."""
+    token = _current_event.set(weakref.ref(event))
+    try:
+        yield
+    finally:
+        _current_event.reset(token)
 
 
 def source_of(event: EventT[Any]) -> Source:
@@ -91,9 +121,38 @@ class RecordProcessor(ABC):
     def what(src: Source) -> str:
         return f"{src.source_file} line {src.line}"
 
+    def flush(self) -> None:  # noqa: B027 - most processors write their state directly
+        """Write what ``decide`` deferred (write-behind state); called under the last event
+        of each partition's run of records in a batch."""
+
     async def handle(self, src: Source) -> Outcome:
+        """One record on its own, under the stream's current event (a batch of one)."""
+        decided = self._decide(src)
+        self.flush()
+        return await self._publish(decided)
+
+    async def handle_batch(self, events: Sequence[EventT[Any]]) -> list[Outcome]:
+        """Decide every record of the batch, flush the state, then publish the outputs.
+
+        Deciding and flushing never await, so no other agent sees a batch half-applied;
+        the events are acked (and their offsets committed) only after this returns."""
         started = time.perf_counter()
-        context = record_context(
+        by_partition: dict[int, list[EventT[Any]]] = {}
+        for event in events:
+            by_partition.setdefault(event.message.partition, []).append(event)
+        decided: list[Decided] = []
+        for run in by_partition.values():
+            for event in run:
+                with in_event(event):
+                    decided.append(self._decide(source_of(event)))
+            with in_event(run[-1]):
+                self.flush()
+        outcomes = [await self._publish(d) for d in decided]
+        self.metrics.batch_processing.labels(self.agent).observe(time.perf_counter() - started)
+        return outcomes
+
+    def _context(self, src: Source) -> ContextManager[None]:
+        return record_context(
             correlation_id=src.correlation_id,
             traceparent=src.hop_traceparent,
             source_file=src.source_file,
@@ -103,36 +162,45 @@ class RecordProcessor(ABC):
             offset=src.offset,
             agent=self.agent,
         )
-        with context:
+
+    def _decide(self, src: Source) -> Decided:
+        started = time.perf_counter()
+        with self._context(src):
             self.metrics.records_in.labels(src.topic, "process").inc()
-            outcome = await self._decide_and_publish(src)
+            try:
+                return Decided(src, self.decide(src), None, started)
+            except RecordError as err:
+                return Decided(src, None, err, started)
+            except Exception as exc:  # poison pill: never let it kill the agent
+                log.exception("unexpected error on %s", self.what(src))
+                pill = RecordError(
+                    Category.PROCESSING_ERROR, Stage.COMPUTE, describe_unexpected(exc)
+                )
+                return Decided(src, None, pill, started)
+
+    async def _publish(self, decided: Decided) -> Outcome:
+        src, decision = decided.src, decided.decision
+        with self._context(src):
+            if decision is None:
+                assert decided.error is not None
+                await self._dead_letter(src, decided.error)
+                outcome = Outcome.DEAD_LETTERED
+            else:
+                for send in decision.sends:
+                    await send.topic.send(
+                        key=send.key, value=send.value, headers=src.trace_headers(send.schema)
+                    )
+                    self._published(src, send.topic, send.schema)
+                await self._outcome(src, decision.outcome, decision.idempotency_key)
+                outcome = decision.outcome
             self.metrics.outcomes.labels(src.topic, outcome.value).inc()
             if outcome is Outcome.DUPLICATE:
                 self.metrics.duplicates_skipped.labels(src.topic).inc()
             self.metrics.record_processing.labels(self.agent).observe(
-                time.perf_counter() - started
+                time.perf_counter() - decided.started
             )
             log.debug("decided %s", outcome.value, extra={"outcome": outcome.value})
         return outcome
-
-    async def _decide_and_publish(self, src: Source) -> Outcome:
-        try:
-            decision = self.decide(src)
-        except RecordError as err:
-            await self._dead_letter(src, err)
-            return Outcome.DEAD_LETTERED
-        except Exception as exc:  # poison pill: never let it kill the agent
-            log.exception("unexpected error on %s", self.what(src))
-            pill = RecordError(Category.PROCESSING_ERROR, Stage.COMPUTE, describe_unexpected(exc))
-            await self._dead_letter(src, pill)
-            return Outcome.DEAD_LETTERED
-        for send in decision.sends:
-            await send.topic.send(
-                key=send.key, value=send.value, headers=src.trace_headers(send.schema)
-            )
-            self._published(src, send.topic, send.schema)
-        await self._outcome(src, decision.outcome, decision.idempotency_key)
-        return decision.outcome
 
     def _published(self, src: Source, topic: TopicT, stage: str) -> None:
         self.metrics.records_out.labels(topic.get_topic_name(), "process").inc()
@@ -171,12 +239,18 @@ async def send_dead_letter(dlq: TopicT, src: Source, err: RecordError, metrics: 
     metrics.dlq_records.labels(err.category.value, err.stage.value).inc()
 
 
-def attach(app: faust.App, topic: TopicT, processor: RecordProcessor, name: str) -> None:
-    """Run ``processor`` over every event of ``topic`` as the agent ``name``."""
+def attach(
+    app: faust.App, settings: Settings, topic: TopicT, processor: RecordProcessor, name: str
+) -> None:
+    """Run ``processor`` over the events of ``topic``, in batches, as the agent ``name``."""
     processor.agent = name
 
     async def process(stream: StreamT[Any]) -> None:
-        async for event in stream.events():
-            await processor.handle(source_of(event))
+        # faust-streaming has take_events; its StreamT stub does not declare it.
+        batches = stream.take_events(  # type: ignore[attr-defined]
+            settings.agent_batch_max, settings.agent_batch_seconds
+        )
+        async for events in batches:
+            await processor.handle_batch(events)
 
     app.agent(topic, name=name)(process)

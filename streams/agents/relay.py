@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -171,6 +172,7 @@ class OutboxRelay(threading.Thread):
     def _relay(self, batch: list[Message], producer: Producer) -> None:
         started = time.perf_counter()
         published: list[Publish] = []
+        consumed: Counter[str] = Counter()  # metrics once per topic, not once per message
         for msg in batch:
             err = msg.error()
             if err is not None:
@@ -178,7 +180,7 @@ class OutboxRelay(threading.Thread):
                     log.warning("outbox relay: %s", err)
                 continue
             topic = msg.topic() or ""
-            self.metrics.records_in.labels(topic, "relay").inc()
+            consumed[topic] += 1
             for pub in self.handlers[topic](msg):
                 producer.produce(pub.topic, key=pub.key, value=pub.value, headers=pub.headers)
                 published.append(pub)
@@ -192,8 +194,11 @@ class OutboxRelay(threading.Thread):
                 f"outbox relay could not deliver {remaining + len(self._undelivered)} "
                 f"messages: {self._undelivered[:1]}"
             )
+        for topic, count in consumed.items():
+            self.metrics.records_in.labels(topic, "relay").inc(count)
+        for topic, count in Counter(pub.topic for pub in published).items():
+            self.metrics.records_out.labels(topic, "relay").inc(count)
         for pub in published:
-            self.metrics.records_out.labels(pub.topic, "relay").inc()
             if pub.delivered is not None:
                 pub.delivered()
         self.metrics.batch_processing.labels("relay").observe(time.perf_counter() - started)

@@ -75,6 +75,10 @@ class Metrics:
             "recon_batch_processing_seconds", "Time to process one consumed batch.",
             ["component"], buckets=PROCESSING_BUCKETS, registry=r,
         )
+        self.state_writes = Counter(
+            "recon_state_writes", "Table writes (changelog records) flushed by agent batches.",
+            ["agent"], registry=r,
+        )
         self.table_keys = Gauge(
             "recon_table_keys", "Keys held in a state table on this worker.", ["table"],
             registry=r,

@@ -96,12 +96,16 @@ class Lag:
         return self.end - (self.committed or 0) if self.committed is not None else self.end
 
 
-def group_lag(
-    settings: Settings, group: str, topics: list[str], timeout: float = 10.0
-) -> list[Lag]:
-    """Committed offset of ``group`` against the end of each partition of ``topics``."""
-    c = consumer(settings, group)
-    try:
+class LagProbe:
+    """Lag of one consumer group, asked repeatedly over one connection (a drain asks every
+    second: a new client each time costs more than the question)."""
+
+    def __init__(self, settings: Settings, group: str) -> None:
+        self._consumer = consumer(settings, group)
+
+    def lag(self, topics: list[str], timeout: float = 10.0) -> list[Lag]:
+        """Committed offset of the group against the end of each partition of ``topics``."""
+        c = self._consumer
         tps = [tp for topic in topics for tp in partitions(c, topic, timeout)]
         committed = {
             (tp.topic, tp.partition): tp.offset for tp in c.committed(tps, timeout=timeout)
@@ -114,5 +118,17 @@ def group_lag(
             # A partition whose retained range is empty has nothing to process.
             lags.append(Lag(tp.topic, tp.partition, at if high > low else high, high))
         return lags
+
+    def close(self) -> None:
+        self._consumer.close()
+
+
+def group_lag(
+    settings: Settings, group: str, topics: list[str], timeout: float = 10.0
+) -> list[Lag]:
+    """Committed offset of ``group`` against the end of each partition of ``topics``."""
+    probe = LagProbe(settings, group)
+    try:
+        return probe.lag(topics, timeout)
     finally:
-        c.close()
+        probe.close()

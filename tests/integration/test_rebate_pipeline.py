@@ -52,12 +52,10 @@ def test_sample_data_end_to_end(isolated_settings: Settings, tmp_path: Path) -> 
     with out.open() as f:
         rows = list(csv.DictReader(f))
     assert len({r["entry_id"] for r in rows}) == len(rows)
-    # Which kinds appear depends on how the two topics interleave; the totals do not.
-    assert (
-        {"accrual", "reversal"}
-        <= {r["kind"] for r in rows}
-        <= {"accrual", "true_up", "reversal", "re_rate"}
-    )
+    # Which kinds appear depends on how the two topics interleave (a batch of sales decided
+    # before the agreements gives re_rate only); the totals do not. Kinds by arrival order
+    # are unit-tested on the engine.
+    assert {r["kind"] for r in rows} <= {"accrual", "true_up", "reversal", "re_rate"}
     assert all(len(r["amount"].split(".")[1]) == 2 for r in rows)
 
     categories = sorted(r["category"] for r in dlq_records(settings))
