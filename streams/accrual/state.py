@@ -6,8 +6,9 @@ partition); in tests it is a dict. Values are small JSON documents.
 
 from __future__ import annotations
 
-import json
 from typing import Any, Protocol
+
+import orjson
 
 SEP = "\x1f"  # cannot occur in CSV field values we key on
 
@@ -33,11 +34,12 @@ class DictState:
 
 
 def encode(value: dict[str, Any]) -> bytes:
-    return json.dumps(value, separators=(",", ":"), sort_keys=True).encode("utf-8")
+    """Compact, keys sorted: one value always encodes to the same bytes."""
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
 
 
 def decode(raw: bytes) -> dict[str, Any]:
-    result: dict[str, Any] = json.loads(raw)
+    result: dict[str, Any] = orjson.loads(raw)
     return result
 
 

@@ -15,9 +15,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from faust.types import TableT
+from faust.streams import current_event
+from faust.types import TP, TableT
 
 from streams.accrual.state import decode, encode
+from streams.agents.direct import DirectOutput
 
 # Combines a pending (not yet flushed) value of a key with a newer one for the same key.
 Merge = Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]]
@@ -30,11 +32,18 @@ class BatchTableState:
     before anything awaits: a batch in progress is not visible to other agents."""
 
     def __init__(
-        self, table: TableT[bytes, bytes], merge: Merge | None = None, order: Rank | None = None
+        self,
+        table: TableT[bytes, bytes],
+        merge: Merge | None = None,
+        order: Rank | None = None,
+        output: DirectOutput | None = None,
     ) -> None:
         self.table = table
         self.merge = merge
         self.order = order
+        # With an output, the changelog records go through it (confluent-kafka) and the
+        # values straight to the table's store; the caller awaits ``output.flush()``.
+        self.output = output
         self._pending: dict[bytes, bytes] = {}
 
     def get(self, key: str) -> dict[str, Any] | None:
@@ -61,7 +70,25 @@ class BatchTableState:
         keys = list(self._pending)
         if self.order is not None:
             keys.sort(key=self.order)  # stable: first written first within a rank
-        for raw_key in keys:
-            self.table[raw_key] = self._pending[raw_key]
+        if self.output is None:
+            for raw_key in keys:
+                self.table[raw_key] = self._pending[raw_key]
+        else:
+            event = current_event()
+            if event is None:
+                raise RuntimeError("write-behind state flushed outside of an event")
+            partition = event.message.partition
+            changelog = self.table.changelog_topic.get_topic_name()
+            store = self.table.data
+            for raw_key in keys:
+                raw = self._pending[raw_key]
+                store[raw_key] = raw
+                self.output.send(
+                    changelog, raw_key, raw, partition=partition, delivered=self._persisted
+                )
         self._pending.clear()
         return written
+
+    def _persisted(self, topic: str, partition: int, offset: int) -> None:
+        # What Faust records on each changelog delivery: recovery resumes after it.
+        self.table.data.set_persisted_offset(TP(topic, partition), offset)  # type: ignore[attr-defined]

@@ -10,6 +10,7 @@ from streams.accrual.horizon import horizon_of
 from streams.accrual.state import write_rank
 from streams.agents.batch_state import BatchTableState
 from streams.agents.dedupe_purge import purger
+from streams.agents.direct import DirectOutput
 from streams.agents.outputs import Source, agreement_record
 from streams.agents.pipeline import Pipeline, raw_topic
 from streams.agents.records import Decision, RecordProcessor, Send, attach
@@ -44,7 +45,7 @@ class RebateProcessor(RecordProcessor):
         dlq: TopicT,
         metrics: Metrics,
     ) -> None:
-        super().__init__(outcomes, dlq, metrics)
+        super().__init__(outcomes, dlq, metrics, state.output)
         self.engine = engine
         self.state = state
 
@@ -94,7 +95,7 @@ def register(app: faust.App, settings: Settings, metrics: Metrics) -> Pipeline:
         t.STATE_TABLE, partitions=settings.partitions, key_type=bytes, value_type=bytes
     )
     horizon = horizon_of(settings.dedupe_horizon_days)
-    batch_state = BatchTableState(state, merge_outbox, write_rank)
+    batch_state = BatchTableState(state, merge_outbox, write_rank, DirectOutput(settings, metrics))
     engine = RebateEngine(batch_state, horizon)
     outcomes, dlq = raw_topic(app, settings, t.OUTCOMES), raw_topic(app, settings, t.DLQ)
     # Both raw topics are keyed by vendor and co-partitioned, so a vendor's sales and its

@@ -24,7 +24,14 @@ import faust
 from faust.streams import _current_event
 from faust.types import EventT, StreamT, TopicT
 
-from streams.agents.outputs import Source, describe_unexpected, dlq_record, outcome_record
+from streams.agents.direct import DirectOutput
+from streams.agents.outputs import (
+    HeaderList,
+    Source,
+    describe_unexpected,
+    dlq_record,
+    outcome_record,
+)
 from streams.errors import Category, RecordError, Stage
 from streams.ingest import headers as h
 from streams.models.outcome import Outcome
@@ -90,10 +97,17 @@ def source_of(event: EventT[Any]) -> Source:
 
 
 class RecordProcessor(ABC):
-    def __init__(self, outcomes: TopicT, dlq: TopicT, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        outcomes: TopicT,
+        dlq: TopicT,
+        metrics: Metrics,
+        output: DirectOutput | None = None,
+    ) -> None:
         self.outcomes = outcomes
         self.dlq = dlq
         self.metrics = metrics
+        self.output = output  # None: Faust's producer
         self.agent = type(self).__name__  # replaced by ``attach`` with the agent's name
         self._columns: dict[str, list[str]] = {}
 
@@ -129,7 +143,10 @@ class RecordProcessor(ABC):
         """One record on its own, under the stream's current event (a batch of one)."""
         decided = self._decide(src)
         self.flush()
-        return await self._publish(decided)
+        outcome = await self._publish(decided)
+        if self.output is not None:
+            await self.output.flush()
+        return outcome
 
     async def handle_batch(self, events: Sequence[EventT[Any]]) -> list[Outcome]:
         """Decide every record of the batch, flush the state, then publish the outputs.
@@ -148,6 +165,8 @@ class RecordProcessor(ABC):
             with in_event(run[-1]):
                 self.flush()
         outcomes = [await self._publish(d) for d in decided]
+        if self.output is not None:
+            await self.output.flush()  # before the batch is acked
         self.metrics.batch_processing.labels(self.agent).observe(time.perf_counter() - started)
         return outcomes
 
@@ -187,8 +206,8 @@ class RecordProcessor(ABC):
                 outcome = Outcome.DEAD_LETTERED
             else:
                 for send in decision.sends:
-                    await send.topic.send(
-                        key=send.key, value=send.value, headers=src.trace_headers(send.schema)
+                    await self._send(
+                        send.topic, send.key, send.value, src.trace_headers(send.schema)
                     )
                     self._published(src, send.topic, send.schema)
                 await self._outcome(src, decision.outcome, decision.idempotency_key)
@@ -201,6 +220,12 @@ class RecordProcessor(ABC):
             )
             log.debug("decided %s", outcome.value, extra={"outcome": outcome.value})
         return outcome
+
+    async def _send(self, topic: TopicT, key: bytes, value: bytes, headers: HeaderList) -> None:
+        if self.output is not None:
+            self.output.send(topic.get_topic_name(), key, value, headers)
+        else:
+            await topic.send(key=key, value=value, headers=headers)
 
     def _published(self, src: Source, topic: TopicT, stage: str) -> None:
         self.metrics.records_out.labels(topic.get_topic_name(), "process").inc()
@@ -215,27 +240,33 @@ class RecordProcessor(ABC):
             err,
             extra={"category": err.category.value, "outcome": Outcome.DEAD_LETTERED.value},
         )
-        await send_dead_letter(self.dlq, src, err, self.metrics)
+        key, value, headers = dead_letter_message(src, err)
+        await self._send(self.dlq, key, value, headers)
+        self.metrics.dlq_records.labels(err.category.value, err.stage.value).inc()
         self._published(src, self.dlq, "dlq")
         await self._outcome(src, Outcome.DEAD_LETTERED, None)
 
     async def _outcome(self, src: Source, outcome: Outcome, idem: str | None) -> None:
-        await self.outcomes.send(
-            key=src.correlation_id.encode(),
-            value=outcome_record(src, outcome, idem),
-            headers=src.trace_headers("outcome"),
+        await self._send(
+            self.outcomes,
+            src.correlation_id.encode(),
+            outcome_record(src, outcome, idem),
+            src.trace_headers("outcome"),
         )
         self._published(src, self.outcomes, "outcome")
 
 
-async def send_dead_letter(dlq: TopicT, src: Source, err: RecordError, metrics: Metrics) -> None:
-    """The DLQ record of ``src`` (original bytes, category, position, trace headers)."""
+def dead_letter_message(src: Source, err: RecordError) -> tuple[bytes, bytes, HeaderList]:
+    """Key, value and headers of the DLQ record of ``src`` (original bytes, category,
+    position, trace headers)."""
     dlq_id, payload = dlq_record(src, err)
-    await dlq.send(
-        key=src.correlation_id.encode(),
-        value=payload,
-        headers=[*src.trace_headers("dlq_record"), ("recon-dlq-id", dlq_id.encode())],
-    )
+    headers = [*src.trace_headers("dlq_record"), ("recon-dlq-id", dlq_id.encode())]
+    return src.correlation_id.encode(), payload, headers
+
+
+async def send_dead_letter(dlq: TopicT, src: Source, err: RecordError, metrics: Metrics) -> None:
+    key, value, headers = dead_letter_message(src, err)
+    await dlq.send(key=key, value=value, headers=headers)
     metrics.dlq_records.labels(err.category.value, err.stage.value).inc()
 
 

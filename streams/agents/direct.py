@@ -1,0 +1,112 @@
+"""Agent outputs through confluent-kafka, flushed before a batch's offsets are acked.
+
+Faust sends through aiokafka, whose pure-Python producer costs about 100 µs of the event
+loop per message (the largest item of a worker's profile once records are batched). The
+rebate agents send each outcome, DLQ record and changelog record of their write-behind
+state here instead: librdkafka batches and sends them on its own threads, and ``flush``
+waits for every delivery before the batch returns, so Faust commits an offset only after
+everything its record produced is durable (the same order as Faust's own commit, which
+flushes its producer first).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from confluent_kafka import KafkaError, KafkaException, Message, Producer
+
+from streams.ingest.partitioner import PARTITIONER
+from streams.observability.metrics import Metrics
+from streams.observability.producer_stats import RetryCounter
+from streams.ops.kafka_read import LIBRDKAFKA_LOG
+from streams.settings import Settings
+
+Headers = list[tuple[str, bytes]]
+Delivered = Callable[[str, int, int], None]  # topic, partition, offset
+
+
+class DeliveryFailed(RuntimeError):
+    pass
+
+
+class DirectOutput:
+    def __init__(self, settings: Settings, metrics: Metrics) -> None:
+        self.settings = settings
+        self.metrics = metrics
+        self._producer: Producer | None = None
+        self._failures: list[str] = []
+        self._tracked: list[tuple[Delivered, str, int, int]] = []
+
+    def _client(self) -> Producer:
+        if self._producer is None:  # in the worker, not when the app is built
+            self._producer = Producer(
+                {
+                    "bootstrap.servers": self.settings.bootstrap,
+                    "enable.idempotence": True,
+                    "acks": "all",
+                    "linger.ms": 2,
+                    "compression.type": "lz4",
+                    "partitioner": PARTITIONER,  # the keys land where Faust's would
+                    "statistics.interval.ms": int(self.settings.metrics_interval_seconds * 1000),
+                    "stats_cb": RetryCounter(self.metrics, "agents"),
+                    "logger": LIBRDKAFKA_LOG,
+                }
+            )
+        return self._producer
+
+    def send(
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes | None,
+        headers: Headers | None = None,
+        partition: int | None = None,
+        delivered: Delivered | None = None,
+    ) -> None:
+        producer = self._client()
+
+        def report(err: KafkaError | None, msg: Message) -> None:
+            if err is not None:
+                self._failures.append(f"{topic}: {err}")
+            elif delivered is not None:
+                self._tracked.append((delivered, topic, msg.partition() or 0, msg.offset() or 0))
+
+        kwargs: dict[str, Any] = {"key": key, "value": value, "on_delivery": report}
+        if headers:
+            kwargs["headers"] = headers
+        if partition is not None:
+            kwargs["partition"] = partition
+        while True:
+            try:
+                producer.produce(topic, **kwargs)
+                return
+            except BufferError:
+                producer.poll(0.05)
+            except KafkaException as exc:
+                self._failures.append(f"{topic}: {exc}")
+                return
+
+    async def flush(self) -> None:
+        """Wait until every message sent so far is delivered; raise if any was not (the
+        batch is then not acked, and is processed again by whoever owns it next)."""
+        producer = self._producer
+        if producer is None:
+            return
+        loop = asyncio.get_running_loop()
+        while len(producer):
+            # In a thread: the event loop keeps serving heartbeats and fetches meanwhile.
+            await loop.run_in_executor(None, producer.flush, 1.0)
+        producer.poll(0)  # delivery reports run here, on the loop's thread
+        tracked, self._tracked = self._tracked, []
+        for delivered, topic, partition, offset in tracked:
+            delivered(topic, partition, offset)
+        if self._failures:
+            failures, self._failures = self._failures, []
+            self.metrics.producer_errors.labels("agents").inc(len(failures))
+            raise DeliveryFailed(f"{len(failures)} agent outputs not delivered: {failures[0]}")
+
+    def close(self) -> None:
+        if self._producer is not None:
+            self._producer.flush(30)
