@@ -106,7 +106,3 @@ class DirectOutput:
             failures, self._failures = self._failures, []
             self.metrics.producer_errors.labels("agents").inc(len(failures))
             raise DeliveryFailed(f"{len(failures)} agent outputs not delivered: {failures[0]}")
-
-    def close(self) -> None:
-        if self._producer is not None:
-            self._producer.flush(30)

@@ -11,6 +11,7 @@ keeps moving (an exception inside a Faust agent would kill the agent).
 from __future__ import annotations
 
 import logging
+import os
 import time
 import weakref
 from abc import ABC, abstractmethod
@@ -18,7 +19,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager as ContextManager
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 import faust
 from faust.streams import _current_event
@@ -270,6 +271,19 @@ async def send_dead_letter(dlq: TopicT, src: Source, err: RecordError, metrics: 
     metrics.dlq_records.labels(err.category.value, err.stage.value).inc()
 
 
+EXIT_BATCH_FAILED = 70  # EX_SOFTWARE
+
+
+def exit_without_acking(agent: str, exc: BaseException) -> NoReturn:
+    """A batch whose outputs may not all be durable must not be acked, and Faust would ack
+    it (``take_events`` acks a batch even when its consumer raises, and a stopping worker
+    commits what was acked). So exit at once, as kill -9 would: the restarted worker
+    rebuilds its state from the changelog and processes the batch again."""
+    log.critical("%s: a batch failed, exiting without committing it: %s", agent, exc, exc_info=exc)
+    logging.shutdown()
+    os._exit(EXIT_BATCH_FAILED)
+
+
 def attach(
     app: faust.App, settings: Settings, topic: TopicT, processor: RecordProcessor, name: str
 ) -> None:
@@ -282,6 +296,9 @@ def attach(
             settings.agent_batch_max, settings.agent_batch_seconds
         )
         async for events in batches:
-            await processor.handle_batch(events)
+            try:
+                await processor.handle_batch(events)
+            except Exception as exc:
+                exit_without_acking(name, exc)
 
     app.agent(topic, name=name)(process)

@@ -3,6 +3,7 @@ record by record, and a crash anywhere in a flush, then reprocessing, stays exac
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any, cast
 
 import pytest
@@ -13,6 +14,7 @@ from streams.accrual.engine import Posting, RebateEngine, merge_outbox
 from streams.accrual.reference import reference_totals
 from streams.accrual.state import DictState, decode, write_rank
 from streams.agents.batch_state import BatchTableState
+from streams.agents.records import in_event
 from tests.unit.accrual.test_engine_properties import (
     Event,
     apply,
@@ -138,3 +140,56 @@ def test_crash_mid_flush_then_reprocessing_in_batches_is_exact(
             second_state.flush()
     second_state.flush()
     assert ledger_totals(relayed(recovered.log)) == reference_totals(events)
+
+
+class Store(dict[bytes, bytes]):
+    def __init__(self) -> None:
+        super().__init__()
+        self.persisted: dict[tuple[str, int], int] = {}
+
+    def set_persisted_offset(self, tp: Any, offset: int) -> None:
+        self.persisted[(tp.topic, tp.partition)] = offset
+
+
+class FakeEvent(SimpleNamespace):
+    """Weak-referenceable, as Faust's events are."""
+
+
+class Sends:
+    """Stands in for DirectOutput: what was sent, in order."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, bytes | None, bytes | None, int | None, Any]] = []
+
+    def send(
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes | None,
+        headers: Any = None,
+        partition: int | None = None,
+        delivered: Any = None,
+    ) -> None:
+        self.sent.append((topic, key, value, partition, delivered))
+
+
+def test_flush_through_an_output_writes_the_store_and_the_changelog_partition() -> None:
+    store, out = Store(), Sends()
+    table = SimpleNamespace(
+        data=store, changelog_topic=SimpleNamespace(get_topic_name=lambda: "app-state-changelog")
+    )
+    state = BatchTableState(cast(Any, table), merge_outbox, write_rank, cast(Any, out))
+    state.put("p:A", {"x": "1", "out": []})
+    state.put("d:k", {"o": "r1"})
+    with pytest.raises(RuntimeError, match="outside of an event"):
+        state.flush()
+    event = FakeEvent(message=SimpleNamespace(partition=3))
+    with in_event(cast(Any, event)):
+        assert state.flush() == 2
+    assert [(t, k, p) for t, k, _, p, _ in out.sent] == [
+        ("app-state-changelog", b"d:k", 3),
+        ("app-state-changelog", b"p:A", 3),
+    ]
+    assert store == {b"d:k": out.sent[0][2], b"p:A": out.sent[1][2]}
+    out.sent[1][4]("app-state-changelog", 3, 41)  # delivered: recovery resumes after it
+    assert store.persisted == {("app-state-changelog", 3): 41}
