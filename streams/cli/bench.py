@@ -32,6 +32,11 @@ def bench(
     latency_seconds: Annotated[
         float | None, typer.Option(help="Paced-load latency stage length (0 = skip).")
     ] = None,
+    state_keys: Annotated[
+        int | None,
+        typer.Option(help="Also run 1 worker with this many idempotency keys in its state "
+                     "(the memory target: 10000000)."),
+    ] = None,
     work: Annotated[Path, typer.Option(help="Scratch dir (wiped).")] = Path(".recon/bench-work"),
 ) -> None:
     """Generate a feed, start a throw-away broker, measure ingest, the worker end to end,
@@ -42,6 +47,7 @@ def bench(
         "e2e_lines": e2e_lines,
         "quix": quix,
         "latency_seconds": latency_seconds,
+        "state_keys": state_keys,
         # --workers 0: no worker stage (e.g. an ingest-memory run on a big N)
         "workers": tuple(n for n in map(int, workers.split(",")) if n > 0) if workers else None,
     }

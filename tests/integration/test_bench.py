@@ -18,8 +18,9 @@ pytestmark = pytest.mark.integration
 def test_recon_bench_quick(kafka_settings: Settings, tmp_path: Path) -> None:
     env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": kafka_settings.bootstrap}
     argv = [sys.executable, "-m", "streams", "bench", "--quick", "--lines", "2000",
-            "--e2e-lines", "500", "--work", str(tmp_path / "bench")]  # fmt: skip
-    proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120)
+            "--e2e-lines", "500", "--state-keys", "3000",
+            "--work", str(tmp_path / "bench")]  # fmt: skip
+    proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=180)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     out = proc.stdout
     for needle in (
@@ -30,6 +31,8 @@ def test_recon_bench_quick(kafka_settings: Settings, tmp_path: Path) -> None:
         "worker peak RSS",
         "ours / raw pass-through",
         "OK   ours, 1 worker(s)",
+        "OK   ours, 1 worker, 3,000 keys in its state",
+        "[3,000 idempotency keys in its state]",
         "target end-to-end throughput per worker",
         "== result: totals correct ==",
     ):

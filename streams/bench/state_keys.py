@@ -1,0 +1,47 @@
+"""A worker holding millions of idempotency keys: the memory target of issue 7.
+
+Processing 10 million distinct lines would take the worker hours, so the keys are
+written to the state table's changelog as dedupe marks in the engine's own format
+(``d:<sha256>`` -> ``{"o": record id, "day": ...}``), spread over its partitions. The
+worker then restores them the way a restarted worker restores its table, and processes
+the end-to-end feed with them in its store: every sale's mark is looked up among them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from confluent_kafka import Producer
+
+from streams.accrual.horizon import MARK_DAY
+from streams.accrual.state import dedupe_key, encode
+from streams.bench.procs import BenchError
+from streams.ingest.producer import producer_config
+from streams.ops import topics as t
+from streams.settings import Settings
+
+
+def preload_marks(settings: Settings, keys: int) -> None:
+    """``keys`` distinct dedupe marks on the state changelog (its topic must exist)."""
+    topic = t.changelog_topic(settings, t.STATE_TABLE)
+    producer = Producer(producer_config(settings))
+    failures: list[str] = []
+
+    def report(err: object, _msg: object) -> None:
+        if err is not None:
+            failures.append(str(err))
+
+    for n in range(keys):
+        idem = hashlib.sha256(f"preloaded:{n}".encode()).hexdigest()
+        value = encode({"o": f"preload:{n}", MARK_DAY: "2026-01-01"})
+        while True:
+            try:
+                producer.produce(
+                    topic, key=dedupe_key(idem).encode(), value=value,
+                    partition=n % settings.partitions, on_delivery=report,
+                )
+                break
+            except BufferError:
+                producer.poll(0.05)
+    if producer.flush(300) or failures:
+        raise BenchError(f"preloading {keys:,} dedupe marks failed: {failures[:1]}")
