@@ -49,6 +49,15 @@ class Settings(BaseSettings):
     agent_batch_seconds: float = Field(
         default=0.05, gt=0, description="Longest wait for an agent batch to fill."
     )
+    # RocksDB memory of each state table. Faust's defaults give every partition's database
+    # its own 2 GB block cache and up to 3 x 64 MB memtables: with a few million keys, a
+    # worker's RSS grows past any sensible pod limit. The cache is split over the partitions.
+    state_cache_mb: int = Field(
+        default=64, ge=1, description="RocksDB block cache per state table (all partitions)."
+    )
+    state_write_buffer_mb: int = Field(
+        default=8, ge=1, description="RocksDB memtable size per partition database (2 at most)."
+    )
     # How long the group coordinator keeps a silent member (a worker killed with kill -9,
     # OOM, a lost host) before handing its partitions to the others. Faust's default of
     # 60 s stalls every restart after a crash for that long. Heartbeats come from

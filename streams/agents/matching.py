@@ -26,7 +26,7 @@ from faust.types import EventT, StreamT, TopicT
 
 from streams.agents.matching_outbox import outbox_publishes
 from streams.agents.outputs import Source, describe_unexpected
-from streams.agents.pipeline import Pipeline, raw_topic, window_ticks
+from streams.agents.pipeline import Pipeline, raw_topic, state_table, window_ticks
 from streams.agents.records import (
     Decision,
     RecordProcessor,
@@ -161,9 +161,7 @@ def register(app: faust.App, settings: Settings, metrics: Metrics) -> Pipeline:
     forward(app, raw_topic(app, settings, t.RAW_TRADES), records, "recon.trades")
     forward(app, raw_topic(app, settings, t.RAW_CONFIRMATIONS), records, "recon.confirmations")
 
-    by_id = app.Table(
-        t.RECORDS_TABLE, partitions=settings.partitions, key_type=bytes, value_type=bytes
-    )
+    by_id = state_table(app, settings, t.RECORDS_TABLE)
     book = RecordBook(MatchTableState(by_id))
 
     attach(
@@ -174,9 +172,7 @@ def register(app: faust.App, settings: Settings, metrics: Metrics) -> Pipeline:
         "recon.match-records",
     )
 
-    by_group = app.Table(
-        t.GROUPS_TABLE, partitions=settings.partitions, key_type=bytes, value_type=bytes
-    )
+    by_group = state_table(app, settings, t.GROUPS_TABLE)
     engine = MatchEngine(MatchTableState(by_group), config_of(settings))
     group_stage(app, match_input, engine, dlq, metrics)
 

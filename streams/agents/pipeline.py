@@ -43,6 +43,21 @@ class Pipeline:
 Register = Callable[[faust.App, Settings, Metrics], Pipeline]
 
 
+MB = 1024 * 1024
+
+
+def state_table(app: faust.App, settings: Settings, name: str) -> faust.types.TableT[bytes, bytes]:
+    """A state table of raw bytes on RocksDB, within the memory budget of the settings."""
+    options = {
+        "block_cache_size": max(settings.state_cache_mb * MB // settings.partitions, MB),
+        "write_buffer_size": settings.state_write_buffer_mb * MB,
+        "max_write_buffer_number": 2,
+    }
+    return app.Table(
+        name, partitions=settings.partitions, key_type=bytes, value_type=bytes, options=options
+    )
+
+
 def raw_topic(app: faust.App, settings: Settings, name: str) -> faust.TopicT:
     """A topic of ``name`` (logical) whose keys and values the agents decode themselves:
     an undecodable key must be dead-lettered, not crash the worker inside Faust."""

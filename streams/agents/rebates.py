@@ -12,7 +12,7 @@ from streams.agents.batch_state import BatchTableState
 from streams.agents.dedupe_purge import purger
 from streams.agents.direct import DirectOutput
 from streams.agents.outputs import Source, agreement_record
-from streams.agents.pipeline import Pipeline, raw_topic
+from streams.agents.pipeline import Pipeline, raw_topic, state_table
 from streams.agents.records import Decision, RecordProcessor, Send, attach
 from streams.agents.relay import ledger_publishes
 from streams.models.parsing import to_model
@@ -91,9 +91,7 @@ class AgreementsProcessor(RebateProcessor):
 
 
 def register(app: faust.App, settings: Settings, metrics: Metrics) -> Pipeline:
-    state = app.Table(
-        t.STATE_TABLE, partitions=settings.partitions, key_type=bytes, value_type=bytes
-    )
+    state = state_table(app, settings, t.STATE_TABLE)
     horizon = horizon_of(settings.dedupe_horizon_days)
     batch_state = BatchTableState(state, merge_outbox, write_rank, DirectOutput(settings, metrics))
     engine = RebateEngine(batch_state, horizon)

@@ -20,7 +20,7 @@ from faust.types import StreamT, TopicT
 from streams.agents.matching import ingested_micros, micros_of
 from streams.agents.matching_outbox import outbox_publishes
 from streams.agents.outputs import Source
-from streams.agents.pipeline import TICK_KEY, Pipeline, raw_topic, window_ticks
+from streams.agents.pipeline import TICK_KEY, Pipeline, raw_topic, state_table, window_ticks
 from streams.agents.records import Decision, RecordProcessor, source_of
 from streams.agents.threeway_outbox import publish_of
 from streams.codecs import avro
@@ -128,9 +128,7 @@ def register(app: faust.App, settings: Settings, metrics: Metrics) -> Pipeline:
     outcomes, dlq = raw_topic(app, settings, t.OUTCOMES), raw_topic(app, settings, t.DLQ)
     raw_edi, into = raw_topic(app, settings, t.RAW_EDI), raw_topic(app, settings, t.THREEWAY_INPUT)
     forward(app, raw_edi, into)
-    table = app.Table(
-        t.THREEWAY_TABLE, partitions=settings.partitions, key_type=bytes, value_type=bytes
-    )
+    table = state_table(app, settings, t.THREEWAY_TABLE)
     engine = ThreeWayEngine(MatchTableState(table), config_of(settings))
     threeway_stage(app, into, ThreeWayProcessor(engine, outcomes, dlq, metrics))
 
