@@ -28,7 +28,7 @@ Delivered = Callable[[str, int, int], None]  # topic, partition, offset
 
 
 class DeliveryFailed(RuntimeError):
-    pass
+    """An agent output was refused or timed out (librdkafka's message.timeout.ms)."""
 
 
 class DirectOutput:
@@ -89,8 +89,8 @@ class DirectOutput:
                 return
 
     async def flush(self) -> None:
-        """Wait until every message sent so far is delivered; raise if any was not (the
-        batch is then not acked, and is processed again by whoever owns it next)."""
+        """Wait until every message sent so far is delivered; raise DeliveryFailed if any
+        was not (the worker then exits without acking the batch: see ``records.attach``)."""
         producer = self._producer
         if producer is None:
             return

@@ -219,8 +219,9 @@ def _verdicts(
 ) -> None:
     one = pipelines.get(1)
     ours = one.e2e_rate if one else None
-    measured = loaded or one
-    worker_rss = measured.worker_peak_rss_mb if measured else None
+    measured = loaded if options.state_keys > 0 else one
+    # A key stage that failed (e.g. timed out restoring) measured nothing about the target.
+    worker_rss = measured.worker_peak_rss_mb if measured and not measured.problems else None
     keys_note = _rss_note(options, loaded)
     raw = runs.get("raw")
     theirs = quix.e2e_rate if quix else None
@@ -257,6 +258,9 @@ def _csv_note(options: BenchOptions, size: float) -> str:
 
 
 def _rss_note(options: BenchOptions, loaded: PipelineRun | None) -> str:
-    if loaded is not None:
-        return f"{options.state_keys:,} idempotency keys in its state"
+    if options.state_keys > 0:
+        failed = loaded is None or bool(loaded.problems)
+        return f"{options.state_keys:,} idempotency keys in its state" + (
+            ": that stage failed" if failed else ""
+        )
     return f"{options.e2e_lines:,} lines, not 10M keys (--state-keys 10000000)"

@@ -37,6 +37,9 @@ def bench(
         typer.Option(help="Also run 1 worker with this many idempotency keys in its state "
                      "(the memory target: 10000000)."),
     ] = None,
+    stage_timeout: Annotated[
+        float | None, typer.Option(help="Seconds a stage may take (default 900).")
+    ] = None,
     work: Annotated[Path, typer.Option(help="Scratch dir (wiped).")] = Path(".recon/bench-work"),
 ) -> None:
     """Generate a feed, start a throw-away broker, measure ingest, the worker end to end,
@@ -48,6 +51,7 @@ def bench(
         "quix": quix,
         "latency_seconds": latency_seconds,
         "state_keys": state_keys,
+        "stage_timeout": stage_timeout,
         # --workers 0: no worker stage (e.g. an ingest-memory run on a big N)
         "workers": tuple(n for n in map(int, workers.split(",")) if n > 0) if workers else None,
     }
