@@ -122,8 +122,13 @@ def posting_from_json(doc: dict[str, str]) -> Posting:
     )
 
 
-def entry_id(trigger_key: str, agreement_id: str, period: str, currency: str) -> str:
-    ident = f"{trigger_key}:{agreement_id}:{period}:{currency}"
+def entry_id(trigger_key: str, agreement_id: str, period: str, currency: str, seq: int) -> str:
+    """Deterministic: the same posting-row write always gives the same id (a re-relayed
+    changelog record). ``seq`` is the row's write sequence: a record reprocessed after a
+    crash in a state that has moved on (a later sale's aggregate already durable) can post
+    a different amount than its first time, and that must be a new entry, not a second
+    version of the first one (found by the batched crash property test)."""
+    ident = f"{trigger_key}:{agreement_id}:{period}:{currency}:{seq}"
     return hashlib.sha256(ident.encode("utf-8")).hexdigest()[:32]
 
 
@@ -305,6 +310,7 @@ class RebateEngine:
     ) -> list[Posting]:
         """Post ``T - posted`` (and reverse a total held in a former currency)."""
         key = keys.posting_key(agr.agreement_id, label)
+        row["n"] = int(row.get("n", 0)) + 1  # write sequence: part of the entry ids
         postings: list[Posting] = []
         posted = Decimal(row["posted"])
         if posted and row["cur"] != agr.currency:
@@ -356,7 +362,7 @@ class RebateEngine:
         total: Decimal,
     ) -> Posting:
         return Posting(
-            entry_id=entry_id(trigger, agr.agreement_id, label, currency),
+            entry_id=entry_id(trigger, agr.agreement_id, label, currency, int(row["n"])),
             agreement_id=agr.agreement_id,
             vendor_id=agr.vendor_id,
             period=label,

@@ -86,7 +86,9 @@ def micros_of(event: EventT[Any]) -> int:
 class RecordsProcessor(RecordProcessor):
     """Stage 2: one outcome per raw record, decided where all its copies meet."""
 
-    def __init__(self, book: RecordBook, outcomes: TopicT, dlq: TopicT, metrics: Metrics) -> None:
+    def __init__(
+        self, book: RecordBook, outcomes: TopicT, dlq: TopicT, metrics: Metrics
+    ) -> None:
         super().__init__(outcomes, dlq, metrics)
         self.book = book
 
@@ -164,13 +166,11 @@ def register(app: faust.App, settings: Settings, metrics: Metrics) -> Pipeline:
     by_id = state_table(app, settings, t.RECORDS_TABLE)
     book = RecordBook(MatchTableState(by_id))
 
-    attach(
-        app,
-        settings,
-        records,
-        RecordsProcessor(book, outcomes, dlq, metrics),
-        "recon.match-records",
-    )
+    # One record at a time: the order trades and confirmations reach the group stage
+    # drives its event-time watermark, and batches of one topic's records would close
+    # windows before the other side arrives (a mismatch reported as unmatched first).
+    processor = RecordsProcessor(book, outcomes, dlq, metrics)
+    attach(app, settings, records, processor, "recon.match-records", batched=False)
 
     by_group = state_table(app, settings, t.GROUPS_TABLE)
     engine = MatchEngine(MatchTableState(by_group), config_of(settings))

@@ -285,12 +285,19 @@ def exit_without_acking(agent: str, exc: BaseException) -> NoReturn:
 
 
 def attach(
-    app: faust.App, settings: Settings, topic: TopicT, processor: RecordProcessor, name: str
+    app: faust.App,
+    settings: Settings,
+    topic: TopicT,
+    processor: RecordProcessor,
+    name: str,
+    *,
+    batched: bool = True,
 ) -> None:
-    """Run ``processor`` over the events of ``topic``, in batches, as the agent ``name``."""
+    """Run ``processor`` over the events of ``topic`` as the agent ``name``: in batches,
+    or one event at a time (``batched=False``)."""
     processor.agent = name
 
-    async def process(stream: StreamT[Any]) -> None:
+    async def process_batches(stream: StreamT[Any]) -> None:
         # faust-streaming has take_events; its StreamT stub does not declare it.
         batches = stream.take_events(  # type: ignore[attr-defined]
             settings.agent_batch_max, settings.agent_batch_seconds
@@ -301,4 +308,8 @@ def attach(
             except Exception as exc:
                 exit_without_acking(name, exc)
 
-    app.agent(topic, name=name)(process)
+    async def process_events(stream: StreamT[Any]) -> None:
+        async for event in stream.events():
+            await processor.handle(source_of(event))
+
+    app.agent(topic, name=name)(process_batches if batched else process_events)
