@@ -232,3 +232,37 @@ def test_redelivered_superseded_agreement_does_not_roll_terms_back() -> None:
         apply(engine, event, ref)
     log = engine.state.log  # type: ignore[attr-defined]
     assert ledger_totals(relayed(log)) == {("A2", "2026-01", "USD"): Decimal("0.01")}
+
+
+def test_agreement_redelivered_after_a_later_sales_aggregate_became_durable() -> None:
+    """Found by the batched crash property: the changelog cut between a sale's aggregate and
+    its posting row, then the (uncommitted) agreement processed again first. Its re-rating
+    sees the sale and posts the difference: a new entry, not its first entry's id again."""
+    day = datetime(2026, 1, 3, 12, tzinfo=UTC)
+
+    def sale(txn: str, qty: int, when: datetime) -> SaleLine:
+        return SaleLine(
+            txn_id=txn, line_no=1, store_id="ST", sku="S1", vendor_id="V1", qty=qty,
+            unit_price=Decimal(0), currency="USD", sold_at=when,
+        )  # fmt: skip
+
+    agreement = Agreement(
+        agreement_id="A0", vendor_id="V1", skus=(), start_date=date(2026, 1, 1),
+        end_date=date(2026, 2, 1), basis="per_unit", period="quarter",
+        tier_method="retroactive", tiers=(Tier(Decimal(0), Decimal("0.01")),), currency="USD",
+    )  # fmt: skip
+    events: list[Event] = [sale("T1", 29, day), agreement, sale("T2", 1, day - timedelta(days=2))]
+    refs = refs_for(events)
+    engine = RebateEngine(ChangelogState())
+    for event, ref in zip(events, refs, strict=True):
+        apply(engine, event, ref)
+    log = engine.state.log  # type: ignore[attr-defined]
+    assert log[-1][0].startswith("p:") and log[-2][0].startswith("g:")
+    recovered = ChangelogState()
+    for key, raw in log[:-1]:  # T2's aggregate is durable, its posting row is not
+        recovered.data[key] = raw
+    recovered.log = list(log[:-1])
+    again = RebateEngine(recovered)
+    for i in (1, 0, 2):  # nothing committed: the agreement comes back first
+        apply(again, events[i], refs[i])
+    assert ledger_totals(relayed(recovered.log)) == {("A0", "2026-Q1", "USD"): Decimal("0.30")}
