@@ -1,9 +1,11 @@
 """`recon worker --drain`: run until every input is processed and every output relayed.
 
 Caught up means: the app's consumer group has committed the end offset of every raw
-partition (Faust flushes the producer before each commit, so all outcomes, DLQ records
-and changelog writes up to there are durable), and the ledger relay has committed the end
-of every changelog partition. Checked twice in a row; then the pipelines' ``on_caught_up``
+partition (Faust flushes its producer before each commit, and the batched agents flush
+theirs before a batch is acked, so all outcomes, DLQ records and changelog writes up to
+there are durable), and the ledger relay has committed the end of every changelog
+partition. Checked twice in a row, with no end offset moved in between; then the
+pipelines' ``on_caught_up``
 hooks run once (matching closes its due windows), and after two more caught-up checks the
 worker stops itself.
 """
@@ -32,9 +34,13 @@ log = logging.getLogger(__name__)
 class DrainState:
     started: float = field(default_factory=time.monotonic)
     consecutive: int = 0
+    ends: Ends | None = None  # end offsets at the last caught-up check
     hooks_done: bool = False
     finished: bool = False
     error: str | None = None
+
+
+Ends = tuple[tuple[str, int, int], ...]  # (topic, partition, end offset)
 
 
 def behind(lags: list[Lag]) -> int:
@@ -58,12 +64,16 @@ class Watch:
             self._probes[group] = LagProbe(self.settings, group)
         return self._probes[group].lag(topics)
 
-    def caught_up(self) -> tuple[bool, int]:
-        pending = behind(self._lag(self.settings.app_id, self.sources))
-        if pending:
-            return False, pending
-        pending = behind(self._lag(t.relay_group(self.settings), self.changelogs))
-        return pending == 0, pending
+    def caught_up(self) -> tuple[bool, int, Ends]:
+        """Whether both groups are at the end of their topics, how far behind they are, and
+        the end offsets seen (a stage can hand a record on between the two questions: the
+        drain also wants the ends unchanged between two checks)."""
+        lags = self._lag(self.settings.app_id, self.sources)
+        pending = behind(lags)
+        if not pending:
+            relay = self._lag(t.relay_group(self.settings), self.changelogs)
+            lags, pending = lags + relay, behind(relay)
+        return pending == 0, pending, tuple((x.topic, x.partition, x.end) for x in lags)
 
     def describe_behind(self) -> str:
         """The partitions still behind, with committed and end offsets: a partition whose
@@ -107,8 +117,13 @@ def install_drain(
             stop(f"not caught up after {settings.drain_timeout_seconds:.0f} s; behind: {where}")
             return
         loop = asyncio.get_running_loop()
-        done, pending = await loop.run_in_executor(None, watch.caught_up)
-        state.consecutive = state.consecutive + 1 if done else 0
+        done, pending, ends = await loop.run_in_executor(None, watch.caught_up)
+        # Caught up twice in a row with nothing appended in between: no record is being
+        # handed from one stage to the next (found by the trade-matching test: the end of
+        # input closed a window while its partner was still on its way to the group stage).
+        steady = done and ends == state.ends
+        state.consecutive = state.consecutive + 1 if steady else int(done)
+        state.ends = ends if done else None
         log.info("drain: %d records/changelog entries pending", pending)
         if state.consecutive >= 2:
             hooks = [p.on_caught_up for p in pipelines if p.on_caught_up is not None]
