@@ -121,7 +121,10 @@ def _state_keys(
     """The memory target: one worker whose table holds ``state_keys`` idempotency keys."""
     if options.state_keys <= 0:
         return None
-    stage = stage_settings(kafka, options.work.resolve(), "keys")
+    # The drain's clock starts with the worker, and restoring the keys comes first.
+    stage = stage_settings(kafka, options.work.resolve(), "keys").with_overrides(
+        drain_timeout_seconds=options.stage_timeout
+    )
     create_topics(stage)
     log(f"preloading {options.state_keys:,} dedupe marks into the state changelog")
     preload_marks(stage, options.state_keys)
