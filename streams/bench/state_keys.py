@@ -16,7 +16,7 @@ from confluent_kafka import Producer
 from streams.accrual.horizon import MARK_DAY
 from streams.accrual.state import dedupe_key, encode
 from streams.bench.procs import BenchError
-from streams.ingest.producer import producer_config
+from streams.ingest.producer import DeliveryTally, produce, producer_config
 from streams.ops import topics as t
 from streams.settings import Settings
 
@@ -25,23 +25,11 @@ def preload_marks(settings: Settings, keys: int) -> None:
     """``keys`` distinct dedupe marks on the state changelog (its topic must exist)."""
     topic = t.changelog_topic(settings, t.STATE_TABLE)
     producer = Producer(producer_config(settings))
-    failures: list[str] = []
-
-    def report(err: object, _msg: object) -> None:
-        if err is not None:
-            failures.append(str(err))
-
+    tally = DeliveryTally()
     for n in range(keys):
         idem = hashlib.sha256(f"preloaded:{n}".encode()).hexdigest()
         value = encode({"o": f"preload:{n}", MARK_DAY: "2026-01-01"})
-        while True:
-            try:
-                producer.produce(
-                    topic, key=dedupe_key(idem).encode(), value=value,
-                    partition=n % settings.partitions, on_delivery=report,
-                )
-                break
-            except BufferError:
-                producer.poll(0.05)
-    if producer.flush(300) or failures:
-        raise BenchError(f"preloading {keys:,} dedupe marks failed: {failures[:1]}")
+        key = dedupe_key(idem).encode()
+        produce(producer, topic, key, value, [], tally, partition=n % settings.partitions)
+    if producer.flush(300) or tally.failed:
+        raise BenchError(f"preloading {keys:,} dedupe marks failed: {tally.first_error}")

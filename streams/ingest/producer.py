@@ -173,6 +173,9 @@ class DeliveryTally:
             self.fail(err)
 
 
+PARTITION_BY_KEY = -1  # librdkafka's RD_KAFKA_PARTITION_UA: the partitioner decides
+
+
 def produce(
     producer: Producer,
     topic: str,
@@ -180,12 +183,18 @@ def produce(
     value: bytes,
     headers: h.HeaderList,
     tally: DeliveryTally,
+    partition: int | None = None,
 ) -> None:
-    """Produce one message, waiting on a full local queue (BufferError) instead of failing."""
+    """Produce one message (to ``partition``, else by key), waiting on a full local queue
+    (BufferError) instead of failing."""
     kafka_headers = cast("list[tuple[str, str | bytes | None]]", headers)  # list is invariant
+    where = PARTITION_BY_KEY if partition is None else partition
     while True:
         try:
-            producer.produce(topic, value=value, key=key, headers=kafka_headers, on_delivery=tally)
+            producer.produce(
+                topic, value=value, key=key, headers=kafka_headers, on_delivery=tally,
+                partition=where,
+            )
             return
         except BufferError:
             producer.poll(0.05)
