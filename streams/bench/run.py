@@ -145,12 +145,15 @@ def _report_pipeline(report: r.Report, run: PipelineRun, section: str = "") -> N
     report.add(section, "worker peak RSS", f"{run.worker_peak_rss_mb:.0f} MB")
     report.add(section, "ingest of the feed", f"{r.show_rate(run.ingest.rows_per_s)}, "
                f"producer peak RSS {run.ingest.peak_rss_mb:.0f} MB")
-    detail = f"{run.entries} distinct ledger entries"
-    if run.problems:
-        detail += f"; {len(run.problems)} mismatches, first: {run.problems[0]}"
-    else:
-        detail += "; every (agreement, period) total equals the reference to the cent"
-    report.check(section, not run.problems, detail)
+    report.check(section, not run.problems, _totals_detail(run.entries, run.problems))
+
+
+def _totals_detail(entries: int, problems: list[str]) -> str:
+    """The totals-check line of a run: its entries, and its first mismatch if any."""
+    detail = f"{entries} distinct ledger entries"
+    if problems:
+        return f"{detail}; {len(problems)} mismatches, first: {problems[0]}"
+    return f"{detail}; every (agreement, period) total equals the reference to the cent"
 
 
 def _quix(
@@ -177,12 +180,8 @@ def _quix(
     report.add(section, "app peak RSS", f"{run.peak_rss_mb:.0f} MB")
     report.add(section, "per CPU-second",
                f"{r.show_rate(run.cpu_rate)} (CPU {run.cpu_seconds:.1f} s, start-up included)")
-    detail = f"{run.entries} distinct ledger entries"
-    if run.problems:
-        detail += f"; {len(run.problems)} mismatches, first: {run.problems[0]}"
-    else:
-        detail += "; every (agreement, period) total equals the reference to the cent"
-    report.check("quixstreams baseline", not run.problems, detail)
+    report.check("quixstreams baseline", not run.problems,
+                 _totals_detail(run.entries, run.problems))
     return run
 
 
