@@ -29,7 +29,12 @@ Rank = Callable[[bytes], int]  # flush order of a key: lower first, then first w
 class BatchTableState:
     """``get``/``put`` any time; ``flush`` under the event of the batch's partition (Faust
     routes the table write and its changelog record by the current event's partition), and
-    before anything awaits: a batch in progress is not visible to other agents."""
+    before anything awaits: a batch in progress is not visible to other agents.
+
+    Until the flush, the values read or written are kept decoded, so a key the batch's
+    records keep coming back to (a vendor, an agreement, a posting row) is decoded once
+    and encoded once. ``get`` returns a shallow copy: the engine always ``put``s what it
+    changes, and a merge must see the pending value as it was."""
 
     def __init__(
         self,
@@ -42,27 +47,46 @@ class BatchTableState:
         self.merge = merge
         self.order = order
         # With an output, the changelog records go through it (confluent-kafka) and the
-        # values straight to the table's store; the caller awaits ``output.flush()``.
+        # values straight to the partition's RocksDB; the caller awaits ``output.flush()``.
         self.output = output
-        self._pending: dict[bytes, bytes] = {}
+        self._seen: dict[bytes, dict[str, Any] | None] = {}  # read or written this batch
+        self._pending: dict[bytes, dict[str, Any]] = {}  # written this batch
 
     def get(self, key: str) -> dict[str, Any] | None:
         raw_key = key.encode("utf-8")
-        raw = self._pending.get(raw_key)
-        if raw is None:
-            raw = self.table.get(raw_key)
-        return None if raw is None else decode(raw)
+        if raw_key in self._seen:
+            doc = self._seen[raw_key]
+            return None if doc is None else dict(doc)
+        raw = self._read(raw_key)
+        doc = None if raw is None else decode(raw)
+        self._seen[raw_key] = doc
+        return None if doc is None else dict(doc)
 
     def put(self, key: str, value: dict[str, Any]) -> None:
         raw_key = key.encode("utf-8")
         older = self._pending.get(raw_key)
         if older is not None and self.merge is not None:
-            value = self.merge(decode(older), value)
-        self._pending[raw_key] = encode(value)
+            value = self.merge(older, value)
+        self._pending[raw_key] = self._seen[raw_key] = value
 
     @property
     def pending(self) -> int:
         return len(self._pending)
+
+    def _read(self, raw_key: bytes) -> bytes | None:
+        if self.output is None:
+            raw: bytes | None = self.table.get(raw_key)
+            return raw
+        # Straight from the event's partition DB, as Faust's store does for a keyed table,
+        # without the table's mapping layers in between (a read per key per batch).
+        value: bytes | None = self._partition_db().get(raw_key)
+        return value
+
+    def _partition_db(self) -> Any:
+        event = current_event()
+        if event is None:
+            raise RuntimeError("write-behind state used outside of an event")
+        return self.table.data._db_for_partition(event.message.partition)  # type: ignore[attr-defined]
 
     def flush(self) -> int:
         """Write the pending values to the table; returns how many keys were written."""
@@ -72,21 +96,19 @@ class BatchTableState:
             keys.sort(key=self.order)  # stable: first written first within a rank
         if self.output is None:
             for raw_key in keys:
-                self.table[raw_key] = self._pending[raw_key]
-        else:
-            event = current_event()
-            if event is None:
-                raise RuntimeError("write-behind state flushed outside of an event")
-            partition = event.message.partition
+                self.table[raw_key] = encode(self._pending[raw_key])
+        elif keys:
+            db = self._partition_db()
+            partition = current_event().message.partition  # type: ignore[union-attr]
             changelog = self.table.changelog_topic.get_topic_name()
-            store = self.table.data
             for raw_key in keys:
-                raw = self._pending[raw_key]
-                store[raw_key] = raw
+                raw = encode(self._pending[raw_key])
+                db.put(raw_key, raw)
                 self.output.send(
                     changelog, raw_key, raw, partition=partition, delivered=self._persisted
                 )
         self._pending.clear()
+        self._seen.clear()
         return written
 
     def _persisted(self, topic: str, partition: int, offset: int) -> None:

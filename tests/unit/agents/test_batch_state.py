@@ -65,12 +65,18 @@ def test_reads_see_pending_writes_and_flush_writes_each_key_once() -> None:
     state.put("p:A", {"x": "2", "out": [{"id": 2}]})
     state.put("d:k", {"o": "r1"})
     assert state.get("p:A") == {"x": "2", "out": [{"id": 1}, {"id": 2}]}
+    row = state.get("p:A")  # the engine's read-modify-write, on the decoded pending value
+    assert row is not None
+    row["x"], row["out"] = "3", [{"id": 3}]
+    assert state.get("p:A") == {"x": "2", "out": [{"id": 1}, {"id": 2}]}  # not put yet
+    state.put("p:A", row)
+    assert state.get("p:A") == {"x": "3", "out": [{"id": 1}, {"id": 2}, {"id": 3}]}
     assert table == {} and state.pending == 2
     assert state.flush() == 2
     assert [key for key, _ in table.log] == ["d:k", "p:A"]  # a mark before postings
-    state.put("p:A", {"x": "3", "out": []})  # flushed entries were relayed: not carried over
+    state.put("p:A", {"x": "4", "out": []})  # flushed entries were relayed: not carried over
     state.flush()
-    assert state.get("p:A") == {"x": "3", "out": []}
+    assert state.get("p:A") == {"x": "4", "out": []}
 
 
 @given(arrivals(), st.integers(1, 8))
@@ -142,10 +148,20 @@ def test_crash_mid_flush_then_reprocessing_in_batches_is_exact(
     assert ledger_totals(relayed(recovered.log)) == reference_totals(events)
 
 
-class Store(dict[bytes, bytes]):
+class PartitionDB(dict[bytes, bytes]):
+    def put(self, key: bytes, value: bytes) -> None:
+        self[key] = value
+
+
+class Store:
+    """Stands in for Faust's RocksDB store: one DB per partition, persisted offsets."""
+
     def __init__(self) -> None:
-        super().__init__()
+        self.dbs: dict[int, PartitionDB] = {}
         self.persisted: dict[tuple[str, int], int] = {}
+
+    def _db_for_partition(self, partition: int) -> PartitionDB:
+        return self.dbs.setdefault(partition, PartitionDB())
 
     def set_persisted_offset(self, tp: Any, offset: int) -> None:
         self.persisted[(tp.topic, tp.partition)] = offset
@@ -186,10 +202,12 @@ def test_flush_through_an_output_writes_the_store_and_the_changelog_partition() 
     event = FakeEvent(message=SimpleNamespace(partition=3))
     with in_event(cast(Any, event)):
         assert state.flush() == 2
+        assert state.get("p:A") == {"x": "1", "out": []}  # read back from partition 3's DB
+        assert state.get("p:B") is None
     assert [(t, k, p) for t, k, _, p, _ in out.sent] == [
         ("app-state-changelog", b"d:k", 3),
         ("app-state-changelog", b"p:A", 3),
     ]
-    assert store == {b"d:k": out.sent[0][2], b"p:A": out.sent[1][2]}
+    assert store.dbs == {3: {b"d:k": out.sent[0][2], b"p:A": out.sent[1][2]}}
     out.sent[1][4]("app-state-changelog", 3, 41)  # delivered: recovery resumes after it
     assert store.persisted == {("app-state-changelog", 3): 41}
