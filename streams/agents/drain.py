@@ -119,8 +119,8 @@ def install_drain(
         loop = asyncio.get_running_loop()
         done, pending, ends = await loop.run_in_executor(None, watch.caught_up)
         # Caught up twice in a row with nothing appended in between: no record is being
-        # handed from one stage to the next (found by the trade-matching test: the end of
-        # input closed a window while its partner was still on its way to the group stage).
+        # handed from one stage to the next (the relay can publish to a stage's input and
+        # commit between the app group's lag question and its own).
         steady = done and ends == state.ends
         state.consecutive = state.consecutive + 1 if steady else int(done)
         state.ends = ends if done else None
