@@ -116,8 +116,12 @@ def run(out_dir: Path) -> int:
     settings = base.with_overrides(
         topic_prefix="demo", app_id="recon-demo", home=base.home / "demo", metrics_port=0
     )
-    if ensure_broker(settings) is not None:
-        out.print(f"[bold]broker[/]: local Kafka on {settings.bootstrap}")
+    # The broker of the default home, not of the demo's: `make broker-stop` stops it.
+    if ensure_broker(base) is not None:
+        out.print(
+            f"[bold]broker[/]: local Kafka on {base.bootstrap} "
+            "(left running for `recon` commands; `make broker-stop` stops it)"
+        )
     reset_app(settings)
     shutil.rmtree(settings.state_dir, ignore_errors=True)
     create_topics(settings)
