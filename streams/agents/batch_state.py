@@ -79,14 +79,19 @@ class BatchTableState:
             return raw
         # Straight from the event's partition DB, as Faust's store does for a keyed table,
         # without the table's mapping layers in between (a read per key per batch).
-        value: bytes | None = self._partition_db().get(raw_key)
+        value: bytes | None = self._partition_db(self._partition()).get(raw_key)
         return value
 
-    def _partition_db(self) -> Any:
+    @staticmethod
+    def _partition() -> int:
         event = current_event()
         if event is None:
             raise RuntimeError("write-behind state used outside of an event")
-        return self.table.data._db_for_partition(event.message.partition)  # type: ignore[attr-defined]
+        partition: int = event.message.partition
+        return partition
+
+    def _partition_db(self, partition: int) -> Any:
+        return self.table.data._db_for_partition(partition)  # type: ignore[attr-defined]
 
     def flush(self) -> int:
         """Write the pending values to the table; returns how many keys were written."""
@@ -98,8 +103,8 @@ class BatchTableState:
             for raw_key in keys:
                 self.table[raw_key] = encode(self._pending[raw_key])
         elif keys:
-            db = self._partition_db()
-            partition = current_event().message.partition  # type: ignore[union-attr]
+            partition = self._partition()
+            db = self._partition_db(partition)
             changelog = self.table.changelog_topic.get_topic_name()
             for raw_key in keys:
                 raw = encode(self._pending[raw_key])
