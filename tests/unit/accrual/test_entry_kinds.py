@@ -12,6 +12,7 @@ from streams.accrual.state import DictState
 from streams.accrual.tiers import Tier
 from streams.models.pos import SaleLine
 from streams.models.promotion import Agreement
+from tests.unit.accrual.test_engine_properties import Event, apply
 
 pytestmark = pytest.mark.unit
 
@@ -44,20 +45,16 @@ def sale(n: int, qty: int) -> SaleLine:
     )
 
 
-def kinds(engine: RebateEngine, records: list[SaleLine | Agreement]) -> list[tuple[str, str]]:
+def kinds(engine: RebateEngine, records: list[Event]) -> list[tuple[str, str]]:
     out = []
     for offset, record in enumerate(records):
         ref = RecordRef(record_id=f"r{offset}", offset=offset, line=offset)
-        if isinstance(record, Agreement):
-            result = engine.apply_agreement(record, ref)
-        else:
-            result = engine.apply_sale(record, ref)
-        out += [(p.kind.value, str(p.amount)) for p in result.postings]
+        out += [(p.kind.value, str(p.amount)) for p in apply(engine, record, ref)]
     return out
 
 
 def test_agreement_first_accrual_true_up_and_reversal() -> None:
-    records: list[SaleLine | Agreement] = [AGREEMENT, sale(1, 50), sale(2, 60), sale(3, -20)]
+    records: list[Event] = [AGREEMENT, sale(1, 50), sale(2, 60), sale(3, -20)]
     assert kinds(RebateEngine(DictState()), records) == [
         (EntryKind.ACCRUAL.value, "5.00"),  # 50 units at 0.10
         (EntryKind.TRUE_UP.value, "17.00"),  # 110 units cross 100: all at 0.20 = 22.00
@@ -66,5 +63,5 @@ def test_agreement_first_accrual_true_up_and_reversal() -> None:
 
 
 def test_agreement_after_the_sales_re_rates_them() -> None:
-    records: list[SaleLine | Agreement] = [sale(1, 50), sale(2, 60), AGREEMENT]
+    records: list[Event] = [sale(1, 50), sale(2, 60), AGREEMENT]
     assert kinds(RebateEngine(DictState()), records) == [(EntryKind.RE_RATE.value, "22.00")]
