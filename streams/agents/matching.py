@@ -167,8 +167,9 @@ def register(app: faust.App, settings: Settings, metrics: Metrics) -> Pipeline:
     book = RecordBook(MatchTableState(by_id))
 
     # One record at a time: the order trades and confirmations reach the group stage
-    # drives its event-time watermark, and batches of one topic's records would close
-    # windows before the other side arrives (a mismatch reported as unmatched first).
+    # drives its event-time watermark, and grouping a batch by partition reorders them
+    # further than the re-keying already does (docs/matching.md, "Backfills and
+    # lateness"), so more windows would close before the other side arrives.
     processor = RecordsProcessor(book, outcomes, dlq, metrics)
     attach(app, settings, records, processor, "recon.match-records", batched=False)
 
