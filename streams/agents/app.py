@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import faust
 
-from streams.agents import faust_seek, matching, rebates, threeway
+from streams.agents import faust_eager, faust_seek, matching, rebates, threeway
 from streams.agents.pipeline import Pipeline, Register
 from streams.observability.metrics import Metrics
 from streams.settings import Settings
@@ -22,6 +22,7 @@ def create_app(
     """The app and its pipelines; ``metrics`` (a fresh registry if omitted) is what the
     agents and relay handlers record into."""
     faust_seek.install()  # stream records dropped when recovery ends (see the module)
+    faust_eager.install()  # a task per fetched message (see the module)
     metrics = metrics or Metrics()
     app = faust.App(
         settings.app_id,

@@ -17,6 +17,7 @@ from typing import Any
 
 from faust.streams import current_event
 from faust.types import TP, TableT
+from rocksdict import WriteBatch
 
 from streams.accrual.state import decode, encode
 from streams.agents.direct import DirectOutput
@@ -106,16 +107,17 @@ class BatchTableState:
             partition = self._partition()
             db = self._partition_db(partition)
             changelog = self.table.changelog_topic.get_topic_name()
+            self.output.observe(changelog, self._persisted)
+            batch = WriteBatch(raw_mode=True)  # one write of the local DB, not one per key
             for raw_key in keys:
                 raw = encode(self._pending[raw_key])
-                db.put(raw_key, raw)
-                self.output.send(
-                    changelog, raw_key, raw, partition=partition, delivered=self._persisted
-                )
+                batch.put(raw_key, raw)
+                self.output.send(changelog, raw_key, raw, partition=partition)
+            db.write(batch)
         self._pending.clear()
         self._seen.clear()
         return written
 
     def _persisted(self, topic: str, partition: int, offset: int) -> None:
-        # What Faust records on each changelog delivery: recovery resumes after it.
+        # What Faust records of a changelog partition: recovery resumes after it.
         self.table.data.set_persisted_offset(TP(topic, partition), offset)  # type: ignore[attr-defined]

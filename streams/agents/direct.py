@@ -24,7 +24,7 @@ from streams.ops.kafka_read import LIBRDKAFKA_LOG
 from streams.settings import Settings
 
 Headers = list[tuple[str, bytes]]
-Delivered = Callable[[str, int, int], None]  # topic, partition, offset
+Delivered = Callable[[str, int, int], None]  # topic, partition, highest offset delivered
 
 
 class DeliveryFailed(RuntimeError):
@@ -37,7 +37,8 @@ class DirectOutput:
         self.metrics = metrics
         self._producer: Producer | None = None
         self._failures: list[str] = []
-        self._tracked: list[tuple[Delivered, str, int, int]] = []
+        self._observers: dict[str, Delivered] = {}
+        self._highest: dict[tuple[str, int], int] = {}  # of the observed topics, this flush
 
     def _client(self) -> Producer:
         if self._producer is None:  # in the worker, not when the app is built
@@ -49,12 +50,29 @@ class DirectOutput:
                     "linger.ms": 2,
                     "compression.type": "lz4",
                     "partitioner": PARTITIONER,  # the keys land where Faust's would
+                    # One callback for every message: a closure per message cost more
+                    # than the produce call itself.
+                    "on_delivery": self._report,
                     "statistics.interval.ms": int(self.settings.metrics_interval_seconds * 1000),
                     "stats_cb": RetryCounter(self.metrics, "agents"),
                     "logger": LIBRDKAFKA_LOG,
                 }
             )
         return self._producer
+
+    def observe(self, topic: str, delivered: Delivered) -> None:
+        """Have ``flush`` call ``delivered`` once per partition of ``topic`` it delivered
+        to, with the highest offset (what Faust records of a changelog after a batch)."""
+        self._observers[topic] = delivered
+
+    def _report(self, err: KafkaError | None, msg: Message) -> None:
+        topic = msg.topic() or ""
+        if err is not None:
+            self._failures.append(f"{topic}: {err}")
+        elif topic in self._observers:
+            tp, offset = (topic, msg.partition() or 0), msg.offset() or 0
+            if offset > self._highest.get(tp, -1):
+                self._highest[tp] = offset
 
     def send(
         self,
@@ -63,17 +81,9 @@ class DirectOutput:
         value: bytes | None,
         headers: Headers | None = None,
         partition: int | None = None,
-        delivered: Delivered | None = None,
     ) -> None:
         producer = self._client()
-
-        def report(err: KafkaError | None, msg: Message) -> None:
-            if err is not None:
-                self._failures.append(f"{topic}: {err}")
-            elif delivered is not None:
-                self._tracked.append((delivered, topic, msg.partition() or 0, msg.offset() or 0))
-
-        kwargs: dict[str, Any] = {"key": key, "value": value, "on_delivery": report}
+        kwargs: dict[str, Any] = {"key": key, "value": value}
         if headers:
             kwargs["headers"] = headers
         if partition is not None:
@@ -99,9 +109,9 @@ class DirectOutput:
             # In a thread: the event loop keeps serving heartbeats and fetches meanwhile.
             await loop.run_in_executor(None, producer.flush, 1.0)
         producer.poll(0)  # delivery reports run here, on the loop's thread
-        tracked, self._tracked = self._tracked, []
-        for delivered, topic, partition, offset in tracked:
-            delivered(topic, partition, offset)
+        highest, self._highest = self._highest, {}
+        for (topic, partition), offset in highest.items():
+            self._observers[topic](topic, partition, offset)
         if self._failures:
             failures, self._failures = self._failures, []
             self.metrics.producer_errors.labels("agents").inc(len(failures))

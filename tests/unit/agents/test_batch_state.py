@@ -3,12 +3,14 @@ record by record, and a crash anywhere in a flush, then reprocessing, stays exac
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, cast
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from rocksdict import Options, Rdict
 
 from streams.accrual.engine import Posting, RebateEngine, merge_outbox
 from streams.accrual.reference import reference_totals
@@ -148,20 +150,20 @@ def test_crash_mid_flush_then_reprocessing_in_batches_is_exact(
     assert ledger_totals(relayed(recovered.log)) == reference_totals(events)
 
 
-class PartitionDB(dict[bytes, bytes]):
-    def put(self, key: bytes, value: bytes) -> None:
-        self[key] = value
-
-
 class Store:
-    """Stands in for Faust's RocksDB store: one DB per partition, persisted offsets."""
+    """Stands in for Faust's RocksDB store: one DB per partition (real RocksDB, opened as
+    Faust opens it: raw mode), persisted offsets."""
 
-    def __init__(self) -> None:
-        self.dbs: dict[int, PartitionDB] = {}
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.dbs: dict[int, Rdict] = {}
         self.persisted: dict[tuple[str, int], int] = {}
 
-    def _db_for_partition(self, partition: int) -> PartitionDB:
-        return self.dbs.setdefault(partition, PartitionDB())
+    def _db_for_partition(self, partition: int) -> Rdict:
+        if partition not in self.dbs:
+            path = str(self.folder / str(partition))
+            self.dbs[partition] = Rdict(path, options=Options(raw_mode=True))
+        return self.dbs[partition]
 
     def set_persisted_offset(self, tp: Any, offset: int) -> None:
         self.persisted[(tp.topic, tp.partition)] = offset
@@ -175,7 +177,8 @@ class Sends:
     """Stands in for DirectOutput: what was sent, in order."""
 
     def __init__(self) -> None:
-        self.sent: list[tuple[str, bytes | None, bytes | None, int | None, Any]] = []
+        self.sent: list[tuple[str, bytes | None, bytes | None, int | None]] = []
+        self.observers: dict[str, Any] = {}
 
     def send(
         self,
@@ -184,13 +187,17 @@ class Sends:
         value: bytes | None,
         headers: Any = None,
         partition: int | None = None,
-        delivered: Any = None,
     ) -> None:
-        self.sent.append((topic, key, value, partition, delivered))
+        self.sent.append((topic, key, value, partition))
+
+    def observe(self, topic: str, delivered: Any) -> None:
+        self.observers[topic] = delivered
 
 
-def test_flush_through_an_output_writes_the_store_and_the_changelog_partition() -> None:
-    store, out = Store(), Sends()
+def test_flush_through_an_output_writes_the_store_and_the_changelog_partition(
+    tmp_path: Path,
+) -> None:
+    store, out = Store(tmp_path), Sends()
     table = SimpleNamespace(
         data=store, changelog_topic=SimpleNamespace(get_topic_name=lambda: "app-state-changelog")
     )
@@ -204,10 +211,12 @@ def test_flush_through_an_output_writes_the_store_and_the_changelog_partition() 
         assert state.flush() == 2
         assert state.get("p:A") == {"x": "1", "out": []}  # read back from partition 3's DB
         assert state.get("p:B") is None
-    assert [(t, k, p) for t, k, _, p, _ in out.sent] == [
+    assert [(t, k, p) for t, k, _, p in out.sent] == [
         ("app-state-changelog", b"d:k", 3),
         ("app-state-changelog", b"p:A", 3),
     ]
-    assert store.dbs == {3: {b"d:k": out.sent[0][2], b"p:A": out.sent[1][2]}}
-    out.sent[1][4]("app-state-changelog", 3, 41)  # delivered: recovery resumes after it
+    assert list(store.dbs) == [3]
+    assert dict(store.dbs[3].items()) == {b"d:k": out.sent[0][2], b"p:A": out.sent[1][2]}
+    # The output reports the highest offset delivered: recovery resumes after it.
+    out.observers["app-state-changelog"]("app-state-changelog", 3, 41)
     assert store.persisted == {("app-state-changelog", 3): 41}

@@ -1,9 +1,12 @@
+import csv
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from streams.errors import Category, RecordError
-from streams.models.parsing import parse_columns, to_model
+from streams.models.parsing import parse_columns, split_record, to_model
 from streams.models.pos import SaleLine
 from streams.models.promotion import Agreement
 
@@ -85,3 +88,17 @@ def test_agreement_parsing_and_rules() -> None:
     assert (err.category, err.field) == (Category.INVALID_VALUE, "end_date")
     err = error(Agreement, PROMO, row.replace(b"500:0.02", b"500"))
     assert (err.category, err.field) == (Category.SCHEMA_VIOLATION, "tiers")
+
+
+@given(st.text(alphabet=st.sampled_from(list('a,b "\r\n\x00é;'))))
+def test_split_record_reads_a_line_as_the_csv_module_does(text: str) -> None:
+    """The fast path for lines without quoting gives the csv module's fields."""
+    try:
+        rows = list(csv.reader([text], strict=True))
+    except csv.Error:
+        rows = None
+    if rows is None or len(rows) != 1:
+        with pytest.raises(RecordError):
+            split_record(text.encode(), "f.csv line 7")
+    else:
+        assert split_record(text.encode(), "f.csv line 7") == rows[0]
