@@ -186,7 +186,7 @@ class RecordProcessor(ABC):
     def _decide(self, src: Source) -> Decided:
         started = time.perf_counter()
         with self._context(src):
-            self.metrics.records_in.labels(src.topic, "process").inc()
+            self.metrics.child(self.metrics.records_in, src.topic, "process").inc()
             try:
                 return Decided(src, self.decide(src), None, started)
             except RecordError as err:
@@ -213,10 +213,10 @@ class RecordProcessor(ABC):
                     self._published(src, send.topic, send.schema)
                 await self._outcome(src, decision.outcome, decision.idempotency_key)
                 outcome = decision.outcome
-            self.metrics.outcomes.labels(src.topic, outcome.value).inc()
+            self.metrics.child(self.metrics.outcomes, src.topic, outcome.value).inc()
             if outcome is Outcome.DUPLICATE:
-                self.metrics.duplicates_skipped.labels(src.topic).inc()
-            self.metrics.record_processing.labels(self.agent).observe(
+                self.metrics.child(self.metrics.duplicates_skipped, src.topic).inc()
+            self.metrics.child(self.metrics.record_processing, self.agent).observe(
                 time.perf_counter() - decided.started
             )
             log.debug("decided %s", outcome.value, extra={"outcome": outcome.value})
@@ -229,10 +229,10 @@ class RecordProcessor(ABC):
             await topic.send(key=key, value=value, headers=headers)
 
     def _published(self, src: Source, topic: TopicT, stage: str) -> None:
-        self.metrics.records_out.labels(topic.get_topic_name(), "process").inc()
+        self.metrics.child(self.metrics.records_out, topic.get_topic_name(), "process").inc()
         latency = seconds_since(src.ingested_at)
         if latency is not None:
-            self.metrics.latency.labels(stage).observe(latency)
+            self.metrics.child(self.metrics.latency, stage).observe(latency)
 
     async def _dead_letter(self, src: Source, err: RecordError) -> None:
         log.warning(

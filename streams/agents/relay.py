@@ -68,11 +68,11 @@ def ledger_observer(metrics: Metrics, p: Posting) -> Callable[[], None]:
     """What to record once the entry of ``p`` is delivered."""
 
     def delivered() -> None:
-        metrics.ledger_posted.labels(p.currency).inc(float(p.amount))
-        metrics.ledger_entries.labels(p.currency, p.kind.value).inc()
+        metrics.child(metrics.ledger_posted, p.currency).inc(float(p.amount))
+        metrics.child(metrics.ledger_entries, p.currency, p.kind.value).inc()
         latency = seconds_since(p.ingested_at)
         if latency is not None:
-            metrics.latency.labels("ledger").observe(latency)
+            metrics.child(metrics.latency, "ledger").observe(latency)
 
     return delivered
 

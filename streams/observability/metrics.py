@@ -16,7 +16,10 @@ Label meanings:
 
 from __future__ import annotations
 
+from typing import Any, TypeVar
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.metrics import MetricWrapperBase
 
 # End-to-end latency spans milliseconds (a live stream) to minutes (a backlog after a restart).
 LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600)
@@ -25,10 +28,13 @@ DURATION_BUCKETS = (0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900)
 
 PARTITION_LABELS = ("group", "topic", "partition")
 
+M = TypeVar("M", bound=MetricWrapperBase)
+
 
 class Metrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = r = registry or CollectorRegistry()
+        self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
         self.records_in = Counter(
             "recon_records_in", "Records read, per topic and stage.", ["topic", "stage"],
             registry=r,
@@ -119,6 +125,15 @@ class Metrics:
             "recon_run_last_finished_timestamp_seconds", "When the last one-shot run ended.",
             ["command"], registry=r,
         )
+
+    def child(self, metric: M, *labels: str) -> M:
+        """``metric.labels(*labels)``, looked up once: prometheus-client takes a lock and
+        rebuilds the label tuple on every ``labels`` call, several times per record."""
+        key = (id(metric), labels)
+        found = self._children.get(key)
+        if found is None:
+            found = self._children[key] = metric.labels(*labels)
+        return found  # type: ignore[no-any-return]
 
     def exposed_names(self) -> set[str]:
         """Every series name this registry can expose (with _total, _bucket... suffixes)."""
