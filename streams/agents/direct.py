@@ -12,6 +12,7 @@ flushes its producer first).
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -39,6 +40,9 @@ class DirectOutput:
         self._failures: list[str] = []
         self._observers: dict[str, Delivered] = {}
         self._highest: dict[tuple[str, int], int] = {}  # of the observed topics, this flush
+        # Delivery reports run on whichever thread serves them: a flush's executor thread
+        # while another agent's flush on the loop takes the offsets.
+        self._lock = threading.Lock()
 
     def _client(self) -> Producer:
         if self._producer is None:  # in the worker, not when the app is built
@@ -71,8 +75,9 @@ class DirectOutput:
             self._failures.append(f"{topic}: {err}")
         elif topic in self._observers:
             tp, offset = (topic, msg.partition() or 0), msg.offset() or 0
-            if offset > self._highest.get(tp, -1):
-                self._highest[tp] = offset
+            with self._lock:
+                if offset > self._highest.get(tp, -1):
+                    self._highest[tp] = offset
 
     def send(
         self,
@@ -109,7 +114,8 @@ class DirectOutput:
             # In a thread: the event loop keeps serving heartbeats and fetches meanwhile.
             await loop.run_in_executor(None, producer.flush, 1.0)
         producer.poll(0)  # delivery reports run here, on the loop's thread
-        highest, self._highest = self._highest, {}
+        with self._lock:
+            highest, self._highest = self._highest, {}
         for (topic, partition), offset in highest.items():
             self._observers[topic](topic, partition, offset)
         if self._failures:
