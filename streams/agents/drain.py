@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import faust
 
 from streams.agents.pipeline import Pipeline
-from streams.agents.relay import OutboxRelay
+from streams.agents.relay_process import RelayProcess
 from streams.ops import topics as t
 from streams.ops.kafka_read import Lag, LagProbe
 from streams.settings import Settings
@@ -94,7 +94,7 @@ class Watch:
 
 
 def install_drain(
-    app: faust.App, settings: Settings, pipelines: list[Pipeline], relay: OutboxRelay
+    app: faust.App, settings: Settings, pipelines: list[Pipeline], relay: RelayProcess
 ) -> DrainState:
     state = DrainState()
     watch = Watch(settings, pipelines)

@@ -15,7 +15,7 @@ import faust
 
 from streams.agents.app import create_app
 from streams.agents.drain import install_drain
-from streams.agents.relay import OutboxRelay
+from streams.agents.relay_process import RelayProcess
 from streams.errors import ReconError
 from streams.observability.logs import level_number, logging_config
 from streams.observability.metrics import Metrics
@@ -52,10 +52,11 @@ def run_worker(settings: Settings, *, drain: bool, loglevel: str = "warn") -> No
     prepare_state_dir(settings)
     metrics = Metrics()
     app, pipelines = create_app(settings, metrics)
-    observability = WorkerObservability(app, settings, pipelines, metrics)
-    relay = OutboxRelay(
+    relay = RelayProcess(
         settings, {topic: fn for p in pipelines for topic, fn in p.relays.items()}, metrics
     )
+    relay.start()  # a fork: before the worker has threads, sockets or Kafka clients
+    observability = WorkerObservability(app, settings, pipelines, metrics)
     drain_state = install_drain(app, settings, pipelines, relay) if drain else None
     worker = faust.Worker(
         app,
@@ -69,7 +70,6 @@ def run_worker(settings: Settings, *, drain: bool, loglevel: str = "warn") -> No
     # worker's time in a profile. A batch/daemon worker has no use for a spinner.
     worker.spinner = None
     observability.start()
-    relay.start()
     try:
         worker.execute_from_commandline()
     except SystemExit:

@@ -1,4 +1,5 @@
-"""Child processes whose wall time and peak RSS are measured (``os.wait4`` rusage)."""
+"""Child processes whose wall time and peak RSS are measured (``os.wait4`` rusage, which
+includes the processes they started and waited for; RSS summed over the live tree)."""
 
 from __future__ import annotations
 
@@ -53,7 +54,7 @@ class Child:
         deadline = time.monotonic() + timeout
         peak_kb = 0
         while True:
-            peak_kb = max(peak_kb, high_water_kb(self.proc.pid))
+            peak_kb = max(peak_kb, tree_high_water_kb(self.proc.pid))
             pid, status, usage = os.wait4(self.proc.pid, os.WNOHANG)
             if pid:
                 break
@@ -88,6 +89,21 @@ def high_water_kb(pid: int) -> int:
     except (OSError, ValueError):
         pass
     return 0
+
+
+def children(pid: int) -> list[int]:
+    """Live child processes of ``pid`` (the worker's relay process, say)."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children", encoding="ascii") as f:
+            return [int(child) for child in f.read().split()]
+    except (OSError, ValueError):
+        return []
+
+
+def tree_high_water_kb(pid: int) -> int:
+    """VmHWM of a process plus that of its descendants: peaks reached at different times
+    and pages shared since a fork counted in each, so never below the real peak."""
+    return high_water_kb(pid) + sum(tree_high_water_kb(child) for child in children(pid))
 
 
 def run_child(argv: list[str], env: dict[str, str] | None, timeout: float) -> ChildRun:

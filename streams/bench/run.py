@@ -142,7 +142,8 @@ def _report_pipeline(report: r.Report, run: PipelineRun, section: str = "") -> N
                f"({r.show_rate(run.worker_rate)}, start-up included), "
                f"CPU {run.worker_cpu_seconds:.1f} s")
     report.add(section, "per worker CPU-second", r.show_rate(run.cpu_rate))
-    report.add(section, "worker peak RSS", f"{run.worker_peak_rss_mb:.0f} MB")
+    report.add(section, "worker peak RSS",
+               f"{run.worker_peak_rss_mb:.0f} MB (its relay process included)")
     report.add(section, "ingest of the feed", f"{r.show_rate(run.ingest.rows_per_s)}, "
                f"producer peak RSS {run.ingest.peak_rss_mb:.0f} MB")
     report.check(section, not run.problems, _totals_detail(run.entries, run.problems))

@@ -28,5 +28,5 @@ class RetryCounter:
             log.debug("unreadable librdkafka statistics: %s", exc)
             return
         if total > self._seen:
-            self.metrics.producer_retries.labels(self.client).inc(total - self._seen)
+            self.metrics.child(self.metrics.producer_retries, self.client).inc(total - self._seen)
         self._seen = max(self._seen, total)
