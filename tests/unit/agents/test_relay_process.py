@@ -27,7 +27,7 @@ HANDLERS = {"app-state-changelog": lambda msg: []}
 def started(run: Run, monkeypatch: pytest.MonkeyPatch) -> tuple[RelayProcess, Metrics]:
     monkeypatch.setattr(OutboxRelay, "run", run)  # the fork inherits it
     metrics = Metrics()
-    relay = RelayProcess(Settings(), HANDLERS, metrics)  # type: ignore[arg-type]
+    relay = RelayProcess(Settings(), HANDLERS, metrics)
     relay.start()
     return relay, metrics
 
