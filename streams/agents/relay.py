@@ -118,11 +118,11 @@ class OutboxRelay:
         self,
         settings: Settings,
         handlers: dict[str, RelayHandler],
-        metrics: Metrics | None = None,
+        metrics: Metrics,
     ) -> None:
         self.settings = settings
         self.handlers = handlers
-        self.metrics = metrics or Metrics()
+        self.metrics = metrics
         self._undelivered: list[str] = []
 
     def run(self, should_stop: Callable[[], bool], after_batch: Callable[[], None]) -> None:

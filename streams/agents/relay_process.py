@@ -66,7 +66,6 @@ class RelayProcess:
         self, settings: Settings, handlers: dict[str, RelayHandler], metrics: Metrics
     ) -> None:
         self.relay = OutboxRelay(settings, handlers, metrics)
-        self.metrics = metrics
         self.failure: RelayFailed | None = None
         context = multiprocessing.get_context("fork")  # the handlers are closures
         self._stop = context.Event()
@@ -95,7 +94,7 @@ class RelayProcess:
             except (EOFError, OSError):
                 break
             if kind == "metrics":
-                apply_ops(self.metrics, payload)
+                apply_ops(self.relay.metrics, payload)  # here: the worker's registry
             elif kind == "failed":
                 self.failure = RelayFailed(payload)
         self._process.join()
