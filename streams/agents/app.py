@@ -5,6 +5,7 @@ from __future__ import annotations
 import faust
 
 from streams.agents import faust_eager, faust_seek, matching, rebates, threeway
+from streams.agents.faust_tables import PromptTableManager
 from streams.agents.pipeline import Pipeline, Register
 from streams.observability.metrics import Metrics
 from streams.settings import Settings
@@ -40,6 +41,7 @@ def create_app(
         web_enabled=False,
         key_serializer="raw",
         value_serializer="raw",
+        TableManager=PromptTableManager,  # no 1 s pause at start (see the module)
     )
     app.producer.buffer.max_messages = PRODUCER_BUFFER_MESSAGES
     return app, [register(app, settings, metrics) for register in PIPELINES]

@@ -51,7 +51,10 @@ class DirectOutput:
                     "bootstrap.servers": self.settings.bootstrap,
                     "enable.idempotence": True,
                     "acks": "all",
-                    "linger.ms": 2,
+                    # Every batch ends in a flush, which sends at once: the linger only
+                    # lets a batch's outputs leave in a few large requests, not many small
+                    # ones (quick bench: +7 % lines per CPU-second, with the relay's).
+                    "linger.ms": 100,
                     "compression.type": "lz4",
                     "partitioner": PARTITIONER,  # the keys land where Faust's would
                     # One callback for every message: a closure per message cost more

@@ -105,9 +105,10 @@ class RelayProcess:
         if self._process.pid is None:
             return
         self._stop.set()
-        self._process.join(timeout)
-        if self._process.is_alive():
-            log.warning("outbox relay did not stop within %.0f s: killing it", timeout)
-            self._process.kill()
-            self._process.join()
+        # Only the listener reaps the process (it joins it once the pipe closes): a second
+        # join here raced it, and lost races read as "did not stop" on a clean stop.
         self._listener.join(timeout)
+        if self._listener.is_alive():
+            log.warning("outbox relay did not stop within %.0f s: killing it", timeout)
+            self._process.kill()  # not reaped yet: its pipe is still open
+            self._listener.join()

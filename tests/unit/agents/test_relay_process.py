@@ -63,6 +63,34 @@ def test_metrics_reach_the_worker_and_a_stop_is_clean(monkeypatch: pytest.Monkey
     assert relayed(metrics) == count  # nothing after the stop
 
 
+def test_a_clean_stop_never_reads_as_a_hung_relay(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The stop used to join the process while the listener thread joined it too: whoever
+    # lost the race saw it "alive", logged that it did not stop, and killed a reaped pid.
+    for _ in range(8):
+        relay, _metrics = started(until_stopped, monkeypatch)
+        relay.stop()
+        assert relay.failure is None
+    assert "did not stop" not in caplog.text
+
+
+def test_a_relay_that_hangs_is_killed_at_the_stop(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def hangs(
+        relay: OutboxRelay, should_stop: Callable[[], bool], after: Callable[[], None]
+    ) -> None:
+        time.sleep(600)
+
+    relay, _metrics = started(hangs, monkeypatch)
+    started_at = time.monotonic()
+    relay.stop(timeout=0.5)
+    assert time.monotonic() - started_at < 10
+    assert "did not stop" in caplog.text
+    assert relay.failure is None  # asked to stop: a kill is not a relay failure
+
+
 def test_a_relay_that_fails_is_reported_with_its_error(monkeypatch: pytest.MonkeyPatch) -> None:
     def fails(
         relay: OutboxRelay, should_stop: Callable[[], bool], after: Callable[[], None]
