@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from confluent_kafka import Producer
+from confluent_kafka import KafkaException, Producer
 
 from streams.bench.ours import bench_worker_env, ingest
 from streams.bench.procs import BenchError, Child
@@ -45,12 +45,18 @@ class LatencyRun:
 
 def wait_caught_up(settings: Settings, topics: list[str], group: str, timeout: float) -> None:
     deadline = time.monotonic() + timeout
+    last_error = ""
     while time.monotonic() < deadline:
-        lags = group_lag(settings, group, topics)
+        try:
+            lags = group_lag(settings, group, topics)
+        except KafkaException as exc:  # e.g. NOT_COORDINATOR while a new group loads
+            last_error, lags = f" (last error: {exc})", []
         if lags and all(lag.committed is not None and lag.behind == 0 for lag in lags):
             return
         time.sleep(0.5)
-    raise BenchError(f"latency stage: group {group} not caught up on {topics} in {timeout} s")
+    raise BenchError(
+        f"latency stage: group {group} not caught up on {topics} in {timeout} s{last_error}"
+    )
 
 
 def paced_ingest(settings: Settings, path: Path, rate: float, seconds: float) -> int:
