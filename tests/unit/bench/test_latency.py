@@ -44,5 +44,5 @@ def test_it_gives_up_at_the_deadline_naming_the_last_error(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     answers(monkeypatch, NOT_COORDINATOR)
-    with pytest.raises(BenchError, match="not caught up .*last error: .*NOT_COORDINATOR"):
+    with pytest.raises(BenchError, match=r"not caught up .*last error: .*NOT_COORDINATOR"):
         latency.wait_caught_up(Settings(), ["raw"], "group", timeout=0.2)

@@ -7,7 +7,7 @@ import pickle
 import pytest
 
 from streams.observability.metrics import Metrics
-from streams.observability.remote_metrics import MetricRecorder, apply_ops
+from streams.observability.remote_metrics import HelperMetricMisused, MetricRecorder, apply_ops
 
 pytestmark = pytest.mark.unit
 
@@ -31,3 +31,13 @@ def test_recorded_increments_and_observations_apply_to_the_worker_registry() -> 
     assert sample("recon_end_to_end_latency_seconds_count", {"stage": "ledger"}) == 2
     assert sample("recon_end_to_end_latency_seconds_sum", {"stage": "ledger"}) == 3.2
     assert recorder.take() == {}  # taken once
+
+
+def test_a_metric_used_without_child_in_the_helper_raises() -> None:
+    helper = Metrics()
+    recorder = MetricRecorder(helper)
+    with pytest.raises(HelperMetricMisused, match=r"metrics\.dlq_records\.labels .*metrics\.child"):
+        helper.dlq_records.labels("schema_violation", "parse").inc()
+    with pytest.raises(HelperMetricMisused):
+        helper.child(Metrics().records_in, "changelog", "relay")  # not the helper's metric
+    assert recorder.take() == {}
