@@ -30,6 +30,7 @@ from streams.settings import Settings
 
 log = logging.getLogger(__name__)
 
+RELAY_HEARTBEAT_MS = 1000
 DEBIT = "rebate_receivable"
 CREDIT = "cogs_vendor_rebates"
 
@@ -135,6 +136,13 @@ class OutboxRelay:
                 "group.id": t.relay_group(self.settings),
                 "enable.auto.commit": False,
                 "auto.offset.reset": "earliest",
+                # The worker's session timeout, as for the agents' consumer: a relay that
+                # died without leaving (OOM, kill -9 of the whole process group) hands its
+                # changelog partitions over after it, not after librdkafka's 45 s. Frequent
+                # heartbeats: the others learn of a rebalance (a worker joining or leaving)
+                # within a second, not three, and the ledger stalls that much less.
+                "session.timeout.ms": int(self.settings.session_timeout_seconds * 1000),
+                "heartbeat.interval.ms": RELAY_HEARTBEAT_MS,
                 "logger": LIBRDKAFKA_LOG,
             }
         )

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from streams.agents import relay as relay_module
 from streams.agents.relay import OutboxRelay
 from streams.agents.relay_process import RelayProcess
 from streams.observability.metrics import Metrics
@@ -155,3 +156,24 @@ def test_the_relay_does_not_outlive_its_worker() -> None:
     )
     pid = int(worker.stdout.split()[0])
     wait_for(lambda: gone(pid), seconds=10)
+
+
+def test_the_relay_consumer_fails_over_with_the_workers_session_timeout(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    configs: list[dict[str, object]] = []
+
+    class Stop(Exception):
+        pass
+
+    def consumer(config: dict[str, object]) -> None:
+        configs.append(config)
+        raise Stop
+
+    monkeypatch.setattr(relay_module, "Consumer", consumer)
+    settings = Settings(session_timeout_seconds=12)
+    with pytest.raises(Stop):
+        OutboxRelay(settings, HANDLERS, Metrics()).run(lambda: False, lambda: None)
+    assert configs[0]["session.timeout.ms"] == 12_000
+    heartbeat = configs[0]["heartbeat.interval.ms"]
+    assert isinstance(heartbeat, int) and heartbeat < 12_000 / 3
