@@ -4,10 +4,13 @@ Faust's one-second pause (streams/agents/faust_tables.py)."""
 from __future__ import annotations
 
 import asyncio
+import inspect
+import re
 from pathlib import Path
 from unittest.mock import AsyncMock
 
 import pytest
+from faust.tables import TableManager
 
 from streams.agents.app import create_app
 from streams.agents.faust_tables import PromptTableManager
@@ -36,3 +39,11 @@ def test_the_app_starts_its_tables_without_a_pause(
     assert pauses == []
     update.assert_awaited_once()
     recovery.assert_awaited_once()
+
+
+def test_faust_start_still_does_only_what_the_override_repeats() -> None:
+    # A tripwire for faust-streaming upgrades: the override repeats Faust's on_start minus
+    # the pause, so any new step there must be copied into it.
+    source = inspect.getsource(TableManager.on_start)
+    calls = re.findall(r"await ([\w.]+)\(", source)
+    assert calls == ["self.sleep", "self._update_channels", "self.recovery.start"]
