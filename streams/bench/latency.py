@@ -31,7 +31,7 @@ from streams.ingest.producer import (
 )
 from streams.ops import topics as t
 from streams.ops.batch import worker_command
-from streams.ops.kafka_read import group_lag, read_topic
+from streams.ops.kafka_read import LagProbe, read_topic
 from streams.ops.topics import create_topics
 from streams.settings import Settings
 
@@ -46,14 +46,18 @@ class LatencyRun:
 def wait_caught_up(settings: Settings, topics: list[str], group: str, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     last_error = ""
-    while time.monotonic() < deadline:
-        try:
-            lags = group_lag(settings, group, topics)
-        except KafkaException as exc:  # e.g. NOT_COORDINATOR while a new group loads
-            last_error, lags = f" (last error: {exc})", []
-        if lags and all(lag.committed is not None and lag.behind == 0 for lag in lags):
-            return
-        time.sleep(0.5)
+    probe = LagProbe(settings, group)  # one client for every question, as a drain does
+    try:
+        while time.monotonic() < deadline:
+            try:
+                lags = probe.lag(topics)
+            except KafkaException as exc:  # e.g. NOT_COORDINATOR while a new group loads
+                last_error, lags = f" (last error: {exc})", []
+            if lags and all(lag.committed is not None and lag.behind == 0 for lag in lags):
+                return
+            time.sleep(0.5)
+    finally:
+        probe.close()
     raise BenchError(
         f"latency stage: group {group} not caught up on {topics} in {timeout} s{last_error}"
     )

@@ -19,14 +19,21 @@ NOT_COORDINATOR = KafkaException(KafkaError(KafkaError.NOT_COORDINATOR))
 def answers(monkeypatch: pytest.MonkeyPatch, *replies: object) -> list[object]:
     pending = list(replies)
 
-    def group_lag(settings: Settings, group: str, topics: list[str]) -> list[Lag]:
-        reply = pending.pop(0) if len(pending) > 1 else pending[0]
-        if isinstance(reply, Exception):
-            raise reply
-        assert isinstance(reply, list)
-        return reply
+    class Probe:
+        def __init__(self, settings: Settings, group: str) -> None:
+            pass
 
-    monkeypatch.setattr(latency, "group_lag", group_lag)
+        def lag(self, topics: list[str]) -> list[Lag]:
+            reply = pending.pop(0) if len(pending) > 1 else pending[0]
+            if isinstance(reply, Exception):
+                raise reply
+            assert isinstance(reply, list)
+            return reply
+
+        def close(self) -> None:
+            pass
+
+    monkeypatch.setattr(latency, "LagProbe", Probe)
     monkeypatch.setattr(latency.time, "sleep", lambda seconds: None)
     return pending
 
