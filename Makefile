@@ -22,7 +22,7 @@ $(STAMP): pyproject.toml
 venv: $(STAMP) ## create the virtualenv and install recon-streams with its dev tools
 
 demo: $(STAMP) ## run the rebate, matching and EDI three-way pipelines end to end and self-check
-	$(BIN)/python -m streams.demo --out $(OUT)
+	$(BIN)/python -m streams.tools.demo --out $(OUT)
 
 QUIX_STAMP := .venv-quix/.installed
 $(QUIX_STAMP):

@@ -154,6 +154,12 @@ class Settings(BaseSettings):
         return self.home / "state"
 
     @property
+    def clean_shutdown_marker(self) -> Path:
+        """Written by a worker that stopped cleanly; without it the local state is dropped
+        at the next start and rebuilt from the changelogs."""
+        return self.state_dir / "CLEAN_SHUTDOWN"
+
+    @property
     def broker_dir(self) -> Path:
         return self.home / "broker"
 

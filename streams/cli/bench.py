@@ -9,8 +9,8 @@ from typing import Annotated, Any
 
 import typer
 
-from streams.bench.run import BenchOptions, run_bench
 from streams.cli.common import reports_errors, settings_from
+from streams.tools.bench.run import BenchOptions, run_bench
 
 
 @reports_errors

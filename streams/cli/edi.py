@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 
 from streams.cli.common import reports_errors
-from streams.ingest.x12 import Fault, X12Reader, parse_sets
+from streams.formats.x12 import Fault, X12Reader, parse_sets
 
 app = typer.Typer(help="Inspect X12 EDI files (850, 856, 810, 210).", no_args_is_help=True)
 

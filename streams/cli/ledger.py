@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from streams.cli.common import console, reports_errors, settings_from
-from streams.ledger.reader import read_ledger, write_export, write_totals
+from streams.ops.ledger import read_ledger, write_export, write_totals
 
 app = typer.Typer(help="Read the ledger topic (each entry_id counted once).", no_args_is_help=True)
 

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from streams.cli.common import console, reports_errors, settings_from
-from streams.matching.reports import (
+from streams.ops.matches import (
     exception_events,
     live_pairs,
     match_events,

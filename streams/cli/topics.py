@@ -6,7 +6,7 @@ import typer
 from rich.table import Table
 
 from streams.cli.common import console, reports_errors, settings_from
-from streams.ops.topics import CATALOGUE, create_topics
+from streams.kafka.topics import CATALOGUE, create_topics
 
 app = typer.Typer(help="Create and describe the topics the app uses.", no_args_is_help=True)
 

@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from streams.agents.runner import run_worker
 from streams.cli.common import console, reports_errors, settings_from
+from streams.runtime.runner import run_worker
 
 
 @reports_errors

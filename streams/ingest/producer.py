@@ -29,15 +29,12 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from streams.codecs import avro
-from streams.ingest import headers as h
-from streams.ingest.csv_source import CsvRecords, IngestError, file_sha256
-from streams.ingest.edi_source import EDI_FORMAT, EdiRecords
-from streams.ingest.partitioner import PARTITIONER, keyer
-from streams.observability.metrics import Metrics
-from streams.observability.producer_stats import RetryCounter
-from streams.observability.tracing import new_traceparent
-from streams.ops.topics import (
+from streams.formats import avro
+from streams.formats import headers as h
+from streams.formats.csv_source import CsvRecords, IngestError, file_sha256
+from streams.formats.edi_source import EDI_FORMAT, EdiRecords
+from streams.kafka.partitioner import PARTITIONER, keyer
+from streams.kafka.topics import (
     MANIFESTS,
     RAW_CONFIRMATIONS,
     RAW_EDI,
@@ -46,6 +43,9 @@ from streams.ops.topics import (
     RAW_TRADES,
     admin_client,
 )
+from streams.observability.metrics import Metrics
+from streams.observability.producer_stats import RetryCounter
+from streams.observability.tracing import new_traceparent
 from streams.settings import Settings
 
 __all__ = ["IngestError", "IngestResult", "ingest_file", "new_traceparent"]

@@ -8,9 +8,9 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
-from streams.codecs import avro
-from streams.ops import topics as t
-from streams.ops.kafka_read import read_topic
+from streams.formats import avro
+from streams.kafka import topics as t
+from streams.kafka.read import read_topic
 from streams.settings import Settings
 
 COLUMNS = ("source_file", "file_sha256", "read", "applied", "duplicate", "dead_lettered")

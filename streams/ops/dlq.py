@@ -9,10 +9,10 @@ from typing import Any
 
 from confluent_kafka import TIMESTAMP_NOT_AVAILABLE
 
-from streams.codecs import avro
 from streams.errors import ReconError
-from streams.ops import topics as t
-from streams.ops.kafka_read import read_topic
+from streams.formats import avro
+from streams.kafka import topics as t
+from streams.kafka.read import read_topic
 from streams.settings import Settings
 
 # Added to each decoded record: when it was dead-lettered (the DLQ message's timestamp).

@@ -23,8 +23,8 @@ from pathlib import Path
 from confluent_kafka import ConsumerGroupState, ConsumerGroupTopicPartitions, TopicPartition
 
 from streams.errors import ReconError
-from streams.ops import topics as t
-from streams.ops.kafka_read import Lag, consumer, group_lag
+from streams.kafka import topics as t
+from streams.kafka.read import Lag, consumer, group_lag
 from streams.settings import Settings
 
 # Logical topics the app's agents consume (rebate and matching pipelines).
@@ -225,14 +225,12 @@ def rebuild_state(settings: Settings) -> list[Path]:
             f"a worker is running on {settings.state_dir} (lock held on {held[0]}): "
             "stop it first (local state can only be dropped while no worker uses it)"
         )
-    from streams.agents.runner import CLEAN_MARKER  # imports faust: only when needed
-
     removed = []
     root = settings.state_dir / "faust"
     if root.exists():
         shutil.rmtree(root)
         removed.append(root)
-    marker = settings.state_dir / CLEAN_MARKER
+    marker = settings.clean_shutdown_marker
     if marker.exists():
         marker.unlink()
         removed.append(marker)

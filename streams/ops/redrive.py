@@ -28,12 +28,12 @@ from confluent_kafka import KafkaException, Producer
 from confluent_kafka.admin import NewTopic  # type: ignore[attr-defined]
 
 from streams.errors import KafkaOperationError
-from streams.ingest import headers as h
+from streams.formats import headers as h
 from streams.ingest.producer import DeliveryTally, producer_config
+from streams.kafka.read import read_topic
+from streams.kafka.topics import admin_client
 from streams.ops.dlq import dlq_records, find_dlq_record
-from streams.ops.kafka_read import read_topic
 from streams.ops.replay import FileCount, Republisher, new_run_id, replace_headers
-from streams.ops.topics import admin_client
 from streams.settings import Settings
 
 REDRIVEN = "dlq.redriven"  # logical name of the compacted topic of redriven dlq_ids

@@ -20,13 +20,13 @@ from typing import cast
 
 from confluent_kafka import KafkaException, Message, Producer, TopicPartition
 
-from streams.agents.outputs import Source
-from streams.codecs import avro
 from streams.errors import KafkaOperationError, ReconError
-from streams.ingest import headers as h
+from streams.formats import avro
+from streams.formats import headers as h
+from streams.formats.records import Source
 from streams.ingest.producer import DeliveryTally, producer_config
-from streams.ops import topics as t
-from streams.ops.kafka_read import consumer, partitions
+from streams.kafka import topics as t
+from streams.kafka.read import consumer, partitions
 from streams.settings import Settings
 
 HeaderList = list[tuple[str, bytes | None]]

@@ -18,11 +18,11 @@ from typing import Any
 
 from confluent_kafka import TIMESTAMP_NOT_AVAILABLE, Message
 
-from streams.codecs import avro
 from streams.errors import ReconError
-from streams.ingest import headers as h
-from streams.ops import topics as t
-from streams.ops.kafka_read import read_topic
+from streams.formats import avro
+from streams.formats import headers as h
+from streams.kafka import topics as t
+from streams.kafka.read import read_topic
 from streams.ops.replay import message_headers
 from streams.settings import Settings
 

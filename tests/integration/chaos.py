@@ -22,15 +22,15 @@ from confluent_kafka import KafkaException
 
 from streams.errors import ReconError
 from streams.ingest.producer import ingest_file
-from streams.ledger.check import differences, expected_totals
-from streams.ledger.reader import read_ledger
-from streams.ops import topics as t
+from streams.kafka import topics as t
+from streams.kafka.read import group_lag
 from streams.ops.audit import audit
-from streams.ops.batch import drain, worker_command, worker_env
-from streams.ops.generate import FeedSpec, write_pos, write_promotions
 from streams.ops.group import describe_group
-from streams.ops.kafka_read import group_lag
+from streams.ops.ledger import read_ledger
 from streams.settings import Settings
+from streams.tools.batch import drain, worker_command, worker_env
+from streams.tools.generate import FeedSpec, write_pos, write_promotions
+from streams.tools.references import differences, expected_totals
 
 
 @dataclass(frozen=True)

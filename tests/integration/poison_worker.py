@@ -5,9 +5,9 @@ root; everything else is the real worker on the real broker."""
 
 from __future__ import annotations
 
-from streams.accrual.engine import RebateEngine, RecordRef, Result
 from streams.cli.main import main
-from streams.models.pos import SaleLine
+from streams.domain.accrual.engine import RebateEngine, RecordRef, Result
+from streams.domain.models.pos import SaleLine
 
 _apply_sale = RebateEngine.apply_sale
 

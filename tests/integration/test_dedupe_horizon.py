@@ -11,18 +11,18 @@ from pathlib import Path
 
 import pytest
 
-from streams.accrual.state import dedupe_key
+from streams.domain.accrual.keys import dedupe_key
+from streams.domain.models.pos import SaleLine
 from streams.ingest.producer import ingest_file
-from streams.ledger.check import differences, expected_totals
-from streams.ledger.reader import read_ledger
-from streams.models.pos import SaleLine
-from streams.ops import topics as t
+from streams.kafka import topics as t
+from streams.kafka.read import read_topic
+from streams.kafka.topics import create_topics
 from streams.ops.audit import FileAudit, audit
-from streams.ops.batch import drain
 from streams.ops.dlq import dlq_records
-from streams.ops.kafka_read import read_topic
-from streams.ops.topics import create_topics
+from streams.ops.ledger import read_ledger
 from streams.settings import Settings
+from streams.tools.batch import drain
+from streams.tools.references import differences, expected_totals
 
 pytestmark = pytest.mark.integration
 

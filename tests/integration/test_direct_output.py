@@ -9,9 +9,9 @@ import asyncio
 import pytest
 from confluent_kafka import Consumer, TopicPartition
 
-from streams.agents.direct import DirectOutput
+from streams.kafka import topics as t
+from streams.kafka.direct import DirectOutput
 from streams.observability.metrics import Metrics
-from streams.ops import topics as t
 from streams.settings import Settings
 from tests.integration.chaos import create_topics
 

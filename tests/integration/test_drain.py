@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from streams.ingest.producer import ingest_file
-from streams.ops.batch import worker_command, worker_env
-from streams.ops.generate import FeedSpec, write_pos
 from streams.settings import Settings
+from streams.tools.batch import worker_command, worker_env
+from streams.tools.generate import FeedSpec, write_pos
 from tests.integration.chaos import create_topics
 
 pytestmark = pytest.mark.integration

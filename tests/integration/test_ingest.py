@@ -10,11 +10,11 @@ from typing import Any, cast
 import pytest
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition
 
-from streams.codecs import avro
-from streams.ingest import headers as h
+from streams.formats import avro
+from streams.formats import headers as h
 from streams.ingest.producer import IngestError, ingest_file
+from streams.kafka.topics import MANIFESTS, RAW_POS, RAW_PROMOTIONS, create_topics
 from streams.observability.metrics import Metrics
-from streams.ops.topics import MANIFESTS, RAW_POS, RAW_PROMOTIONS, create_topics
 from streams.settings import Settings
 
 pytestmark = pytest.mark.integration

@@ -25,15 +25,15 @@ import pytest
 from typer.testing import CliRunner
 
 from streams.cli.main import app as recon_cli
-from streams.ingest.csv_source import CsvRecords
+from streams.formats.csv_source import CsvRecords
 from streams.ingest.producer import ingest_file
-from streams.ledger.reader import Ledger, read_ledger
+from streams.kafka.topics import create_topics, relay_group
 from streams.observability.tracing import parse
 from streams.ops.audit import audit
-from streams.ops.batch import worker_command, worker_env
 from streams.ops.dlq import dlq_records
-from streams.ops.topics import create_topics, relay_group
+from streams.ops.ledger import Ledger, read_ledger
 from streams.settings import Settings
+from streams.tools.batch import worker_command, worker_env
 from tests.integration.prometheus_server import Prometheus, free_port, http_get
 
 pytestmark = pytest.mark.integration

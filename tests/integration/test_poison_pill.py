@@ -15,13 +15,13 @@ from pathlib import Path
 import pytest
 
 from streams.ingest.producer import ingest_file
-from streams.ledger.check import differences, expected_totals
-from streams.ledger.reader import read_ledger
 from streams.ops import group as g
 from streams.ops.audit import audit
-from streams.ops.batch import worker_env
 from streams.ops.dlq import dlq_records
+from streams.ops.ledger import read_ledger
 from streams.settings import Settings
+from streams.tools.batch import worker_env
+from streams.tools.references import differences, expected_totals
 from tests.integration.chaos import create_topics
 
 pytestmark = pytest.mark.integration

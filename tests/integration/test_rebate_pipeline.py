@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 
 from streams.ingest.producer import ingest_file
-from streams.ledger.check import differences, expected_totals
-from streams.ledger.reader import read_ledger, write_export
+from streams.kafka.topics import create_topics
 from streams.ops.audit import FileAudit, audit
-from streams.ops.batch import drain
 from streams.ops.dlq import dlq_records
-from streams.ops.topics import create_topics
+from streams.ops.ledger import read_ledger, write_export
 from streams.settings import Settings
+from streams.tools.batch import drain
+from streams.tools.references import differences, expected_totals
 
 pytestmark = pytest.mark.integration
 

@@ -17,19 +17,19 @@ from typer.testing import CliRunner
 
 from streams.cli import dlq as dlq_cli
 from streams.cli import sre
-from streams.codecs import avro
+from streams.formats import avro
 from streams.ingest.producer import ingest_file
-from streams.ledger.check import differences, expected_totals
-from streams.ledger.reader import read_ledger
+from streams.kafka import topics as t
+from streams.kafka.read import read_topic
 from streams.ops import group as g
-from streams.ops import topics as t
 from streams.ops.audit import audit
-from streams.ops.batch import drain, worker_command, worker_env
 from streams.ops.dlq import dlq_records
-from streams.ops.kafka_read import read_topic
+from streams.ops.ledger import read_ledger
 from streams.ops.redrive import redrive
 from streams.ops.replay import plan, replay, resolve_raw_topic
 from streams.settings import Settings
+from streams.tools.batch import drain, worker_command, worker_env
+from streams.tools.references import differences, expected_totals
 
 pytestmark = pytest.mark.integration
 

@@ -10,22 +10,22 @@ import pytest
 from typer.testing import CliRunner
 
 from streams.cli.main import app as cli
-from streams.codecs import avro
-from streams.ingest import headers as h
+from streams.domain.threeway.reference import expected_results
+from streams.domain.threeway.rules import PriceTolerance
+from streams.formats import avro
+from streams.formats import headers as h
 from streams.ingest.producer import ingest_file
-from streams.matching.reports import fold, match_events, schema_of
+from streams.kafka import topics as t
+from streams.kafka.read import read_topic
+from streams.kafka.topics import create_topics
 from streams.observability.tracing import parse
-from streams.ops import topics as t
 from streams.ops.audit import audit
-from streams.ops.batch import drain
 from streams.ops.dlq import dlq_records
-from streams.ops.kafka_read import read_topic
+from streams.ops.matches import fold, match_events, schema_of
 from streams.ops.replay import message_headers
-from streams.ops.topics import create_topics
 from streams.ops.trace import trace
 from streams.settings import Settings
-from streams.threeway.reference import expected_results
-from streams.threeway.rules import PriceTolerance
+from streams.tools.batch import drain
 from tests.integration.test_trade_matching import counts, export
 from tests.unit.threeway.helpers import routed
 

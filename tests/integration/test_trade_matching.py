@@ -13,27 +13,22 @@ import pytest
 from typer.testing import CliRunner
 
 from streams.cli.main import app as cli
-from streams.codecs import avro
-from streams.ingest import headers as h
+from streams.domain.matching.rules import Tolerances
+from streams.formats import avro
+from streams.formats import headers as h
 from streams.ingest.producer import ingest_file
-from streams.matching.reference import expected_from_files
-from streams.matching.reports import (
-    exception_events,
-    live_pairs,
-    match_events,
-    open_exceptions,
-)
-from streams.matching.rules import Tolerances
+from streams.kafka import topics as t
+from streams.kafka.read import read_topic
+from streams.kafka.topics import create_topics
 from streams.observability.tracing import parse
-from streams.ops import topics as t
 from streams.ops.audit import FileAudit, audit
-from streams.ops.batch import drain
 from streams.ops.dlq import dlq_records
-from streams.ops.kafka_read import read_topic
+from streams.ops.matches import exception_events, live_pairs, match_events, open_exceptions
 from streams.ops.replay import message_headers
-from streams.ops.topics import create_topics
 from streams.ops.trace import trace
 from streams.settings import Settings
+from streams.tools.batch import drain
+from streams.tools.references import expected_matches
 
 pytestmark = pytest.mark.integration
 
@@ -108,7 +103,7 @@ def test_sample_files_end_to_end(
     ingest_file(settings, CONFIRMATIONS, "confirmations")
     drain(settings)
 
-    want = expected_from_files([TRADES], [CONFIRMATIONS], Tolerances())
+    want = expected_matches([TRADES], [CONFIRMATIONS], Tolerances())
     rows = export(settings, "matches", tmp_path / "matches.csv")
     assert {
         (
@@ -292,7 +287,7 @@ def test_amendments_restart_and_recovery_from_changelogs(
     ingest_file(settings, c3, "confirmations")
     ingest_file(settings, t1, "trades")
     drain(settings)
-    want = expected_from_files([t1, t2, t3], [c1, c2, c3], Tolerances())
+    want = expected_matches([t1, t2, t3], [c1, c2, c3], Tolerances())
     assert (
         pairs(settings)
         == want.pairs

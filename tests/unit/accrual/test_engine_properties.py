@@ -12,12 +12,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from streams.accrual.engine import Posting, RebateEngine, RecordRef, posting_from_json
-from streams.accrual.reference import TotalKey, reference_totals
-from streams.accrual.state import DictState
-from streams.accrual.tiers import Tier
-from streams.models.pos import SaleLine
-from streams.models.promotion import Agreement
+from streams.domain.accrual.engine import Posting, RebateEngine, RecordRef, posting_from_json
+from streams.domain.accrual.reference import TotalKey, reference_totals
+from streams.domain.models.pos import SaleLine
+from streams.domain.models.promotion import Agreement
+from streams.domain.models.tiers import Tier
+from streams.domain.state import DictState
 
 pytestmark = pytest.mark.unit
 
@@ -144,7 +144,7 @@ class ChangelogState(DictState):
 
 def relayed(log: list[tuple[str, bytes]]) -> list[Posting]:
     """What the ledger relay publishes: the outbox of every posting-row write."""
-    from streams.accrual.state import decode
+    from streams.domain.state import decode
 
     return [
         posting_from_json(doc)

@@ -7,11 +7,11 @@ from decimal import Decimal
 
 import pytest
 
-from streams.accrual.engine import EntryKind, RebateEngine, RecordRef
-from streams.accrual.state import DictState
-from streams.accrual.tiers import Tier
-from streams.models.pos import SaleLine
-from streams.models.promotion import Agreement
+from streams.domain.accrual.engine import EntryKind, RebateEngine, RecordRef
+from streams.domain.models.pos import SaleLine
+from streams.domain.models.promotion import Agreement
+from streams.domain.models.tiers import Tier
+from streams.domain.state import DictState
 from tests.unit.accrual.test_engine_properties import Event, apply
 
 pytestmark = pytest.mark.unit

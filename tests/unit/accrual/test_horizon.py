@@ -8,20 +8,20 @@ from decimal import Decimal
 
 import pytest
 
-from streams.accrual import state as keys
-from streams.accrual.engine import RebateEngine, RecordRef
-from streams.accrual.horizon import (
+from streams.domain.accrual import keys
+from streams.domain.accrual.engine import RebateEngine, RecordRef
+from streams.domain.accrual.horizon import (
     PURGE_MARGIN_DAYS,
     DedupeHorizon,
     expired_marks,
     horizon_of,
     mark_expired,
 )
-from streams.accrual.state import DictState, encode
+from streams.domain.models.outcome import Outcome
+from streams.domain.models.pos import SaleLine
+from streams.domain.models.promotion import Agreement
+from streams.domain.state import DictState, encode
 from streams.errors import Category, RecordError, Stage
-from streams.models.outcome import Outcome
-from streams.models.pos import SaleLine
-from streams.models.promotion import Agreement
 
 pytestmark = pytest.mark.unit
 

@@ -5,8 +5,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from streams.accrual.periods import PeriodKind, period_bounds, period_of, periods_in_window
-from streams.accrual.tiers import Tier, TierMethod, accrual, rate_at, target
+from streams.domain.models.periods import PeriodKind, period_bounds, period_of, periods_in_window
+from streams.domain.models.tiers import Tier, TierMethod, accrual, rate_at, target
 
 pytestmark = pytest.mark.unit
 

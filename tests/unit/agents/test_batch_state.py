@@ -12,11 +12,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rocksdict import Options, Rdict
 
-from streams.accrual.engine import Posting, RebateEngine, merge_outbox
-from streams.accrual.reference import reference_totals
-from streams.accrual.state import DictState, decode, write_rank
-from streams.agents.batch_state import BatchTableState
-from streams.agents.records import in_event
+from streams.domain.accrual.engine import Posting, RebateEngine, merge_outbox
+from streams.domain.accrual.keys import write_rank
+from streams.domain.accrual.reference import reference_totals
+from streams.domain.state import DictState, decode
+from streams.runtime.sequence import in_event
+from streams.runtime.state.batch import BatchTableState
 from tests.unit.accrual.test_engine_properties import (
     Event,
     apply,

@@ -13,10 +13,10 @@ import pytest
 import rocksdict
 from faust.types import TP
 
-from streams.accrual.horizon import DedupeHorizon
-from streams.accrual.state import encode
-from streams.agents.dedupe_purge import TableMarks, purge_expired
+from streams.domain.accrual.horizon import DedupeHorizon
+from streams.domain.state import encode
 from streams.observability.metrics import Metrics
+from streams.runtime.state.dedupe_purge import TableMarks, purge_expired
 
 pytestmark = pytest.mark.unit
 

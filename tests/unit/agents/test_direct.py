@@ -8,9 +8,9 @@ import logging
 
 import pytest
 
-from streams.agents import records
-from streams.agents.direct import DeliveryFailed, DirectOutput
+from streams.kafka.direct import DeliveryFailed, DirectOutput
 from streams.observability.metrics import Metrics
+from streams.runtime import sequence as records
 from streams.settings import Settings
 
 pytestmark = pytest.mark.unit

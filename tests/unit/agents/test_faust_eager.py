@@ -1,6 +1,6 @@
 """The fetcher's per-message wait starts the delivery eagerly: no task when it finishes in
 its first step, mode's wait_first (so a suspended flow still abandons it) when it does not
-(streams/agents/faust_eager.py)."""
+(streams/runtime/faust/eager.py)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from faust.transport.consumer import Consumer
 from mode import Service
 from mode.utils.locks import Event
 
-from streams.agents import faust_eager
+from streams.runtime.faust import eager as faust_eager
 
 pytestmark = pytest.mark.unit
 

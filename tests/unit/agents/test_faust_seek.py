@@ -1,6 +1,6 @@
 """The recovery-end seek fix: stream partitions stay paused from the seek until Faust has
 cleared the agents' queues and resumes the flow, and the seek waits for the fetch
-rounds in progress (streams/agents/faust_seek.py)."""
+rounds in progress (streams/runtime/faust/seek.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from faust.transport.consumer import Consumer
 from faust.types import TP
 
-from streams.agents import faust_seek
+from streams.runtime.faust import seek as faust_seek
 
 pytestmark = pytest.mark.unit
 

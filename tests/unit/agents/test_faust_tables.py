@@ -1,5 +1,5 @@
 """The app's table manager finalises the tables and starts recovery at once, without
-Faust's one-second pause (streams/agents/faust_tables.py)."""
+Faust's one-second pause (streams/runtime/faust/tables.py)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from unittest.mock import AsyncMock
 import pytest
 from faust.tables import TableManager
 
-from streams.agents.app import create_app
-from streams.agents.faust_tables import PromptTableManager
+from streams.runtime.app import create_app
+from streams.runtime.faust.tables import PromptTableManager
 from streams.settings import Settings
 
 pytestmark = pytest.mark.unit

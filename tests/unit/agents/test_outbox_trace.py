@@ -7,17 +7,17 @@ from typing import Any
 
 import pytest
 
-from streams.agents.matching_outbox import EVENT_ID_HEADER, publish_of, reference_headers
-from streams.agents.pipeline import Publish
-from streams.agents.threeway_outbox import publish_of as threeway_publish_of
-from streams.codecs import avro
-from streams.ingest import headers as h
-from streams.matching import messages as m
+from streams.domain.matching import messages as m
+from streams.domain.threeway.engine import ThreeWayConfig, ThreeWayEngine
+from streams.domain.threeway.rules import PriceTolerance
+from streams.domain.threeway.summary import ASN, INVOICE, PO
+from streams.formats import avro
+from streams.formats import headers as h
 from streams.observability.tracing import parse
+from streams.relay.matching import EVENT_ID_HEADER, publish_of, reference_headers
+from streams.relay.publish import Publish
+from streams.relay.threeway import publish_of as threeway_publish_of
 from streams.settings import Settings
-from streams.threeway.engine import ThreeWayConfig, ThreeWayEngine
-from streams.threeway.rules import PriceTolerance
-from streams.threeway.summary import ASN, INVOICE, PO
 from tests.unit.matching.harness import Both, ChangelogState, record, relayed, tp
 from tests.unit.threeway.helpers import routed
 

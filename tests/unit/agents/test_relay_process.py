@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from streams.agents import relay as relay_module
-from streams.agents.relay import OutboxRelay
-from streams.agents.relay_process import RelayProcess
 from streams.observability.metrics import Metrics
+from streams.relay import outbox as relay_module
+from streams.relay.outbox import OutboxRelay
+from streams.relay.process import RelayProcess
 from streams.settings import Settings
 
 pytestmark = pytest.mark.unit
@@ -123,8 +123,8 @@ def test_a_relay_process_that_dies_silently_counts_as_failed(
 ORPHAN = textwrap.dedent(
     """
     import os, sys, time
-    from streams.agents.relay import OutboxRelay
-    from streams.agents.relay_process import RelayProcess
+    from streams.relay.outbox import OutboxRelay
+    from streams.relay.process import RelayProcess
     from streams.observability.metrics import Metrics
     from streams.settings import Settings
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 from confluent_kafka import KafkaError, KafkaException
 
-from streams.bench import latency
-from streams.bench.procs import BenchError
-from streams.ops.kafka_read import Lag
+from streams.kafka.read import Lag
 from streams.settings import Settings
+from streams.tools.bench import latency
+from streams.tools.bench.procs import BenchError
 
 pytestmark = pytest.mark.unit
 

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from streams.bench.procs import children, high_water_kb, tree_high_water_kb
+from streams.tools.bench.procs import children, high_water_kb, tree_high_water_kb
 
 pytestmark = pytest.mark.unit
 

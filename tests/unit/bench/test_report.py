@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from streams.bench import report as r
+from streams.tools.bench import report as r
 
 pytestmark = pytest.mark.unit
 

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from streams.ingest.csv_source import (
+from streams.formats.csv_source import (
     CsvRecords,
     IngestError,
     RawRecord,

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from streams.codecs import avro
-from streams.ingest.edi_source import EdiRecords
-from streams.ingest.x12 import parse_file
-from streams.ingest.x12.documents import ShipNotice
+from streams.domain.models.edi import ShipNotice
+from streams.formats import avro
+from streams.formats.edi_source import EdiRecords
+from streams.formats.x12 import parse_file
 
 pytestmark = pytest.mark.unit
 

@@ -12,10 +12,9 @@ from typing import Any
 
 import pytest
 
-from streams.codecs import avro
-from streams.ingest import headers as h
+from streams.formats import avro
+from streams.formats import headers as h
 from streams.ingest import producer as ingest
-from streams.ingest.partitioner import record_key
 from streams.ingest.producer import (
     DeliveryTally,
     IngestError,
@@ -26,6 +25,7 @@ from streams.ingest.producer import (
     record_headers,
     utc_now_iso,
 )
+from streams.kafka.partitioner import record_key
 from streams.settings import Settings
 
 pytestmark = pytest.mark.unit

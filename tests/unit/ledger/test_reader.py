@@ -3,7 +3,7 @@ from typing import Any
 
 import pytest
 
-from streams.ledger.reader import LedgerConflictError, distinct_entries
+from streams.ops.ledger import LedgerConflictError, distinct_entries
 
 pytestmark = pytest.mark.unit
 

@@ -9,16 +9,15 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from streams.accrual.state import decode
-from streams.matching import messages as m
-from streams.matching.engine import MatchConfig, MatchEngine
-from streams.matching.records import RecordBook
-from streams.matching.reference import Expected
-from streams.matching.reports import live_pairs, open_exceptions
-from streams.matching.rules import Tolerances
-from streams.matching.state import MatchDictState
-from streams.models.outcome import Outcome
-from streams.models.trades import Confirmation, MatchRecord, Status, Trade
+from streams.domain.matching import messages as m
+from streams.domain.matching.engine import MatchConfig, MatchEngine
+from streams.domain.matching.records import RecordBook
+from streams.domain.matching.reference import Expected
+from streams.domain.matching.rules import Tolerances
+from streams.domain.models.outcome import Outcome
+from streams.domain.models.trades import Confirmation, MatchRecord, Status, Trade
+from streams.domain.state import DictState, decode
+from streams.ops.matches import live_pairs, open_exceptions
 
 PARTITIONS = 3
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -54,7 +53,7 @@ def record(
     return Confirmation(confirm_id=rid, **fields)
 
 
-class ChangelogState(MatchDictState):
+class ChangelogState(DictState):
     """Records every write in order, like a table's changelog partition."""
 
     def __init__(self) -> None:

@@ -6,13 +6,13 @@ from typing import Any
 
 import pytest
 
-from streams.matching import messages as m
-from streams.matching.engine import MatchConfig, MatchEngine
-from streams.matching.records import RecordBook
-from streams.matching.reference import expected
-from streams.matching.rules import Tolerances
-from streams.models.outcome import Outcome
-from streams.models.trades import MatchRecord, Status
+from streams.domain.matching import messages as m
+from streams.domain.matching.engine import MatchConfig, MatchEngine
+from streams.domain.matching.records import RecordBook
+from streams.domain.matching.reference import expected
+from streams.domain.matching.rules import Tolerances
+from streams.domain.models.outcome import Outcome
+from streams.domain.models.trades import MatchRecord, Status
 from tests.unit.matching.harness import (
     ChangelogState,
     Stage3Input,

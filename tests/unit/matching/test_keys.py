@@ -6,11 +6,11 @@ import hashlib
 
 import pytest
 
-from streams.agents.matching import record_id_key
-from streams.ingest import headers as h
-from streams.ingest.partitioner import keyer
-from streams.models.parsing import parse_columns, to_model
-from streams.models.trades import Confirmation, Trade
+from streams.domain.models.parsing import parse_columns, to_model
+from streams.domain.models.trades import Confirmation, Trade
+from streams.formats import headers as h
+from streams.kafka.partitioner import keyer
+from streams.runtime.pipelines.matching import record_id_key
 
 pytestmark = pytest.mark.unit
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from streams.domain.models.keys import group_key
+from streams.domain.models.parsing import parse_columns, to_model
+from streams.domain.models.trades import Confirmation, Side, Trade
 from streams.errors import Category, RecordError
-from streams.matching.keys import group_key
-from streams.models.parsing import parse_columns, to_model
-from streams.models.trades import Confirmation, Side, Trade
 
 pytestmark = pytest.mark.unit
 

@@ -11,12 +11,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from streams.matching import messages as m
-from streams.matching.engine import MatchConfig, MatchEngine
-from streams.matching.records import RecordBook
-from streams.matching.reference import expected
-from streams.matching.rules import Tolerances
-from streams.models.trades import MatchRecord, Status
+from streams.domain.matching import messages as m
+from streams.domain.matching.engine import MatchConfig, MatchEngine
+from streams.domain.matching.records import RecordBook
+from streams.domain.matching.reference import expected
+from streams.domain.matching.rules import Tolerances
+from streams.domain.models.trades import MatchRecord, Status
 from tests.unit.matching.harness import (
     PARTITIONS,
     ChangelogState,

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from streams.matching.rules import Leg, Tolerances, differing_fields, nearest, pair
+from streams.domain.matching.rules import Leg, Tolerances, differing_fields, nearest, pair
 
 pytestmark = pytest.mark.unit
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from streams.matching import messages as m
-from streams.matching.engine import MatchConfig, MatchEngine
-from streams.matching.records import RecordBook
-from streams.matching.rules import Tolerances
-from streams.models.trades import Side, Status
+from streams.domain.matching import messages as m
+from streams.domain.matching.engine import MatchConfig, MatchEngine
+from streams.domain.matching.records import RecordBook
+from streams.domain.matching.rules import Tolerances
+from streams.domain.models.trades import Side, Status
 from tests.unit.matching.harness import Both, ChangelogState, record, relayed, tp
 
 pytestmark = pytest.mark.unit

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from streams.matching.state import MatchDictState
-from streams.matching.windows import SPAN, Wheel
+from streams.domain.matching.windows import SPAN, Wheel
+from streams.domain.state import DictState
 
 pytestmark = pytest.mark.unit
 
@@ -13,7 +13,7 @@ W = 10
 
 
 def test_due_buckets_in_order_across_spans_and_removal_leaves_nothing() -> None:
-    state = MatchDictState()
+    state = DictState()
     wheel = Wheel(state, 0, "e", W)
     far = (SPAN + 3) * W  # in the second span
     for deadline, group in [(far, "g3"), (5, "g1"), (7, "g2"), (25, "g4"), (far + 1, "g5")]:
@@ -30,7 +30,7 @@ def test_due_buckets_in_order_across_spans_and_removal_leaves_nothing() -> None:
 
 
 def test_a_registration_cut_short_by_a_crash_is_skipped_and_cleaned() -> None:
-    state = MatchDictState()
+    state = DictState()
     wheel = Wheel(state, 1, "w", W)
     wheel.add(15, "g1")
     state.delete("w:1:w:b:1")  # the bucket row never reached the changelog

@@ -5,10 +5,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from streams.domain.models.parsing import parse_columns, split_record, to_model
+from streams.domain.models.pos import SaleLine
+from streams.domain.models.promotion import Agreement
 from streams.errors import Category, RecordError
-from streams.models.parsing import parse_columns, split_record, to_model
-from streams.models.pos import SaleLine
-from streams.models.promotion import Agreement
 
 pytestmark = pytest.mark.unit
 

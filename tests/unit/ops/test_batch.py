@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from streams.ops.batch import worker_env
 from streams.settings import Settings
+from streams.tools.batch import worker_env
 
 pytestmark = pytest.mark.unit
 

@@ -13,7 +13,7 @@ import pytest
 
 from streams.cli.sre import parse_time
 from streams.errors import ConfigError
-from streams.ingest import headers as h
+from streams.formats import headers as h
 from streams.ops.dlq import describe, escape_bytes
 from streams.ops.group import WORKER_LOCK, GroupError, rebuild_state
 from streams.ops.redrive import FIRST_SEEN, REDRIVEN_FROM, redrive_headers

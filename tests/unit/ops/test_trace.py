@@ -5,10 +5,10 @@ from decimal import Decimal
 
 import pytest
 
-from streams.accrual.engine import EntryKind, Posting, posting_from_json, posting_to_json
-from streams.codecs import avro
-from streams.ingest import headers as h
-from streams.ops import topics as t
+from streams.domain.accrual.engine import EntryKind, Posting, posting_from_json, posting_to_json
+from streams.formats import avro
+from streams.formats import headers as h
+from streams.kafka import topics as t
 from streams.ops.trace import STAGES, Hop, describe, matches, matching_id
 
 pytestmark = pytest.mark.unit

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from streams.threeway.report import routed_documents
+from streams.ops.threeway_report import routed_documents
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 

@@ -9,11 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streams.accrual.state import DictState
-from streams.models.outcome import Outcome
-from streams.threeway.engine import ThreeWayConfig, ThreeWayEngine
-from streams.threeway.reference import expected_results, fold
-from streams.threeway.rules import PriceTolerance
+from streams.domain.models.outcome import Outcome
+from streams.domain.state import DictState
+from streams.domain.threeway.engine import ThreeWayConfig, ThreeWayEngine
+from streams.domain.threeway.reference import expected_results, fold
+from streams.domain.threeway.rules import PriceTolerance
 from tests.unit.threeway.helpers import routed
 
 pytestmark = pytest.mark.unit

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from streams.threeway.reference import expected_results
-from streams.threeway.rules import PriceTolerance, check_freight, evaluate
+from streams.domain.threeway.reference import expected_results
+from streams.domain.threeway.rules import PriceTolerance, check_freight, evaluate
 from tests.unit.threeway.helpers import kinds_by_record, routed
 
 pytestmark = pytest.mark.unit

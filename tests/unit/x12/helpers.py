@@ -5,8 +5,8 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from streams.ingest.x12 import Fault, ParsedDocument, X12Reader, parse_sets
-from streams.ingest.x12.tokenizer import CHUNK_SIZE
+from streams.formats.x12 import Fault, ParsedDocument, X12Reader, parse_sets
+from streams.formats.x12.tokenizer import CHUNK_SIZE
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "x12"
 

@@ -7,7 +7,7 @@ import io
 import pytest
 
 from streams.errors import Category
-from streams.ingest.x12 import Fault, TransactionSet, X12Reader, read_transaction_sets
+from streams.formats.x12 import Fault, TransactionSet, X12Reader, read_transaction_sets
 
 from .helpers import docs, faults, fixture, interchange, parse_bytes, parse_fixture, x12_set
 

@@ -7,15 +7,15 @@ from decimal import Decimal
 
 import pytest
 
-from streams.errors import Category
-from streams.ingest.x12 import ParsedDocument
-from streams.ingest.x12.documents import (
+from streams.domain.models.edi import (
     FreightInvoice,
     Invoice,
     PurchaseOrder,
     ShipNotice,
     UnsupportedTransaction,
 )
+from streams.errors import Category
+from streams.formats.x12 import ParsedDocument
 
 from .helpers import docs, faults, interchange, parse_bytes, parse_fixture, x12_set
 

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from streams.ingest.x12 import X12Reader, parse_sets
-from streams.ingest.x12.generate import write_x12
+from streams.formats.x12 import X12Reader, parse_sets
+from streams.tools.x12.generate import write_x12
 
 pytestmark = pytest.mark.unit
 
@@ -42,7 +42,7 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 def child_peak_rss(path: Path, documents: bool) -> dict[str, float]:
     code = (
         "import json, sys; from pathlib import Path;"
-        "from streams.ingest.x12.bench import bench_parse;"
+        "from streams.tools.x12.bench import bench_parse;"
         f"print(json.dumps(bench_parse(Path(sys.argv[1]), documents={documents})))"
     )
     run = subprocess.run(

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from streams.ingest.x12 import documents as d
-from streams.ingest.x12.generate import (
+from streams.domain.models import edi as d
+from streams.tools.x12.generate import (
     STYLES,
     Style,
     build_groups,

@@ -6,8 +6,8 @@ import io
 
 import pytest
 
-from streams.ingest.x12 import tokenizer as tk
-from streams.ingest.x12.tokenizer import Garbage, Segment, Tokenizer, read_isa, repetitions
+from streams.formats.x12 import tokenizer as tk
+from streams.formats.x12.tokenizer import Garbage, Segment, Tokenizer, read_isa, repetitions
 
 from .helpers import FIXTURES, fixture, interchange, x12_set
 

@@ -1,1 +1,0 @@
-"""Faust agents and tables: the stateful stream processors."""

@@ -1,0 +1,400 @@
+"""The rebate engine: applies validated sales and agreements to state, yields ledger postings.
+
+Exactness (domain.md §3): per (agreement, period) the state holds the net measure X and the
+running total ``posted``; after every event the engine posts ``T - posted`` where
+``T = round_half_even(accrual(X), 2)``. The sum of postings therefore always equals T.
+
+Crash safety: every value is idempotent on its own key. Sale aggregates and posting rows
+carry ``st``, the source offset of the last POS record folded in, so reprocessing a record
+after a crash never adds it twice; an agreement carries the offset of the version in
+force, so a redelivered older version never rolls the terms back; dedupe marks name the
+record that owns the key, so that record is recognised as the owner (applied), and any
+other copy as a duplicate. A sale's mark records its day, so marks beyond the dedupe
+horizon can be purged; a sale beyond the horizon without a mark is refused (horizon.py).
+Posting rows carry the entries of their write (``out``): the outbox the relay publishes,
+so the ledger never holds an entry the state does not.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from bisect import bisect_left, bisect_right
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from streams.domain.accrual import keys
+from streams.domain.accrual.horizon import MARK_DAY, DedupeHorizon
+from streams.domain.models.outcome import Outcome
+from streams.domain.models.periods import period_bounds, period_of, periods_in_window
+from streams.domain.models.pos import SaleLine
+from streams.domain.models.promotion import Agreement, Basis
+from streams.domain.models.tiers import ZERO, TierMethod, rate_at, target
+from streams.domain.state import KeyValueState
+from streams.errors import Category, RecordError, Stage
+
+
+class EntryKind(StrEnum):
+    ACCRUAL = "accrual"
+    TRUE_UP = "true_up"
+    REVERSAL = "reversal"
+    RE_RATE = "re_rate"
+
+
+@dataclass(frozen=True)
+class RecordRef:
+    """Where a record came from; ``offset`` orders records within one source partition."""
+
+    record_id: str
+    offset: int
+    source_file: str = ""
+    line: int = 0
+    traceparent: str = ""  # of the hop that decided the record: ledger entries are its children
+    ingested_at: str = ""  # ISO 8601, for end-to-end latency
+
+
+@dataclass(frozen=True)
+class Posting:
+    entry_id: str
+    agreement_id: str
+    vendor_id: str
+    period: str
+    kind: EntryKind
+    amount: Decimal
+    currency: str
+    measure: Decimal
+    posted_total: Decimal
+    source_key: str
+    source_file: str = ""
+    source_line: int = 0
+    correlation_id: str = ""
+    traceparent: str = ""
+    ingested_at: str = ""
+
+
+@dataclass
+class Result:
+    outcome: Outcome
+    idempotency_key: str
+    postings: list[Posting] = field(default_factory=list)
+    agreement: Agreement | None = None  # set when master data changed
+
+
+def posting_to_json(p: Posting) -> dict[str, str]:
+    return {
+        "entry_id": p.entry_id,
+        "agreement_id": p.agreement_id,
+        "vendor_id": p.vendor_id,
+        "period": p.period,
+        "kind": p.kind.value,
+        "amount": str(p.amount),
+        "currency": p.currency,
+        "measure": str(p.measure),
+        "posted_total": str(p.posted_total),
+        "source_key": p.source_key,
+        "source_file": p.source_file,
+        "source_line": str(p.source_line),
+        "correlation_id": p.correlation_id,
+        "traceparent": p.traceparent,
+        "ingested_at": p.ingested_at,
+    }
+
+
+def posting_from_json(doc: dict[str, str]) -> Posting:
+    return Posting(
+        entry_id=doc["entry_id"],
+        agreement_id=doc["agreement_id"],
+        vendor_id=doc["vendor_id"],
+        period=doc["period"],
+        kind=EntryKind(doc["kind"]),
+        amount=Decimal(doc["amount"]),
+        currency=doc["currency"],
+        measure=Decimal(doc["measure"]),
+        posted_total=Decimal(doc["posted_total"]),
+        source_key=doc["source_key"],
+        source_file=doc["source_file"],
+        source_line=int(doc["source_line"]),
+        correlation_id=doc["correlation_id"],
+        # absent from rows written before tracing was added
+        traceparent=doc.get("traceparent", ""),
+        ingested_at=doc.get("ingested_at", ""),
+    )
+
+
+def entry_id(trigger_key: str, agreement_id: str, period: str, currency: str, seq: int) -> str:
+    """Deterministic: the same posting-row write always gives the same id (a re-relayed
+    changelog record). ``seq`` is the row's write sequence: a record reprocessed after a
+    crash in a state that has moved on (a later sale's aggregate already durable) can post
+    a different amount than its first time, and that must be a new entry, not a second
+    version of the first one (found by the batched crash property test)."""
+    ident = f"{trigger_key}:{agreement_id}:{period}:{currency}:{seq}"
+    return hashlib.sha256(ident.encode("utf-8")).hexdigest()[:32]
+
+
+def merge_outbox(older: dict[str, Any], newer: dict[str, Any]) -> dict[str, Any]:
+    """For write-behind state: a posting row written twice before a flush keeps the entries
+    of both writes in its outbox, in order (the relay publishes what the flushed row holds).
+    """
+    if "out" in older and "out" in newer:
+        return {**newer, "out": older["out"] + newer["out"]}
+    return newer
+
+
+class RebateEngine:
+    def __init__(self, state: KeyValueState, horizon: DedupeHorizon | None = None) -> None:
+        self.state = state
+        self.horizon = horizon  # None: marks are kept forever, no sale is too old
+        self._parsed: dict[str, tuple[str, Agreement]] = {}  # id -> (version key, terms)
+
+    # -- dedupe ---------------------------------------------------------------------------
+
+    def _claim(self, idem: str, ref: RecordRef, sale: SaleLine | None = None) -> bool:
+        """True if this record owns ``idem`` (first seen, or it is us being reprocessed).
+
+        A mark that is still there decides, whatever the sale's age: the owner reprocessed
+        after a crash stays applied and any other copy is a duplicate. Only a sale with no
+        mark is checked against the horizon, since its mark may have been purged."""
+        mark = self.state.get(keys.dedupe_key(idem))
+        if mark is not None:
+            return bool(mark["o"] == ref.record_id)
+        value: dict[str, Any] = {"o": ref.record_id}
+        if sale is not None:
+            if self.horizon is not None:
+                self.horizon.admit(sale.sold_at, self._what(sale, ref))
+            value[MARK_DAY] = sale.day.isoformat()
+        self.state.put(keys.dedupe_key(idem), value)
+        return True
+
+    @staticmethod
+    def _what(sale: SaleLine, ref: RecordRef) -> str:
+        where = f"{ref.source_file} line {ref.line}" if ref.source_file else ref.record_id
+        return f"{where} (sale {sale.txn_id} line {sale.line_no}, vendor {sale.vendor_id})"
+
+    # -- sales ----------------------------------------------------------------------------
+
+    def apply_sale(self, sale: SaleLine, ref: RecordRef) -> Result:
+        idem = sale.idempotency_key
+        if not self._claim(idem, ref, sale):
+            return Result(Outcome.DUPLICATE, idem)
+        day = sale.day.isoformat()
+        self._fold_cell(sale, day, ref.offset)
+        vendor = self._vendor(sale.vendor_id)
+        if sale.sku not in vendor["skus"]:
+            vendor["skus"] = sorted({*vendor["skus"], sale.sku})
+            self.state.put(keys.vendor_key(sale.vendor_id), vendor)
+        postings: list[Posting] = []
+        for agreement_id in vendor["agreements"]:
+            agr = self._agreement(agreement_id)
+            if agr is None or not agr.covers(sale.sku, sale.day):
+                continue
+            measure = self._measure_of(sale, agr)
+            if measure is None:
+                continue
+            label = period_of(sale.day, agr.period)
+            row = self._posting_row(agreement_id, label)
+            before = Decimal(row["x"])
+            if ref.offset > row["st"]:
+                row["x"] = str(before + measure)
+                row["st"] = ref.offset
+            postings += self._post(agr, label, row, ref, idem, before)
+        return Result(Outcome.APPLIED, idem, postings)
+
+    def _fold_cell(self, sale: SaleLine, day: str, offset: int) -> None:
+        key = keys.cell_key(sale.vendor_id, sale.sku, day)
+        cell = self.state.get(key)
+        if cell is None:
+            cell = {"u": 0, "v": {}, "st": -1}
+            self._add_day(sale.vendor_id, sale.sku, day)
+        if offset <= cell["st"]:
+            return
+        cell["u"] += sale.qty
+        cell["v"][sale.currency] = str(Decimal(cell["v"].get(sale.currency, "0")) + sale.value)
+        cell["st"] = offset
+        self.state.put(key, cell)
+
+    def _add_day(self, vendor: str, sku: str, day: str) -> None:
+        key = keys.days_key(vendor, sku)
+        days: list[str] = (self.state.get(key) or {"days": []})["days"]
+        pos = bisect_left(days, day)
+        if pos == len(days) or days[pos] != day:
+            days.insert(pos, day)
+            self.state.put(key, {"days": days})
+
+    @staticmethod
+    def _measure_of(sale: SaleLine, agr: Agreement) -> Decimal | None:
+        if agr.basis is Basis.PER_UNIT:
+            return Decimal(sale.qty)
+        # Sales value in another currency cannot count towards a money threshold.
+        return sale.value if sale.currency == agr.currency else None
+
+    # -- agreements -----------------------------------------------------------------------
+
+    def apply_agreement(self, agr: Agreement, ref: RecordRef) -> Result:
+        idem = agr.idempotency_key
+        known = self.state.get(keys.agreement_key(agr.agreement_id))
+        if known is not None and known["vendor"] != agr.vendor_id:
+            raise RecordError(
+                Category.INVALID_VALUE,
+                Stage.ENRICH,
+                f"agreement {agr.agreement_id} belongs to vendor {known['vendor']}; "
+                f"an amendment cannot move it to vendor {agr.vendor_id}",
+                field="vendor_id",
+                value=agr.vendor_id,
+            )
+        if not self._claim(idem, ref):
+            return Result(Outcome.DUPLICATE, idem)
+        if known is not None and known.get("st", -1) > ref.offset:
+            # Redelivered after a crash, and a later version is already in force: applying
+            # it again would roll the terms back.
+            return Result(Outcome.APPLIED, idem)
+        old_periods: list[str] = known["periods"] if known else []
+        new_periods = periods_in_window(agr.start_date, agr.end_date, agr.period)
+        periods = sorted({*old_periods, *new_periods})
+        self.state.put(
+            keys.agreement_key(agr.agreement_id),
+            {
+                "vendor": agr.vendor_id,
+                "key": idem,
+                "terms": agr.model_dump(mode="json"),
+                "periods": periods,
+                "st": ref.offset,
+            },
+        )
+        self._parsed[agr.agreement_id] = (idem, agr)
+        vendor = self._vendor(agr.vendor_id)
+        if agr.agreement_id not in vendor["agreements"]:
+            vendor["agreements"] = sorted({*vendor["agreements"], agr.agreement_id})
+            self.state.put(keys.vendor_key(agr.vendor_id), vendor)
+        postings: list[Posting] = []
+        for label in periods:
+            row = self._posting_row(agr.agreement_id, label)
+            if label in new_periods:
+                measure, stamp = self._measure_period(agr, label, vendor["skus"])
+            else:  # the amended window no longer covers this period: reverse it
+                measure, stamp = ZERO, row["st"]
+            row["x"], row["st"] = str(measure), stamp
+            postings += self._post(agr, label, row, ref, idem, None)
+        return Result(Outcome.APPLIED, idem, postings, agreement=agr)
+
+    def _measure_period(
+        self, agr: Agreement, label: str, vendor_skus: list[str]
+    ) -> tuple[Decimal, int]:
+        """Re-rate: X of one period from the (sku, day) aggregates, and the newest stamp."""
+        first, last = period_bounds(label, agr.start_date, agr.end_date)
+        lo, hi = first.isoformat(), last.isoformat()
+        total, stamp = ZERO, -1
+        for sku in agr.skus or vendor_skus:
+            days = (self.state.get(keys.days_key(agr.vendor_id, sku)) or {"days": []})["days"]
+            for day in days[bisect_left(days, lo) : bisect_right(days, hi)]:
+                cell = self.state.get(keys.cell_key(agr.vendor_id, sku, day))
+                if cell is None:
+                    continue
+                stamp = max(stamp, cell["st"])
+                if agr.basis is Basis.PER_UNIT:
+                    total += cell["u"]
+                else:
+                    total += Decimal(cell["v"].get(agr.currency, "0"))
+        return total, stamp
+
+    # -- posting --------------------------------------------------------------------------
+
+    def _post(
+        self,
+        agr: Agreement,
+        label: str,
+        row: dict[str, Any],
+        ref: RecordRef,
+        trigger: str,
+        measure_before: Decimal | None,
+    ) -> list[Posting]:
+        """Post ``T - posted`` (and reverse a total held in a former currency)."""
+        key = keys.posting_key(agr.agreement_id, label)
+        row["n"] = int(row.get("n", 0)) + 1  # write sequence: part of the entry ids
+        postings: list[Posting] = []
+        posted = Decimal(row["posted"])
+        if posted and row["cur"] != agr.currency:
+            postings.append(
+                self._entry(
+                    agr, label, row, ref, trigger, EntryKind.RE_RATE, -posted, row["cur"], ZERO
+                )
+            )
+            posted = ZERO
+        row["cur"] = agr.currency
+        measure = Decimal(row["x"])
+        goal = target(measure, agr.tiers, agr.tier_method)
+        if goal != posted:
+            kind = self._kind(agr, goal - posted, measure_before, measure)
+            postings.append(
+                self._entry(agr, label, row, ref, trigger, kind, goal - posted, agr.currency, goal)
+            )
+        row["posted"] = str(goal)
+        # Outbox: the row carries the entries of this write, so the ledger relay publishes
+        # exactly what the state holds (one changelog record, no cross-topic gap).
+        row["out"] = [posting_to_json(p) for p in postings]
+        self.state.put(key, row)
+        return postings
+
+    @staticmethod
+    def _kind(agr: Agreement, amount: Decimal, before: Decimal | None, after: Decimal) -> EntryKind:
+        if before is None:
+            return EntryKind.RE_RATE
+        if amount < 0:
+            return EntryKind.REVERSAL
+        if (
+            agr.tier_method is TierMethod.RETROACTIVE
+            and before > 0
+            and (rate_at(before, agr.tiers) != rate_at(after, agr.tiers))
+        ):
+            return EntryKind.TRUE_UP
+        return EntryKind.ACCRUAL
+
+    @staticmethod
+    def _entry(
+        agr: Agreement,
+        label: str,
+        row: dict[str, Any],
+        ref: RecordRef,
+        trigger: str,
+        kind: EntryKind,
+        amount: Decimal,
+        currency: str,
+        total: Decimal,
+    ) -> Posting:
+        return Posting(
+            entry_id=entry_id(trigger, agr.agreement_id, label, currency, int(row["n"])),
+            agreement_id=agr.agreement_id,
+            vendor_id=agr.vendor_id,
+            period=label,
+            kind=kind,
+            amount=amount,
+            currency=currency,
+            measure=Decimal(row["x"]),
+            posted_total=total,
+            source_key=trigger,
+            source_file=ref.source_file,
+            source_line=ref.line,
+            correlation_id=ref.record_id,
+            traceparent=ref.traceparent,
+            ingested_at=ref.ingested_at,
+        )
+
+    # -- state access ---------------------------------------------------------------------
+
+    def _vendor(self, vendor: str) -> dict[str, Any]:
+        return self.state.get(keys.vendor_key(vendor)) or {"skus": [], "agreements": []}
+
+    def _posting_row(self, agreement_id: str, label: str) -> dict[str, Any]:
+        row = self.state.get(keys.posting_key(agreement_id, label))
+        return row or {"x": "0", "posted": "0", "st": -1, "cur": "", "out": []}
+
+    def _agreement(self, agreement_id: str) -> Agreement | None:
+        doc = self.state.get(keys.agreement_key(agreement_id))
+        if doc is None:
+            return None
+        cached = self._parsed.get(agreement_id)
+        if cached is not None and cached[0] == doc["key"]:
+            return cached[1]
+        agr = Agreement.model_validate(doc["terms"])
+        self._parsed[agreement_id] = (doc["key"], agr)
+        return agr

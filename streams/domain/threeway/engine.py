@@ -1,0 +1,138 @@
+"""The three-way engine over key-value state: documents in, result events out (outbox).
+
+Keys (one partition's state; a routing key's documents all live in its partition):
+
+- ``d:<idempotency key>`` -> ``{"c": correlation id}``: the set that owns the key. Another
+  copy (same interchange ingested again) is a duplicate; the owner reprocessed after a
+  crash is applied again, idempotently (documents are stored by idempotency key).
+- ``o:<routing key>`` -> ``{"docs", "res", "seq", "closed", "out"}``: the documents, the
+  current results, the write sequence, whether the waiting window closed, and the events of
+  the last write (published by the outbox relay).
+- ``w:<partition>`` -> ``{routing key: deadline micros}``: orders with an invoice whose
+  waiting window is open, so a tick closes them without scanning the table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from streams.domain.models.keys import digest
+from streams.domain.models.outcome import Outcome
+from streams.domain.state import KeyValueState
+from streams.domain.threeway.rules import MATCHED, PriceTolerance, evaluate
+from streams.domain.threeway.summary import INVOICE
+
+MATCHES, EXCEPTIONS = "matches", "exceptions"
+
+
+@dataclass(frozen=True)
+class ThreeWayConfig:
+    tolerance: PriceTolerance
+    window_micros: int
+
+
+def _event(
+    rid: str, body: dict[str, Any], change: str, row: str, seq: int, index: int, at: int
+) -> dict[str, Any]:
+    """One outbox entry: a match event (``matched``/``unmatched``) or an exception event
+    (``open``/``resolved``); its id is deterministic, so a re-relayed copy is recognisable."""
+    event = {**body, "id": rid, "event_id": digest("event", row, seq, index), "seq": seq}
+    event["event_at"] = at
+    if body["kind"] == MATCHED:
+        return {"to": MATCHES, "key": rid, "doc": {**event, "event": change}}
+    return {"to": EXCEPTIONS, "key": rid, "doc": {**event, "status": change}}
+
+
+def diff(
+    old: dict[str, dict[str, Any]], new: dict[str, dict[str, Any]], row: str, seq: int, at: int
+) -> list[dict[str, Any]]:
+    """Events turning ``old`` results into ``new``: gone ones end, new or changed ones open."""
+    out: list[dict[str, Any]] = []
+    for rid in sorted(old.keys() - new.keys()):
+        body = old[rid]
+        change = "unmatched" if body["kind"] == MATCHED else "resolved"
+        out.append(_event(rid, body, change, row, seq, len(out), at))
+    for rid in sorted(new):
+        if old.get(rid) != new[rid]:
+            change = "matched" if new[rid]["kind"] == MATCHED else "open"
+            out.append(_event(rid, new[rid], change, row, seq, len(out), at))
+    return out
+
+
+class ThreeWayEngine:
+    def __init__(self, state: KeyValueState, config: ThreeWayConfig) -> None:
+        self.state = state
+        self.config = config
+
+    def apply(
+        self,
+        doc: dict[str, Any],
+        routing_key: str,
+        idempotency_key: str,
+        correlation_id: str,
+        partition: int,
+        arrived: int,
+        at: int,
+        traceparent: str = "",
+    ) -> Outcome:
+        """Add one document; ``arrived`` (ingest time, micros) opens an invoice's window.
+        The document keeps its correlation id and ``traceparent`` (this hop's span): the
+        results name the documents they concern, and their events continue the trace."""
+        mark_key = f"d:{idempotency_key}"
+        mark = self.state.get(mark_key)
+        if mark is not None and mark["c"] != correlation_id:
+            return Outcome.DUPLICATE
+        row_key = f"o:{routing_key}"
+        row = self.state.get(row_key) or {"docs": {}, "res": {}, "seq": 0, "closed": False}
+        # setdefault: the owner redelivered after a crash has a new hop span, which must not
+        # change the stored document (its results, hence their events, would change).
+        row["docs"].setdefault(
+            idempotency_key,
+            {**doc, "idem": idempotency_key, "c": correlation_id, "tp": traceparent},
+        )
+        if doc["t"] == INVOICE and not row["closed"]:
+            self._open_window(partition, routing_key, arrived + self.config.window_micros)
+        self._write(row_key, row, at)
+        if mark is None:
+            self.state.put(mark_key, {"c": correlation_id})
+        return Outcome.APPLIED
+
+    def seen(self, idempotency_key: str, correlation_id: str) -> Outcome:
+        """A set the match does not read: applied once, then its copies are duplicates."""
+        mark_key = f"d:{idempotency_key}"
+        mark = self.state.get(mark_key)
+        if mark is not None and mark["c"] != correlation_id:
+            return Outcome.DUPLICATE
+        self.state.put(mark_key, {"c": correlation_id})
+        return Outcome.APPLIED
+
+    def tick(self, partition: int, now: int, final: bool) -> int:
+        """Close the due windows of ``partition`` (all of them when ``final``)."""
+        wheel_key = f"w:{partition}"
+        wheel: dict[str, int] = self.state.get(wheel_key) or {}
+        due = sorted(k for k, deadline in wheel.items() if final or deadline <= now)
+        for key in due:
+            row_key = f"o:{key}"
+            row = self.state.get(row_key)
+            if row is not None and not row["closed"]:
+                row["closed"] = True
+                self._write(row_key, row, now)
+            del wheel[key]
+        if due:
+            self.state.put(wheel_key, wheel)
+        return len(due)
+
+    def _open_window(self, partition: int, key: str, deadline: int) -> None:
+        wheel_key = f"w:{partition}"
+        wheel: dict[str, int] = self.state.get(wheel_key) or {}
+        if key not in wheel:  # the first invoice's arrival starts the wait
+            wheel[key] = deadline
+            self.state.put(wheel_key, wheel)
+
+    def _write(self, row_key: str, row: dict[str, Any], at: int) -> None:
+        results = evaluate(row["docs"].values(), row["closed"], self.config.tolerance)
+        seq = row["seq"] + 1
+        row["out"] = diff(row["res"], results, row_key, seq, at)
+        row["res"], row["seq"] = results, seq
+        self.state.put(row_key, row)

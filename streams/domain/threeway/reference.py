@@ -1,0 +1,53 @@
+"""The plain reference: every document at once, windows closed, results as a sorted list.
+
+Tests (and the demo's self-check) compare the engine's folded outputs with this."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from streams.domain.threeway.rules import PriceTolerance, evaluate
+
+
+def expected_results(
+    routed: Iterable[tuple[str, str, dict[str, Any]]], tol: PriceTolerance
+) -> dict[str, dict[str, Any]]:
+    """``routed``: (routing key, idempotency key, summary); copies of a key count once."""
+    by_key: dict[str, dict[str, dict[str, Any]]] = {}
+    for key, idem, doc in routed:
+        by_key.setdefault(key, {}).setdefault(idem, {**doc, "idem": idem})
+    out: dict[str, dict[str, Any]] = {}
+    for docs in by_key.values():
+        out.update(evaluate(docs.values(), True, tol))
+    return out
+
+
+def fold(events: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Live results from outbox events: latest per id by seq, kept while matched/open."""
+    latest: dict[str, dict[str, Any]] = {}
+    for e in events:
+        seen = latest.get(e["id"])
+        if seen is None or e["seq"] >= seen["seq"]:
+            latest[e["id"]] = e
+    keep = ("matched", "open")
+    return {
+        rid: {k: v for k, v in e.items() if k in RESULT_FIELDS}
+        for rid, e in latest.items()
+        if e.get("event", e.get("status")) in keep
+    }
+
+
+RESULT_FIELDS = (
+    "kind",
+    "record_type",
+    "record_id",
+    "po",
+    "line",
+    "buyer",
+    "seller",
+    "details",
+    "differences",
+    "partner_type",
+    "partner_id",
+)

@@ -1,0 +1,238 @@
+"""The three-way rules over one order's documents, and the 210 consistency check.
+
+``evaluate`` is a function of the *set* of documents (and whether the order's waiting window
+has closed), never of their arrival order: the engine re-evaluates on every change and emits
+the difference, so the final results are the same whatever order the documents came in.
+
+Results are keyed by a deterministic id. Kinds: ``matched`` (an invoice line agreeing with
+its PO and ASN, or a consistent 210), ``quantity_variance``, ``price_variance``,
+``total_mismatch``, ``missing_document``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from streams.domain.models.keys import digest
+from streams.domain.threeway.summary import ASN, FREIGHT, INVOICE, PO
+
+MATCHED = "matched"
+QUANTITY_VARIANCE = "quantity_variance"
+PRICE_VARIANCE = "price_variance"
+TOTAL_MISMATCH = "total_mismatch"
+MISSING_DOCUMENT = "missing_document"
+RECORD_TYPES = {
+    PO: "purchase_order",
+    ASN: "ship_notice",
+    INVOICE: "invoice",
+    FREIGHT: "freight_invoice",
+}
+CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class PriceTolerance:
+    """An invoice price is within tolerance when |Δ| ≤ ``amount`` *and* |Δ| ≤ ``percent`` %
+    of the PO price: both limits hold, so a large price cannot hide behind the percent."""
+
+    amount: Decimal = Decimal("0.01")
+    percent: Decimal = Decimal("1")
+
+    def within(self, ordered: Decimal, invoiced: Decimal) -> bool:
+        delta = abs(invoiced - ordered)
+        return delta <= self.amount and delta * 100 <= self.percent * abs(ordered)
+
+
+def _dec(text: str | None) -> Decimal | None:
+    return None if text is None else Decimal(text)
+
+
+def result(
+    kind: str,
+    doc: dict[str, Any],
+    line: str,
+    details: str,
+    differences: list[tuple[str, str, str]] | None = None,
+    partner: dict[str, Any] | None = None,
+    also: Iterable[dict[str, Any]] = (),
+) -> tuple[str, dict[str, Any]]:
+    """One result about ``doc`` (against ``partner``); ``also``: other documents it rests on
+    (the ship notices of a line check), named with ``doc`` and ``partner`` in ``refs``."""
+    rid = digest("threeway", kind, doc["t"], doc["id"], doc.get("po") or "", line)
+    body = {
+        "kind": kind,
+        "record_type": RECORD_TYPES[doc["t"]],
+        "record_id": doc["id"],
+        "po": doc.get("po") or "",
+        "line": line,
+        "buyer": doc["buyer"],
+        "seller": doc["seller"],
+        "details": details,
+        "differences": [list(d) for d in differences or []],
+        "partner_type": RECORD_TYPES[partner["t"]] if partner else None,
+        "partner_id": partner["id"] if partner else None,
+    }
+    # [correlation id, traceparent] of each document, for the events' trace headers; only
+    # when known, so a result of documents stored before trace propagation is unchanged.
+    refs = [[d["c"], d.get("tp", "")] for d in (doc, partner, *also) if d and d.get("c")]
+    if refs:
+        body["refs"] = refs
+    return rid, body
+
+
+class _Lines:
+    """An order's PO lines, reachable by any of their ids; shipped quantities per PO line."""
+
+    def __init__(self, pos: list[dict[str, Any]], asns: list[dict[str, Any]]) -> None:
+        self.canonical: dict[str, str] = {}
+        self.ordered: dict[str, tuple[Decimal | None, Decimal | None]] = {}
+        for po in pos:
+            for line in po["lines"]:
+                name = line["ids"][0] if line["ids"] else f"#{len(self.ordered) + 1}"
+                for ident in line["ids"]:
+                    self.canonical.setdefault(ident, name)
+                self.ordered.setdefault(name, (_dec(line["q"]), _dec(line["p"])))
+        self.shipped: dict[str, Decimal] = {}
+        for asn in asns:
+            for line in asn["lines"]:
+                name = self.name(line["ids"])
+                self.shipped[name] = self.shipped.get(name, Decimal(0)) + (
+                    _dec(line["q"]) or Decimal(0)
+                )
+
+    def name(self, ids: list[str]) -> str:
+        for ident in ids:
+            if ident in self.canonical:
+                return self.canonical[ident]
+        return ids[0] if ids else "?"
+
+
+def check_invoice_total(inv: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    """TDS must equal the extended lines plus the allowances/charges (SAC, all levels)."""
+    lines = sum(
+        ((_dec(x["q"]) or Decimal(0)) * (_dec(x["p"]) or Decimal(0)) for x in inv["lines"]),
+        Decimal(0),
+    )
+    expected = (lines + Decimal(inv["sac"])).quantize(CENT)
+    tds = Decimal(inv["tds"])
+    if tds == expected:
+        return None
+    return result(
+        TOTAL_MISMATCH,
+        inv,
+        "",
+        f"invoice {inv['id']} TDS {tds} != lines {lines.quantize(CENT)} + SAC {inv['sac']} "
+        f"= {expected}",
+        [("TDS", str(tds), str(expected))],
+    )
+
+
+def check_freight(frt: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """210: B3 net amount due against the sum of the L1 charges and the L3 total."""
+    b3, l1, l3 = Decimal(frt["b3"]), Decimal(frt["l1"]), _dec(frt["l3"])
+    diffs: list[tuple[str, str, str]] = []
+    if frt["l1_count"] and l1 != b3:
+        diffs.append(("L1 charges", str(l1), str(b3)))
+    if l3 is not None and l3 != b3:
+        diffs.append(("L3 charge", str(l3), str(b3)))
+    if not frt["l1_count"] and l3 is None:
+        diffs.append(("L1/L3", "absent", str(b3)))
+    if not diffs:
+        return result(MATCHED, frt, "", f"freight invoice {frt['id']}: B3 {b3} = L1 = L3")
+    what = "; ".join(f"{f} {mine} vs B3 {b3_}" for f, mine, b3_ in diffs)
+    return result(TOTAL_MISMATCH, frt, "", f"freight invoice {frt['id']}: {what}", diffs)
+
+
+def check_lines(
+    inv: dict[str, Any],
+    lines: _Lines,
+    po: dict[str, Any],
+    asns: list[dict[str, Any]],
+    tol: PriceTolerance,
+) -> Iterable[tuple[str, dict[str, Any]]]:
+    for line in inv["lines"]:
+        name = lines.name(line["ids"])
+        invoiced, price = _dec(line["q"]) or Decimal(0), _dec(line["p"])
+        ordered, po_price = lines.ordered.get(name, (Decimal(0), None))
+        ordered = ordered or Decimal(0)
+        shipped = lines.shipped.get(name, Decimal(0))
+        bad = False
+        if invoiced > shipped or shipped > ordered:
+            bad = True
+            diffs = [
+                ("invoiced", str(invoiced), str(shipped)),
+                ("shipped", str(shipped), str(ordered)),
+            ]
+            yield result(
+                QUANTITY_VARIANCE,
+                inv,
+                name,
+                f"PO {inv['po']} line {name}: ordered {ordered}, shipped {shipped}, "
+                f"invoiced {invoiced}",
+                diffs,
+                po,
+                asns,
+            )
+        if price is not None and po_price is not None and not tol.within(po_price, price):
+            bad = True
+            yield result(
+                PRICE_VARIANCE,
+                inv,
+                name,
+                f"PO {inv['po']} line {name}: invoiced price {price} vs PO price {po_price} "
+                f"(tolerance {tol.amount} and {tol.percent}%)",
+                [("unit_price", str(price), str(po_price))],
+                po,
+            )
+        if not bad:
+            yield result(
+                MATCHED,
+                inv,
+                name,
+                f"PO {inv['po']} line {name}: {invoiced} at {price}",
+                None,
+                po,
+                asns,
+            )
+
+
+def evaluate(
+    docs: Iterable[dict[str, Any]], closed: bool, tol: PriceTolerance
+) -> dict[str, dict[str, Any]]:
+    """All results of one routing key's documents (an order, or one 210)."""
+    by_type: dict[str, list[dict[str, Any]]] = {PO: [], ASN: [], INVOICE: [], FREIGHT: []}
+    for doc in docs:
+        by_type[doc["t"]].append(doc)
+    for found in by_type.values():
+        found.sort(key=lambda d: (d["id"], d.get("idem", "")))
+    out: dict[str, dict[str, Any]] = {}
+    for frt in by_type[FREIGHT]:
+        rid, body = check_freight(frt)
+        out[rid] = body
+    pos, asns = by_type[PO], by_type[ASN]
+    lines = _Lines(pos, asns)
+    for inv in by_type[INVOICE]:
+        total = check_invoice_total(inv)
+        if total is not None:
+            out[total[0]] = total[1]
+        missing = [
+            name for name, docs_ in (("PO (850)", pos), ("ship notice (856)", asns)) if not docs_
+        ]
+        if missing:
+            if closed:
+                rid, body = result(
+                    MISSING_DOCUMENT,
+                    inv,
+                    "",
+                    f"invoice {inv['id']} for PO {inv['po']}: no {' and no '.join(missing)} "
+                    "after the waiting window",
+                    [("missing", m, "") for m in missing],
+                )
+                out[rid] = body
+            continue
+        for rid, body in check_lines(inv, lines, pos[0], asns, tol):
+            out[rid] = body
+    return out

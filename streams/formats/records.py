@@ -1,0 +1,152 @@
+"""Building the records the agents publish: outcomes, DLQ entries, master data."""
+
+from __future__ import annotations
+
+import hashlib
+import traceback
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from streams.domain.models.outcome import Outcome
+from streams.domain.models.promotion import Agreement
+from streams.errors import RecordError
+from streams.formats import avro
+from streams.formats import headers as h
+from streams.observability.tracing import child_of
+
+HeaderList = list[tuple[str, bytes]]
+
+
+@dataclass(frozen=True)
+class Source:
+    """A raw record as it came off its topic, with the fields its headers carry."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes
+    headers: dict[str, str]
+    # The traceparent of this hop's outputs (a child span of the record's); one per record,
+    # so every output of one decision shares it. Empty: derived on use.
+    hop: str = ""
+
+    @property
+    def correlation_id(self) -> str:
+        # Records produced by other tools may lack our headers: fall back to the position.
+        return self.headers.get(h.CORRELATION_ID) or f"{self.topic}:{self.partition}:{self.offset}"
+
+    @property
+    def source_file(self) -> str:
+        return self.headers.get(h.SOURCE_FILE, self.topic)
+
+    @property
+    def line(self) -> int:
+        text = self.headers.get(h.LINE, "")
+        return int(text) if text.isdigit() else self.offset
+
+    @property
+    def file_sha256(self) -> str:
+        return self.headers.get(h.FILE_SHA256, "")
+
+    @property
+    def record_format(self) -> str:
+        return self.headers.get(h.FORMAT, "unknown")
+
+    @property
+    def attempts(self) -> int:
+        text = self.headers.get(h.ATTEMPTS, "")
+        return int(text) if text.isdigit() else 1
+
+    @property
+    def ingested_at(self) -> str:
+        return self.headers.get(h.INGESTED_AT, "")
+
+    @property
+    def hop_traceparent(self) -> str:
+        return self.hop or child_of(self.headers.get(h.TRACEPARENT))
+
+    def trace_headers(self, schema: str) -> HeaderList:
+        return [
+            (avro.SCHEMA_HEADER, schema.encode()),
+            (h.CORRELATION_ID, self.correlation_id.encode()),
+            (h.TRACEPARENT, self.hop_traceparent.encode()),
+        ]
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+def outcome_record(src: Source, outcome: Outcome, idempotency_key: str | None) -> bytes:
+    return avro.encode(
+        "outcome",
+        {
+            "correlation_id": src.correlation_id,
+            "source_file": src.source_file,
+            "file_sha256": src.file_sha256,
+            "source_line": src.line,
+            "record_format": src.record_format,
+            "outcome": outcome.value,
+            "idempotency_key": idempotency_key,
+            "decided_at": now_utc(),
+        },
+    )
+
+
+def describe_unexpected(exc: BaseException) -> str:
+    """A one-paragraph stack summary for a poison pill: type, message, innermost frames."""
+    frames = traceback.extract_tb(exc.__traceback__)[-3:]
+    where = " <- ".join(
+        f"{f.name} ({f.filename.rsplit('/', 1)[-1]}:{f.lineno})" for f in reversed(frames)
+    )
+    return f"unexpected {type(exc).__name__}: {exc} at {where}"
+
+
+def dlq_record(src: Source, error: RecordError, message: str | None = None) -> tuple[str, bytes]:
+    dlq_id = hashlib.sha256(
+        f"{src.topic}:{src.partition}:{src.offset}:{src.attempts}".encode()
+    ).hexdigest()[:32]
+    first_seen = src.headers.get("recon-first-seen")
+    record: dict[str, Any] = {
+        "dlq_id": dlq_id,
+        "category": error.category.value,
+        "severity": "error",
+        "stage": error.stage.value,
+        "error": message or error.message,
+        "field": error.field,
+        "source_topic": src.topic,
+        "source_partition": src.partition,
+        "source_offset": src.offset,
+        "source_file": src.source_file,
+        "source_line": src.line,
+        "file_sha256": src.file_sha256,
+        "record_format": src.record_format,
+        "correlation_id": src.correlation_id,
+        "first_seen": datetime.fromisoformat(first_seen) if first_seen else now_utc(),
+        "attempts": src.attempts,
+        "original": src.value,
+        "original_key": src.key,
+        "original_headers": src.headers,
+    }
+    return dlq_id, avro.encode("dlq_record", record)
+
+
+def agreement_record(agr: Agreement, version_key: str) -> bytes:
+    return avro.encode(
+        "agreement",
+        {
+            "agreement_id": agr.agreement_id,
+            "vendor_id": agr.vendor_id,
+            "skus": list(agr.skus),
+            "start_date": agr.start_date,
+            "end_date": agr.end_date,
+            "basis": agr.basis.value,
+            "period": agr.period.value,
+            "tier_method": agr.tier_method.value,
+            "tiers": [{"threshold": t.threshold, "rate": t.rate} for t in agr.tiers],
+            "currency": agr.currency,
+            "version_key": version_key,
+        },
+    )

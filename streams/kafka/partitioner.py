@@ -1,0 +1,67 @@
+"""Record keys for co-partitioning: a vendor's sales and agreements share a partition number,
+and so do the trades and confirmations that can match (same key fields, domain.md §4).
+
+The key is the vendor id, or for trades and confirmations the match group key (a hash of
+buyer, seller, product, delivery start and end in UTC, and currency); the partitioner is
+librdkafka's ``murmur2_random``, which is Java's murmur2 for keyed records, so Java/Faust
+clients and this producer agree, and equal partition counts on two raw topics put one key
+on the same partition number in each.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+
+from streams.domain.models.keys import group_key, normalize_instant
+from streams.formats.csv_source import field_at
+
+KEY_COLUMN = "vendor_id"
+PARTITIONER = "murmur2_random"
+
+
+def key_index(columns: list[str]) -> int | None:
+    """Position of the key column in the header, None when the header lacks it."""
+    return columns.index(KEY_COLUMN) if KEY_COLUMN in columns else None
+
+
+def record_key(raw: bytes, index: int | None) -> bytes:
+    """The vendor id (UTF-8), or when it cannot be read the record's hex SHA-256.
+
+    Hashing spreads unreadable records over partitions instead of piling them on one;
+    they are dead-lettered downstream, never dropped here.
+    """
+    vendor = None if index is None else field_at(raw, index)
+    if vendor is not None:
+        return vendor.encode()
+    return hashlib.sha256(raw).hexdigest().encode()
+
+
+GROUP_COLUMNS = ("buyer", "seller", "product", "delivery_start", "delivery_end", "currency")
+TIME_COLUMNS = {3, 4}  # positions in GROUP_COLUMNS of the delivery instants
+
+
+def group_record_key(raw: bytes, indexes: list[int] | None) -> bytes:
+    """The match group key of a raw trade or confirmation, or its SHA-256 if unreadable."""
+    texts: list[str] = []
+    for n, index in enumerate(indexes or []):
+        value = field_at(raw, index)
+        if value is None:
+            break
+        texts.append(normalize_instant(value) if n in TIME_COLUMNS else value)
+    if indexes is None or len(texts) != len(indexes):
+        return hashlib.sha256(raw).hexdigest().encode()
+    return group_key(*texts).encode()
+
+
+def keyer(kind: str, columns: list[str]) -> Callable[[bytes], bytes]:
+    """The record-key function of one ingest kind, given the file's header columns."""
+    if kind in ("trades", "confirmations"):
+        indexes = (
+            [columns.index(c) for c in GROUP_COLUMNS]
+            if all(c in columns for c in GROUP_COLUMNS)
+            else None
+        )
+        return lambda raw: group_record_key(raw, indexes)
+    index = key_index(columns)
+    return lambda raw: record_key(raw, index)

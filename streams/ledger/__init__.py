@@ -1,1 +1,0 @@
-"""Reading the ledger topic: distinct entries and totals per (agreement, period)."""

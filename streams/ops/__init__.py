@@ -1,0 +1,2 @@
+"""Operator commands: audit, DLQ listing and redrive, replay, trace, consumer-group
+resets, ledger and match reports."""

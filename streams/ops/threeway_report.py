@@ -1,0 +1,63 @@
+"""The three-way outputs folded (document matches and exceptions), and the demo's check of
+them against the reference over the example EDI files."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from streams.domain.threeway.reference import expected_results
+from streams.domain.threeway.rules import PriceTolerance
+from streams.domain.threeway.summary import routing_key, summarize
+from streams.formats.x12 import ParsedDocument, parse_file
+from streams.ops.matches import exception_events, fold, match_events, open_exceptions
+from streams.settings import Settings
+
+THREEWAY_RECORD_TYPES = ("purchase_order", "ship_notice", "invoice", "freight_invoice")
+
+
+def routed_documents(paths: Iterable[Path]) -> list[tuple[str, str, dict[str, Any]]]:
+    """(routing key, idempotency key, summary) of every document the match reads."""
+    out = []
+    for path in paths:
+        for item in parse_file(path):
+            if not isinstance(item, ParsedDocument):
+                continue
+            isa = item.transaction_set.interchange
+            summary = summarize(item.document, isa.sender_id, isa.receiver_id)
+            key = routing_key(item.document)
+            if summary is not None and key is not None:
+                out.append((key, item.idempotency_key, summary))
+    return out
+
+
+def live_document_matches(settings: Settings) -> list[dict[str, Any]]:
+    found = fold(match_events(settings, "document_match"), "match_id").values()
+    return sorted(
+        (m for m in found if m["event"] == "matched"), key=lambda m: (m["record_id"], m["line"])
+    )
+
+
+def open_threeway_exceptions(settings: Settings) -> list[dict[str, Any]]:
+    return [
+        e
+        for e in open_exceptions(exception_events(settings))
+        if e["record_type"] in THREEWAY_RECORD_TYPES
+    ]
+
+
+def check_against_reference(
+    settings: Settings, paths: Iterable[Path], tol: PriceTolerance
+) -> list[str]:
+    """Differences between the topics' live results and the reference (windows closed)."""
+    want = expected_results(routed_documents(paths), tol).values()
+    want_m = {(w["record_id"], w["line"]) for w in want if w["kind"] == "matched"}
+    want_e = {(w["kind"], w["record_id"], w["line"]) for w in want if w["kind"] != "matched"}
+    got_m = {(m["record_id"], m["line"]) for m in live_document_matches(settings)}
+    got_e = {(e["kind"], e["record_id"], e["product"]) for e in open_threeway_exceptions(settings)}
+    problems = [f"document match {m} missing" for m in sorted(want_m - got_m)]
+    problems += [f"document match {m} unexpected" for m in sorted(got_m - want_m)]
+    problems += [f"three-way exception {e} missing" for e in sorted(want_e - got_e)]
+    problems += [f"three-way exception {e} unexpected" for e in sorted(got_e - want_e)]
+    return problems

@@ -1,0 +1,101 @@
+"""Ledger entries from the rebate state's posting rows: what the relay publishes to the
+ledger topic for each changelog record of the rebate table."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from confluent_kafka import Message
+
+from streams.domain.accrual.engine import Posting, posting_from_json
+from streams.domain.state import decode
+from streams.formats import avro
+from streams.formats import headers as h
+from streams.kafka import topics as t
+from streams.observability.metrics import Metrics
+from streams.observability.tracing import child_of, seconds_since
+from streams.relay.publish import Publish, RelayHandler
+from streams.settings import Settings
+
+log = logging.getLogger(__name__)
+
+DEBIT = "rebate_receivable"
+CREDIT = "cogs_vendor_rebates"
+
+
+def ledger_record(p: Posting, created_at: datetime) -> bytes:
+    return avro.encode(
+        "ledger_entry",
+        {
+            "entry_id": p.entry_id,
+            "agreement_id": p.agreement_id,
+            "vendor_id": p.vendor_id,
+            "period": p.period,
+            "kind": p.kind.value,
+            "amount": p.amount,
+            "currency": p.currency,
+            "debit_account": DEBIT,
+            "credit_account": CREDIT,
+            "measure": p.measure,
+            "posted_total": p.posted_total,
+            "source_key": p.source_key,
+            "source_file": p.source_file,
+            "source_line": p.source_line,
+            "correlation_id": p.correlation_id,
+            "created_at": created_at,
+        },
+    )
+
+
+def message_time(msg: Message) -> datetime:
+    _, ts = msg.timestamp()
+    return datetime.fromtimestamp(ts / 1000, UTC)
+
+
+def ledger_observer(metrics: Metrics, p: Posting) -> Callable[[], None]:
+    """What to record once the entry of ``p`` is delivered."""
+
+    def delivered() -> None:
+        metrics.child(metrics.ledger_posted, p.currency).inc(float(p.amount))
+        metrics.child(metrics.ledger_entries, p.currency, p.kind.value).inc()
+        latency = seconds_since(p.ingested_at)
+        if latency is not None:
+            metrics.child(metrics.latency, "ledger").observe(latency)
+
+    return delivered
+
+
+def ledger_publishes(settings: Settings, metrics: Metrics) -> RelayHandler:
+    """Posting rows (``p:`` keys) carry the ledger entries of the write in ``out``.
+
+    Entries carry the correlation id of the record that triggered them and a traceparent
+    that is a child of the agent's span (the relay is one more hop)."""
+    ledger = settings.topic(t.LEDGER)
+
+    def handle(msg: Message) -> list[Publish]:
+        key, value = msg.key(), msg.value()
+        if not key or not value or not key.startswith(b"p:"):
+            return []
+        created = message_time(msg)  # deterministic: a re-relayed entry is identical
+        out = []
+        for doc in decode(value).get("out", []):
+            p = posting_from_json(doc)
+            out.append(
+                Publish(
+                    ledger,
+                    f"{p.agreement_id}|{p.period}".encode(),
+                    ledger_record(p, created),
+                    [
+                        (avro.SCHEMA_HEADER, b"ledger_entry"),
+                        (h.CORRELATION_ID, p.correlation_id.encode()),
+                        (h.TRACEPARENT, child_of(p.traceparent, seed=p.entry_id).encode()),
+                        ("recon-entry-id", p.entry_id.encode()),
+                    ],
+                    ledger_observer(metrics, p),
+                )
+            )
+        return out
+
+    return handle

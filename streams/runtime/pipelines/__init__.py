@@ -1,0 +1,1 @@
+"""The pipelines registered on the app: rebates, trade matching, three-way match."""

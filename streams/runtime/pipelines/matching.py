@@ -1,0 +1,192 @@
+"""The trade matching pipeline: trades and confirmations in, matches and exceptions out.
+
+Three stages (docs/matching.md):
+
+1. ``recon.trades`` / ``recon.confirmations`` read the raw topics (keyed by match group, as
+   ingested) and re-key each record by its record id onto ``matching.records``, untouched,
+   headers included: every version of one id must meet in one place, and an amendment may
+   change the key fields, hence the group and the raw partition.
+2. ``recon.match-records`` validates (DLQ), dedupes, decides the outcome and which version
+   is live where (RecordBook); its table rows carry the Upsert/Retract messages for the
+   group stage, which the outbox relay publishes to ``matching.input`` keyed by group.
+3. ``recon.match-groups`` keeps each group's records, pairing and exceptions (MatchEngine);
+   its rows carry the match and exception events the relay publishes. A timer sends a tick
+   to every partition of ``matching.input`` so expired windows close on a quiet feed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from datetime import datetime
+from typing import Any
+
+import faust
+from faust.types import EventT, StreamT, TopicT
+
+from streams.domain.matching import messages
+from streams.domain.matching.engine import MatchConfig, MatchEngine
+from streams.domain.matching.records import RecordBook
+from streams.domain.matching.rules import Tolerances
+from streams.domain.models.parsing import parse_columns, to_model
+from streams.domain.models.trades import ID_COLUMNS, MODELS, SIDES
+from streams.errors import Category, RecordError, Stage
+from streams.formats import headers as h
+from streams.formats.csv_source import field_at
+from streams.formats.records import Source, describe_unexpected
+from streams.kafka import topics as t
+from streams.observability.metrics import Metrics
+from streams.relay.matching import outbox_publishes
+from streams.runtime.pipeline import Pipeline, raw_topic, state_table, window_ticks
+from streams.runtime.sequence import Decision, RecordProcessor, attach, send_dead_letter, source_of
+from streams.runtime.state.table import TableState
+from streams.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def config_of(settings: Settings) -> MatchConfig:
+    return MatchConfig(
+        Tolerances.of(
+            settings.match_quantity_tolerance,
+            settings.match_price_tolerance,
+            settings.match_time_tolerance_seconds,
+        ),
+        lateness=round(settings.match_allowed_lateness_seconds * 1_000_000),
+        timeout=round(settings.match_window_timeout_seconds * 1_000_000),
+    )
+
+
+def record_id_key(value: bytes, headers: dict[str, str]) -> bytes:
+    """``side:id`` of a raw record, or its SHA-256 when unreadable (it is dead-lettered by
+    the record stage; the key only has to be deterministic)."""
+    fmt = headers.get(h.FORMAT, "")
+    try:
+        columns = parse_columns(headers.get(h.COLUMNS, ""))
+    except RecordError:
+        columns = []
+    column = ID_COLUMNS.get(fmt)
+    if column in columns:
+        record_id = field_at(value, columns.index(column))
+        if record_id is not None:
+            return f"{SIDES[fmt].value}:{record_id}".encode()
+    return hashlib.sha256(value).hexdigest().encode()
+
+
+def micros_of(event: EventT[Any]) -> int:
+    return round(event.message.timestamp * 1000) * 1000
+
+
+class RecordsProcessor(RecordProcessor):
+    """Stage 2: one outcome per raw record, decided where all its copies meet."""
+
+    def __init__(
+        self, book: RecordBook, outcomes: TopicT, dlq: TopicT, metrics: Metrics
+    ) -> None:
+        super().__init__(outcomes, dlq, metrics)
+        self.book = book
+
+    def decide(self, src: Source) -> Decision:
+        model = MODELS.get(src.record_format)
+        if model is None:
+            raise RecordError(
+                Category.SCHEMA_VIOLATION,
+                Stage.PARSE,
+                f"{self.what(src)}: record format {src.record_format!r} is neither "
+                f"{' nor '.join(MODELS)} (publish with `recon ingest trades|confirmations`)",
+                field=h.FORMAT,
+                value=src.record_format,
+            )
+        record = to_model(model, self.columns(src), src.value, self.what(src))
+        outcome = self.book.apply(
+            record, src.correlation_id, ingested_micros(src), src.hop_traceparent
+        )
+        return Decision(outcome, record.idempotency_key)
+
+
+def ingested_micros(src: Source) -> int:
+    """When the record entered the system (its ingest header): deterministic on replay."""
+    text = src.headers.get(h.INGESTED_AT, "")
+    try:
+        stamp = datetime.fromisoformat(text)
+    except ValueError:
+        return 0
+    return round(stamp.timestamp() * 1_000_000) if stamp.tzinfo else 0
+
+
+def forward(app: faust.App, source: TopicT, target: TopicT, name: str) -> None:
+    """Stage 1: re-key raw records by record id; bytes and headers travel untouched."""
+
+    async def process(stream: StreamT[Any]) -> None:
+        async for event in stream.events():
+            msg = event.message
+            key = record_id_key(msg.value or b"", h.to_dict(msg.headers))
+            await target.send(key=key, value=msg.value, headers=msg.headers)
+
+    app.agent(source, name=name)(process)
+
+
+def group_stage(
+    app: faust.App, source: TopicT, engine: MatchEngine, dlq: TopicT, metrics: Metrics
+) -> None:
+    """Stage 3. An internal message that cannot be applied is a bug, not bad input: it is
+    dead-lettered (processing_error) so the partition keeps moving."""
+
+    async def process(stream: StreamT[Any]) -> None:
+        async for event in stream.events():
+            src = source_of(event)
+            try:
+                engine.apply(messages.decode(src.value), src.partition, micros_of(event))
+            except Exception as exc:
+                log.exception("match-input %s/%d@%d failed", src.topic, src.partition, src.offset)
+                err = RecordError(
+                    Category.PROCESSING_ERROR, Stage.COMPUTE, describe_unexpected(exc)
+                )
+                await send_dead_letter(dlq, src, err, metrics)
+                metrics.records_out.labels(dlq.get_topic_name(), "process").inc()
+
+    app.agent(source, name="recon.match-groups")(process)
+
+
+def register(app: faust.App, settings: Settings, metrics: Metrics) -> Pipeline:
+    outcomes, dlq = raw_topic(app, settings, t.OUTCOMES), raw_topic(app, settings, t.DLQ)
+    records, match_input = (
+        raw_topic(app, settings, t.MATCH_RECORDS),
+        raw_topic(app, settings, t.MATCH_INPUT),
+    )
+    forward(app, raw_topic(app, settings, t.RAW_TRADES), records, "recon.trades")
+    forward(app, raw_topic(app, settings, t.RAW_CONFIRMATIONS), records, "recon.confirmations")
+
+    by_id = state_table(app, settings, t.RECORDS_TABLE)
+    book = RecordBook(TableState(by_id))
+
+    # One record at a time: the order trades and confirmations reach the group stage
+    # drives its event-time watermark, and grouping a batch by partition reorders them
+    # further than the re-keying already does (docs/matching.md, "Backfills and
+    # lateness"), so more windows would close before the other side arrives.
+    processor = RecordsProcessor(book, outcomes, dlq, metrics)
+    attach(app, settings, records, processor, "recon.match-records", batched=False)
+
+    by_group = state_table(app, settings, t.GROUPS_TABLE)
+    engine = MatchEngine(TableState(by_group), config_of(settings))
+    group_stage(app, match_input, engine, dlq, metrics)
+
+    close_windows = window_ticks(
+        app,
+        settings,
+        match_input,
+        "recon.match-tick",
+        lambda now, final: messages.encode(messages.Tick(now, final)),
+    )
+    return Pipeline(
+        name="matching",
+        source_topics=tuple(
+            settings.topic(name)
+            for name in (t.RAW_TRADES, t.RAW_CONFIRMATIONS, t.MATCH_RECORDS, t.MATCH_INPUT)
+        ),
+        relays={
+            t.changelog_topic(settings, t.RECORDS_TABLE): outbox_publishes(settings, b"r:"),
+            t.changelog_topic(settings, t.GROUPS_TABLE): outbox_publishes(settings, b"g:"),
+        },
+        on_caught_up=close_windows,
+    )

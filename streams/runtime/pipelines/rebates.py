@@ -1,0 +1,128 @@
+"""The rebate pipeline: POS sales and promotion agreements in, ledger entries out."""
+
+from __future__ import annotations
+
+import faust
+from faust.types import TopicT
+
+from streams.domain.accrual.engine import RebateEngine, RecordRef, merge_outbox
+from streams.domain.accrual.horizon import horizon_of
+from streams.domain.accrual.keys import write_rank
+from streams.domain.models.parsing import to_model
+from streams.domain.models.pos import SaleLine
+from streams.domain.models.promotion import Agreement
+from streams.formats.records import Source, agreement_record
+from streams.kafka import topics as t
+from streams.kafka.direct import DirectOutput
+from streams.observability.metrics import Metrics
+from streams.relay.ledger import ledger_publishes
+from streams.runtime.pipeline import Pipeline, raw_topic, state_table
+from streams.runtime.sequence import Decision, RecordProcessor, Send, attach
+from streams.runtime.state.batch import BatchTableState
+from streams.runtime.state.dedupe_purge import purger
+from streams.settings import Settings
+
+
+def ref_of(src: Source) -> RecordRef:
+    return RecordRef(
+        src.correlation_id,
+        src.offset,
+        src.source_file,
+        src.line,
+        traceparent=src.hop_traceparent,
+        ingested_at=src.ingested_at,
+    )
+
+
+class RebateProcessor(RecordProcessor):
+    """The engine runs on write-behind state, flushed once per batch and partition."""
+
+    def __init__(
+        self,
+        engine: RebateEngine,
+        state: BatchTableState,
+        outcomes: TopicT,
+        dlq: TopicT,
+        metrics: Metrics,
+    ) -> None:
+        super().__init__(outcomes, dlq, metrics, state.output)
+        self.engine = engine
+        self.state = state
+
+    def flush(self) -> None:
+        written = self.state.flush()
+        self.metrics.state_writes.labels(self.agent).inc(written)
+
+
+class SalesProcessor(RebateProcessor):
+    def decide(self, src: Source) -> Decision:
+        sale = to_model(SaleLine, self.columns(src), src.value, self.what(src))
+        result = self.engine.apply_sale(sale, ref_of(src))
+        return Decision(result.outcome, result.idempotency_key)
+
+
+class AgreementsProcessor(RebateProcessor):
+    def __init__(
+        self,
+        engine: RebateEngine,
+        state: BatchTableState,
+        outcomes: TopicT,
+        dlq: TopicT,
+        agreements: TopicT,
+        metrics: Metrics,
+    ) -> None:
+        super().__init__(engine, state, outcomes, dlq, metrics)
+        self.agreements = agreements
+
+    def decide(self, src: Source) -> Decision:
+        agreement = to_model(Agreement, self.columns(src), src.value, self.what(src))
+        result = self.engine.apply_agreement(agreement, ref_of(src))
+        decision = Decision(result.outcome, result.idempotency_key)
+        if result.agreement is not None:  # master data changed: publish the current version
+            decision.sends.append(
+                Send(
+                    self.agreements,
+                    result.agreement.agreement_id.encode(),
+                    agreement_record(result.agreement, result.idempotency_key),
+                    "agreement",
+                )
+            )
+        return decision
+
+
+def register(app: faust.App, settings: Settings, metrics: Metrics) -> Pipeline:
+    state = state_table(app, settings, t.STATE_TABLE)
+    horizon = horizon_of(settings.dedupe_horizon_days)
+    batch_state = BatchTableState(state, merge_outbox, write_rank, DirectOutput(settings, metrics))
+    engine = RebateEngine(batch_state, horizon)
+    outcomes, dlq = raw_topic(app, settings, t.OUTCOMES), raw_topic(app, settings, t.DLQ)
+    # Both raw topics are keyed by vendor and co-partitioned, so a vendor's sales and its
+    # agreements meet in the same table partition.
+    pos, promotions = (
+        raw_topic(app, settings, t.RAW_POS),
+        raw_topic(app, settings, t.RAW_PROMOTIONS),
+    )
+    attach(
+        app, settings, pos, SalesProcessor(engine, batch_state, outcomes, dlq, metrics), "recon.pos"
+    )
+    attach(
+        app,
+        settings,
+        promotions,
+        AgreementsProcessor(
+            engine, batch_state, outcomes, dlq, raw_topic(app, settings, t.AGREEMENTS), metrics
+        ),
+        "recon.promotions",
+    )
+    purge = None
+    if horizon is not None:
+        # Periodically for a long-running worker; once at the end of input for a drain run,
+        # which would otherwise never live long enough to purge.
+        purge = purger(app, state, horizon, metrics)
+        app.timer(settings.dedupe_purge_interval_seconds, name="recon.dedupe-purge")(purge)
+    return Pipeline(
+        name="rebates",
+        source_topics=(settings.topic(t.RAW_POS), settings.topic(t.RAW_PROMOTIONS)),
+        relays={t.changelog_topic(settings, t.STATE_TABLE): ledger_publishes(settings, metrics)},
+        on_caught_up=purge,
+    )

@@ -1,0 +1,151 @@
+"""The three-way pipeline: X12 documents in, document matches and exceptions out.
+
+1. ``recon.edi`` forwards ``raw.edi`` (keyed by PO number, as ingested) to
+   ``threeway.input`` untouched: that topic also carries the window ticks, which must not
+   pollute the raw topic (replays, audits).
+2. ``recon.threeway`` runs each set through the RecordProcessor frame (outcome, DLQ,
+   dedupe) and the ThreeWayEngine over the ``threeway-orders`` table; rows carry the
+   result events, which the outbox relay publishes to ``matches`` and ``exceptions``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import faust
+from faust.types import StreamT, TopicT
+
+from streams.domain.models.edi import FreightInvoice, Invoice, PurchaseOrder, ShipNotice
+from streams.domain.threeway.engine import ThreeWayConfig, ThreeWayEngine
+from streams.domain.threeway.rules import PriceTolerance
+from streams.domain.threeway.summary import summarize
+from streams.errors import Category, RecordError, Stage
+from streams.formats import avro
+from streams.formats.records import Source
+from streams.kafka import topics as t
+from streams.observability.metrics import Metrics
+from streams.relay.matching import outbox_publishes
+from streams.relay.threeway import publish_of
+from streams.runtime.pipeline import TICK_KEY, Pipeline, raw_topic, state_table, window_ticks
+from streams.runtime.pipelines.matching import ingested_micros, micros_of
+from streams.runtime.sequence import Decision, RecordProcessor, source_of
+from streams.runtime.state.table import TableState
+from streams.settings import Settings
+
+log = logging.getLogger(__name__)
+MODELS: dict[str, Any] = {
+    "850": PurchaseOrder,
+    "856": ShipNotice,
+    "810": Invoice,
+    "210": FreightInvoice,
+}
+
+
+def config_of(settings: Settings) -> ThreeWayConfig:
+    return ThreeWayConfig(
+        PriceTolerance(
+            settings.threeway_price_tolerance_amount, settings.threeway_price_tolerance_percent
+        ),
+        window_micros=round(settings.threeway_window_seconds * 1_000_000),
+    )
+
+
+class ThreeWayProcessor(RecordProcessor):
+    def __init__(
+        self, engine: ThreeWayEngine, outcomes: TopicT, dlq: TopicT, metrics: Metrics
+    ) -> None:
+        super().__init__(outcomes, dlq, metrics)
+        self.engine = engine
+        self.now = 0
+
+    @staticmethod
+    def what(src: Source) -> str:
+        return f"{src.source_file} segment {src.line}"
+
+    def decide(self, src: Source) -> Decision:
+        try:
+            record = avro.decode("edi_document", src.value)
+        except Exception as exc:  # not ours, or truncated: the bytes are kept in the DLQ
+            raise RecordError(
+                Category.PARSE_ERROR,
+                Stage.PARSE,
+                f"{self.what(src)}: not an edi_document record ({exc})",
+            ) from exc
+        error = record["error"]
+        if error is not None:  # a broken envelope or set, flagged by ingest
+            raise RecordError(
+                Category(error["category"]),
+                Stage.PARSE if error["category"] == Category.PARSE_ERROR else Stage.VALIDATE,
+                f"{self.what(src)}: broken {error['scope']}: {error['message']}",
+                field=error["element"] or error["segment_id"],
+            )
+        idem = record["idempotency_key"]
+        model = MODELS.get(record["set_id"] or "")
+        if model is None or record["routing_key"] is None:
+            # A well-formed set of a type the match does not read (997...): applied, inert.
+            return Decision(self.engine.seen(idem, src.correlation_id), idem)
+        doc = model.model_validate(json.loads(record["document"]))
+        summary = summarize(doc, record["sender"] or "", record["receiver"] or "")
+        assert summary is not None  # every MODELS type summarizes
+        outcome = self.engine.apply(
+            summary,
+            record["routing_key"],
+            idem,
+            src.correlation_id,
+            src.partition,
+            ingested_micros(src) or self.now,
+            self.now,
+            src.hop_traceparent,
+        )
+        return Decision(outcome, idem)
+
+
+def threeway_stage(app: faust.App, source: TopicT, processor: ThreeWayProcessor) -> None:
+    async def process(stream: StreamT[Any]) -> None:
+        async for event in stream.events():
+            processor.now = micros_of(event)
+            if event.message.key == TICK_KEY:
+                tick = json.loads(event.message.value or b"{}")
+                processor.engine.tick(event.message.partition, tick["now"], tick["final"])
+                continue
+            await processor.handle(source_of(event))
+
+    app.agent(source, name="recon.threeway")(process)
+
+
+def forward(app: faust.App, source: TopicT, target: TopicT) -> None:
+    async def process(stream: StreamT[Any]) -> None:
+        async for event in stream.events():
+            msg = event.message
+            await target.send(key=msg.key, value=msg.value, headers=msg.headers)
+
+    app.agent(source, name="recon.edi")(process)
+
+
+def register(app: faust.App, settings: Settings, metrics: Metrics) -> Pipeline:
+    outcomes, dlq = raw_topic(app, settings, t.OUTCOMES), raw_topic(app, settings, t.DLQ)
+    raw_edi, into = raw_topic(app, settings, t.RAW_EDI), raw_topic(app, settings, t.THREEWAY_INPUT)
+    forward(app, raw_edi, into)
+    table = state_table(app, settings, t.THREEWAY_TABLE)
+    engine = ThreeWayEngine(TableState(table), config_of(settings))
+    threeway_stage(app, into, ThreeWayProcessor(engine, outcomes, dlq, metrics))
+
+    close_windows = window_ticks(
+        app,
+        settings,
+        into,
+        "recon.threeway-tick",
+        lambda now, final: json.dumps({"now": now, "final": final}).encode(),
+    )
+    return Pipeline(
+        name="threeway",
+        source_topics=(settings.topic(t.RAW_EDI), settings.topic(t.THREEWAY_INPUT)),
+        relays={
+            t.changelog_topic(settings, t.THREEWAY_TABLE): outbox_publishes(
+                settings, b"o:", publish_of
+            )
+        },
+        on_caught_up=close_windows,
+    )

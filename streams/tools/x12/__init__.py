@@ -1,0 +1,1 @@
+"""X12 test-data generation and the parser's throughput benchmark."""
