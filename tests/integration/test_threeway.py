@@ -27,7 +27,7 @@ from streams.ops.trace import trace
 from streams.settings import Settings
 from streams.tools.batch import drain
 from tests.integration.test_trade_matching import counts, export
-from tests.unit.threeway.helpers import routed
+from tests.unit.domain.threeway.helpers import routed
 
 pytestmark = pytest.mark.integration
 

@@ -18,8 +18,8 @@ from streams.relay.matching import EVENT_ID_HEADER, publish_of, reference_header
 from streams.relay.publish import Publish
 from streams.relay.threeway import publish_of as threeway_publish_of
 from streams.settings import Settings
-from tests.unit.matching.harness import Both, ChangelogState, record, relayed, tp
-from tests.unit.threeway.helpers import routed
+from tests.unit.domain.matching.harness import Both, ChangelogState, record, relayed, tp
+from tests.unit.domain.threeway.helpers import routed
 
 pytestmark = pytest.mark.unit
 

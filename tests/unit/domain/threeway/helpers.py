@@ -7,7 +7,7 @@ from typing import Any
 
 from streams.ops.threeway_report import routed_documents
 
-EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
+EXAMPLES = Path(__file__).resolve().parents[4] / "examples"
 
 
 def routed(*names: str) -> list[tuple[str, str, dict[str, Any]]]:

@@ -10,7 +10,7 @@ from streams.domain.matching.engine import MatchConfig, MatchEngine
 from streams.domain.matching.records import RecordBook
 from streams.domain.matching.rules import Tolerances
 from streams.domain.models.trades import Side, Status
-from tests.unit.matching.harness import Both, ChangelogState, record, relayed, tp
+from tests.unit.domain.matching.harness import Both, ChangelogState, record, relayed, tp
 
 pytestmark = pytest.mark.unit
 

@@ -14,7 +14,7 @@ from streams.domain.state import DictState
 from streams.domain.threeway.engine import ThreeWayConfig, ThreeWayEngine
 from streams.domain.threeway.reference import expected_results, fold
 from streams.domain.threeway.rules import PriceTolerance
-from tests.unit.threeway.helpers import routed
+from tests.unit.domain.threeway.helpers import routed
 
 pytestmark = pytest.mark.unit
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from streams.formats.x12 import Fault, ParsedDocument, X12Reader, parse_sets
 from streams.formats.x12.tokenizer import CHUNK_SIZE
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "x12"
+FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "x12"
 
 Item = ParsedDocument | Fault
 

@@ -12,7 +12,7 @@ from streams.domain.models.pos import SaleLine
 from streams.domain.models.promotion import Agreement
 from streams.domain.models.tiers import Tier
 from streams.domain.state import DictState
-from tests.unit.accrual.test_engine_properties import Event, apply
+from tests.unit.domain.accrual.test_engine_properties import Event, apply
 
 pytestmark = pytest.mark.unit
 

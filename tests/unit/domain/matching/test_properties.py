@@ -17,7 +17,7 @@ from streams.domain.matching.records import RecordBook
 from streams.domain.matching.reference import expected
 from streams.domain.matching.rules import Tolerances
 from streams.domain.models.trades import MatchRecord, Status
-from tests.unit.matching.harness import (
+from tests.unit.domain.matching.harness import (
     PARTITIONS,
     ChangelogState,
     Stage3Input,

@@ -9,7 +9,7 @@ import pytest
 
 from streams.domain.threeway.reference import expected_results
 from streams.domain.threeway.rules import PriceTolerance, check_freight, evaluate
-from tests.unit.threeway.helpers import kinds_by_record, routed
+from tests.unit.domain.threeway.helpers import kinds_by_record, routed
 
 pytestmark = pytest.mark.unit
 

@@ -18,7 +18,7 @@ from streams.domain.accrual.reference import reference_totals
 from streams.domain.state import DictState, decode
 from streams.runtime.sequence import in_event
 from streams.runtime.state.batch import BatchTableState
-from tests.unit.accrual.test_engine_properties import (
+from tests.unit.domain.accrual.test_engine_properties import (
     Event,
     apply,
     arrivals,

@@ -13,7 +13,7 @@ from streams.domain.matching.reference import expected
 from streams.domain.matching.rules import Tolerances
 from streams.domain.models.outcome import Outcome
 from streams.domain.models.trades import MatchRecord, Status
-from tests.unit.matching.harness import (
+from tests.unit.domain.matching.harness import (
     ChangelogState,
     Stage3Input,
     in_order,
