@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Literal, cast
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 from rich.console import Console
@@ -33,7 +33,8 @@ from streams.formats import avro
 from streams.formats import headers as h
 from streams.formats.csv_source import CsvRecords, IngestError, file_sha256
 from streams.formats.edi_source import EDI_FORMAT, EdiRecords
-from streams.kafka.partitioner import PARTITIONER, keyer
+from streams.kafka import clients
+from streams.kafka.partitioner import keyer
 from streams.kafka.topics import (
     MANIFESTS,
     RAW_CONFIRMATIONS,
@@ -41,10 +42,8 @@ from streams.kafka.topics import (
     RAW_POS,
     RAW_PROMOTIONS,
     RAW_TRADES,
-    admin_client,
 )
 from streams.observability.metrics import Metrics
-from streams.observability.producer_stats import RetryCounter
 from streams.observability.tracing import new_traceparent
 from streams.settings import Settings
 
@@ -138,21 +137,6 @@ def record_headers(
     ]
 
 
-def producer_config(settings: Settings) -> dict[str, Any]:
-    return {
-        "bootstrap.servers": settings.bootstrap,
-        "enable.idempotence": True,
-        "acks": "all",
-        "linger.ms": 20,
-        "compression.type": "lz4",
-        "partitioner": PARTITIONER,  # Java-compatible murmur2: co-partitions both raw topics
-        "batch.num.messages": 10_000,
-        # Bounded queue: BufferError means "wait", which keeps memory flat on huge files.
-        "queue.buffering.max.messages": 100_000,
-        "queue.buffering.max.kbytes": 64 * 1024,
-    }
-
-
 class DeliveryTally:
     """Counts delivery reports; remembers the first failure to report it."""
 
@@ -207,7 +191,7 @@ def require_topics(settings: Settings, *names: str, co_partitioned: str | None =
     """Fail unless every topic exists (ingest must not auto-create them), and unless
     ``names[0]`` has as many partitions as ``co_partitioned`` (when that one exists)."""
     try:
-        existing = admin_client(settings).list_topics(timeout=15).topics
+        existing = clients.admin_client(settings).list_topics(timeout=15).topics
     except KafkaException as exc:
         raise IngestError(f"cannot reach Kafka at {settings.bootstrap}: {exc}") from exc
     missing = [name for name in names if name not in existing]
@@ -272,13 +256,7 @@ def ingest_file(
     sha = file_sha256(path)  # first pass: every record's headers carry it
     run_id = uuid.uuid4().hex
     metrics = metrics or Metrics()
-    producer = Producer(
-        {
-            **producer_config(settings),
-            "statistics.interval.ms": 1000,
-            "stats_cb": RetryCounter(metrics, "ingest"),
-        }
-    )
+    producer = clients.producer(settings, "ingest", metrics)
     tally = DeliveryTally()
     rows_read = 0
     size = path.stat().st_size

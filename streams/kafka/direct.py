@@ -18,10 +18,8 @@ from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
-from streams.kafka.partitioner import PARTITIONER
-from streams.kafka.read import LIBRDKAFKA_LOG
+from streams.kafka import clients
 from streams.observability.metrics import Metrics
-from streams.observability.producer_stats import RetryCounter
 from streams.settings import Settings
 
 Headers = list[tuple[str, bytes]]
@@ -46,24 +44,13 @@ class DirectOutput:
 
     def _client(self) -> Producer:
         if self._producer is None:  # in the worker, not when the app is built
-            self._producer = Producer(
-                {
-                    "bootstrap.servers": self.settings.bootstrap,
-                    "enable.idempotence": True,
-                    "acks": "all",
-                    # Every batch ends in a flush, which sends at once: the linger only
-                    # lets a batch's outputs leave in a few large requests, not many small
-                    # ones (quick bench: +7 % lines per CPU-second, with the relay's).
-                    "linger.ms": 100,
-                    "compression.type": "lz4",
-                    "partitioner": PARTITIONER,  # the keys land where Faust's would
-                    # One callback for every message: a closure per message cost more
-                    # than the produce call itself.
-                    "on_delivery": self._report,
-                    "statistics.interval.ms": int(self.settings.metrics_interval_seconds * 1000),
-                    "stats_cb": RetryCounter(self.metrics, "agents"),
-                    "logger": LIBRDKAFKA_LOG,
-                }
+            self._producer = clients.producer(
+                self.settings,
+                "agents",
+                self.metrics,
+                # One callback for every message: a closure per message cost more than the
+                # produce call itself.
+                on_delivery=self._report,
             )
         return self._producer
 

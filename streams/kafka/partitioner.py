@@ -1,5 +1,5 @@
 """Record keys for co-partitioning: a vendor's sales and agreements share a partition number,
-and so do the trades and confirmations that can match (same key fields, domain.md §4).
+and so do the trades and confirmations that can match (same key fields, docs/domain.md §4.2).
 
 The key is the vendor id, or for trades and confirmations the match group key (a hash of
 buyer, seller, product, delivery start and end in UTC, and currency); the partitioner is

@@ -1,37 +1,21 @@
 """Raw confluent-kafka reads used by the CLI and the worker's monitors.
 
-``read_topic`` reads a whole topic from the beginning up to the end offsets observed when
-it starts (a consistent snapshot, so a report never chases a moving tail).
+One read loop: ``read_ranges`` reads given offset ranges; ``read_topic`` reads a whole topic
+from the beginning up to the end offsets observed when it starts (a consistent snapshot,
+so a report never chases a moving tail).
 """
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Message, TopicPartition
+from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
 
 from streams.errors import KafkaOperationError
+from streams.kafka.clients import consumer
 from streams.settings import Settings
-
-LIBRDKAFKA_LOG = logging.getLogger("librdkafka")
-
-
-def consumer(settings: Settings, group: str | None = None) -> Consumer:
-    return Consumer(
-        {
-            "bootstrap.servers": settings.bootstrap,
-            "group.id": group or f"{settings.app_id}-reader",
-            "enable.auto.commit": False,
-            "auto.offset.reset": "earliest",
-            "enable.partition.eof": False,
-            # librdkafka's own log lines through Python logging (JSON in the worker), not
-            # written raw to stderr
-            "logger": LIBRDKAFKA_LOG,
-        }
-    )
 
 
 def partitions(c: Consumer, topic: str, timeout: float = 10.0) -> list[TopicPartition]:
@@ -41,29 +25,51 @@ def partitions(c: Consumer, topic: str, timeout: float = 10.0) -> list[TopicPart
     return [TopicPartition(topic, p) for p in sorted(meta.partitions)]
 
 
+@dataclass(frozen=True)
+class PartitionRange:
+    partition: int
+    start: int  # first offset read
+    end: int  # first offset not read
+
+    @property
+    def count(self) -> int:
+        return max(0, self.end - self.start)
+
+
 def read_topic(settings: Settings, topic: str, timeout: float = 10.0) -> Iterator[Message]:
+    """Every message of ``topic`` up to the end offsets seen when the read starts."""
     c = consumer(settings)
     try:
-        ends: dict[int, int] = {}
-        assignment = []
+        ranges = []
         for tp in partitions(c, topic, timeout):
             low, high = c.get_watermark_offsets(tp, timeout=timeout)
-            if high > low:
-                ends[tp.partition] = high
-                assignment.append(TopicPartition(topic, tp.partition, OFFSET_BEGINNING))
-        if not assignment:
-            return
-        c.assign(assignment)
+            ranges.append(PartitionRange(tp.partition, low, high))
+    finally:
+        c.close()
+    yield from read_ranges(settings, topic, ranges, timeout)
+
+
+def read_ranges(
+    settings: Settings, topic: str, ranges: list[PartitionRange], timeout: float = 10.0
+) -> Iterator[Message]:
+    """Every message of ``topic`` in the given ranges (per partition, in offset order).
+    Raises if no message arrives for ``timeout`` seconds while some range is unfinished."""
+    todo = {r.partition: r.end for r in ranges if r.count}
+    if not todo:
+        return
+    c = consumer(settings)
+    try:
+        c.assign([TopicPartition(topic, r.partition, r.start) for r in ranges if r.count])
         idle_since = time.monotonic()
-        while ends:
+        while todo:
             batch = c.consume(1000, timeout=0.5)
             if not batch:
                 # The last offsets may hold no message (e.g. a transaction marker): ask the
                 # consumer where it stands instead of waiting for a message that never comes.
-                for tp in c.position([TopicPartition(topic, p) for p in ends]):
-                    if tp.offset >= ends[tp.partition]:
-                        del ends[tp.partition]
-                if ends and time.monotonic() - idle_since > timeout:
+                for tp in c.position([TopicPartition(topic, p) for p in todo]):
+                    if tp.offset >= todo[tp.partition]:
+                        del todo[tp.partition]
+                if todo and time.monotonic() - idle_since > timeout:
                     raise KafkaOperationError(f"reading {topic}: no progress for {timeout:.0f} s")
                 continue
             idle_since = time.monotonic()
@@ -73,13 +79,13 @@ def read_topic(settings: Settings, topic: str, timeout: float = 10.0) -> Iterato
                     if err.code() == KafkaError._PARTITION_EOF:
                         continue
                     raise KafkaOperationError(f"reading {topic}: {err}")
-                partition, offset = msg.partition() or 0, msg.offset()
-                end = ends.get(partition)
+                p, offset = msg.partition() or 0, msg.offset()
+                end = todo.get(p)
                 if end is None or offset is None or offset >= end:
                     continue
                 yield msg
                 if offset + 1 >= end:
-                    del ends[partition]
+                    del todo[p]
     finally:
         c.close()
 

@@ -7,9 +7,10 @@ import time
 from dataclasses import dataclass
 
 from confluent_kafka import KafkaException
-from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
+from confluent_kafka.admin import NewTopic  # type: ignore[attr-defined]
 
 from streams.errors import KafkaOperationError
+from streams.kafka.clients import admin_client
 from streams.settings import Settings
 
 
@@ -94,10 +95,6 @@ def all_topics(settings: Settings) -> list[NewTopic]:
         for table in TABLES
     ]
     return topics
-
-
-def admin_client(settings: Settings) -> AdminClient:
-    return AdminClient({"bootstrap.servers": settings.bootstrap})
 
 
 def create_topics(settings: Settings, timeout: float = 30.0) -> dict[str, str]:

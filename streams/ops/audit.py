@@ -1,4 +1,4 @@
-"""The completeness audit (domain.md §1): per source file, read = applied + duplicate +
+"""The completeness audit (docs/domain.md §1.1): per source file, read = applied + duplicate +
 dead_lettered. 'read' comes from the ingest manifests, the outcomes from the worker
 (one per correlation id, last write wins), so a record lost between them shows as pending."""
 

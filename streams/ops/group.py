@@ -24,7 +24,8 @@ from confluent_kafka import ConsumerGroupState, ConsumerGroupTopicPartitions, To
 
 from streams.errors import ReconError
 from streams.kafka import topics as t
-from streams.kafka.read import Lag, consumer, group_lag
+from streams.kafka.clients import admin_client, consumer
+from streams.kafka.read import Lag, group_lag
 from streams.settings import Settings
 
 # Logical topics the app's agents consume (rebate and matching pipelines).
@@ -51,7 +52,7 @@ class GroupError(ReconError):
 
 
 def _existing(settings: Settings, names: list[str], timeout: float) -> list[str]:
-    existing = t.admin_client(settings).list_topics(timeout=timeout).topics
+    existing = admin_client(settings).list_topics(timeout=timeout).topics
     return [name for name in names if name in existing]
 
 
@@ -94,7 +95,7 @@ class GroupInfo:
 
 
 def describe_group(settings: Settings, group: str, timeout: float = 10.0) -> GroupInfo:
-    admin = t.admin_client(settings)  # keep a reference: futures never resolve without it
+    admin = admin_client(settings)  # keep a reference: futures never resolve without it
     futures = admin.describe_consumer_groups([group], request_timeout=timeout)
     desc = futures[group].result(timeout=timeout + 5)
     members = [f"{m.client_id}@{m.host}" for m in desc.members]
@@ -176,7 +177,7 @@ def reset_offsets(settings: Settings, moves: list[OffsetMove], timeout: float = 
     request = ConsumerGroupTopicPartitions(
         settings.app_id, [TopicPartition(m.topic, m.partition, m.target) for m in moves]
     )
-    admin = t.admin_client(settings)
+    admin = admin_client(settings)
     futures = admin.alter_consumer_group_offsets([request], request_timeout=timeout)
     for future in futures.values():
         try:

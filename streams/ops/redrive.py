@@ -24,14 +24,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from confluent_kafka import KafkaException, Producer
+from confluent_kafka import KafkaException
 from confluent_kafka.admin import NewTopic  # type: ignore[attr-defined]
 
 from streams.errors import KafkaOperationError
 from streams.formats import headers as h
-from streams.ingest.producer import DeliveryTally, producer_config
+from streams.ingest.producer import DeliveryTally
+from streams.kafka import clients
+from streams.kafka.clients import admin_client
 from streams.kafka.read import read_topic
-from streams.kafka.topics import admin_client
 from streams.ops.dlq import dlq_records, find_dlq_record
 from streams.ops.replay import FileCount, Republisher, new_run_id, replace_headers
 from streams.settings import Settings
@@ -146,7 +147,7 @@ def redrive(
 
 
 def _mark(settings: Settings, topic: str, run_id: str, done: list[dict[str, Any]]) -> None:
-    producer = Producer(producer_config(settings))
+    producer = clients.producer(settings)
     tally = DeliveryTally()
     at = datetime.now(UTC).isoformat()
     for rec in done:

@@ -11,22 +11,23 @@ Keys, headers (but the correlation id) and partitions are preserved.
 
 from __future__ import annotations
 
-import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import cast
 
-from confluent_kafka import KafkaException, Message, Producer, TopicPartition
+from confluent_kafka import KafkaException, Message, TopicPartition
 
 from streams.errors import KafkaOperationError, ReconError
 from streams.formats import avro
 from streams.formats import headers as h
 from streams.formats.records import Source
-from streams.ingest.producer import DeliveryTally, producer_config
+from streams.ingest.producer import DeliveryTally
+from streams.kafka import clients
 from streams.kafka import topics as t
-from streams.kafka.read import consumer, partitions
+from streams.kafka.clients import consumer
+from streams.kafka.read import PartitionRange, partitions, read_ranges
 from streams.settings import Settings
 
 HeaderList = list[tuple[str, bytes | None]]
@@ -85,7 +86,7 @@ class Republisher:
     tally: DeliveryTally = field(default_factory=DeliveryTally)
 
     def __post_init__(self) -> None:
-        self.producer = Producer(producer_config(self.settings))
+        self.producer = clients.producer(self.settings)
 
     def publish(
         self,
@@ -187,17 +188,6 @@ def resolve_raw_topic(settings: Settings, name: str) -> str:
     raise ReplayError(f"{name!r} is not a raw topic of this app (one of {known}, or full names)")
 
 
-@dataclass(frozen=True)
-class PartitionRange:
-    partition: int
-    start: int  # first offset replayed
-    end: int  # first offset not replayed
-
-    @property
-    def count(self) -> int:
-        return max(0, self.end - self.start)
-
-
 def _millis(at: datetime) -> int:
     if at.tzinfo is None:
         raise ReplayError(f"time {at.isoformat()} has no UTC offset (add Z or +00:00)")
@@ -250,42 +240,6 @@ def plan(
             start, end = max(start, low), min(end, high)
             ranges.append(PartitionRange(p, start, max(start, end)))
         return ranges
-    finally:
-        c.close()
-
-
-def read_ranges(
-    settings: Settings, topic: str, ranges: list[PartitionRange], timeout: float = 10.0
-) -> Iterator[Message]:
-    """Every message of ``topic`` in the given ranges (per partition, in offset order)."""
-    todo = {r.partition: r.end for r in ranges if r.count}
-    if not todo:
-        return
-    c = consumer(settings)
-    try:
-        c.assign([TopicPartition(topic, r.partition, r.start) for r in ranges if r.count])
-        idle_since = time.monotonic()
-        while todo:
-            batch = c.consume(1000, timeout=0.5)
-            if not batch:
-                for tp in c.position([TopicPartition(topic, p) for p in todo]):
-                    if tp.offset >= todo[tp.partition]:
-                        del todo[tp.partition]
-                if todo and time.monotonic() - idle_since > timeout:
-                    raise KafkaOperationError(f"reading {topic}: no progress for {timeout:.0f} s")
-                continue
-            idle_since = time.monotonic()
-            for msg in batch:
-                err = msg.error()
-                if err is not None:
-                    raise KafkaOperationError(f"reading {topic}: {err}")
-                p, offset = msg.partition() or 0, msg.offset()
-                end = todo.get(p)
-                if end is None or offset is None or offset >= end:
-                    continue
-                yield msg
-                if offset + 1 >= end:
-                    del todo[p]
     finally:
         c.close()
 

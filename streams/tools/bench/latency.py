@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from confluent_kafka import KafkaException, Producer
+from confluent_kafka import KafkaException
 
 from streams.formats import avro
 from streams.formats import headers as h
@@ -22,10 +22,10 @@ from streams.ingest.producer import (
     DeliveryTally,
     RunContext,
     produce,
-    producer_config,
     record_headers,
     utc_now_iso,
 )
+from streams.kafka import clients
 from streams.kafka import topics as t
 from streams.kafka.partitioner import key_index, record_key
 from streams.kafka.read import LagProbe, read_topic
@@ -66,7 +66,7 @@ def wait_caught_up(settings: Settings, topics: list[str], group: str, timeout: f
 def paced_ingest(settings: Settings, path: Path, rate: float, seconds: float) -> int:
     """Produce up to ``rate * seconds`` POS lines of ``path`` at ``rate`` lines/s."""
     topic = settings.topic(t.RAW_POS)
-    producer = Producer(producer_config(settings))
+    producer = clients.producer(settings, "ingest")
     tally = DeliveryTally()
     limit = max(1, int(rate * seconds))
     run_id = uuid.uuid4().hex

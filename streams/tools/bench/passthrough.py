@@ -11,11 +11,10 @@ import time
 import uuid
 from dataclasses import dataclass
 
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Producer
 from confluent_kafka.admin import NewTopic  # type: ignore[attr-defined]
 
-from streams.ingest.producer import producer_config
-from streams.kafka.topics import admin_client
+from streams.kafka import clients
 from streams.settings import Settings
 from streams.tools.bench.procs import BenchError, per_second
 
@@ -37,19 +36,14 @@ class PassThrough:
 
 def pass_through(settings: Settings, source: str, expected: int, timeout: float) -> PassThrough:
     target = f"{source}.passthrough"
-    admin = admin_client(settings)
+    admin = clients.admin_client(settings)
     partitions = len(admin.list_topics(source, timeout=15).topics[source].partitions)
     for future in admin.create_topics([NewTopic(target, partitions, 1)]).values():
         future.result()
-    consumer = Consumer(
-        {
-            "bootstrap.servers": settings.bootstrap,
-            "group.id": f"bench-passthrough-{uuid.uuid4().hex[:8]}",
-            "auto.offset.reset": "earliest",
-            "enable.auto.commit": True,
-        }
+    consumer = clients.consumer(
+        settings, f"bench-passthrough-{uuid.uuid4().hex[:8]}", **{"enable.auto.commit": True}
     )
-    config = producer_config(settings)
+    config = clients.producer_config(settings, "ingest")
     config.pop("partitioner", None)  # partitions are copied, not recomputed
     producer = Producer(config)
     consumer.subscribe([source])

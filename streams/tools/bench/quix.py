@@ -12,8 +12,9 @@ from confluent_kafka.admin import NewTopic  # type: ignore[attr-defined]
 
 from streams.domain.accrual.reference import TotalKey
 from streams.kafka import topics as t
+from streams.kafka.clients import admin_client
 from streams.kafka.read import read_topic
-from streams.kafka.topics import admin_client, create_topics
+from streams.kafka.topics import create_topics
 from streams.settings import Settings
 from streams.tools.bench.ours import IngestRun, first_timestamp_ms, ingest
 from streams.tools.bench.procs import per_second, run_child

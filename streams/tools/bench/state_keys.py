@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import hashlib
 
-from confluent_kafka import Producer
-
 from streams.domain.accrual.horizon import MARK_DAY
 from streams.domain.accrual.keys import dedupe_key
 from streams.domain.state import encode
-from streams.ingest.producer import DeliveryTally, produce, producer_config
+from streams.ingest.producer import DeliveryTally, produce
+from streams.kafka import clients
 from streams.kafka import topics as t
 from streams.settings import Settings
 from streams.tools.bench.procs import BenchError
@@ -25,7 +24,7 @@ from streams.tools.bench.procs import BenchError
 def preload_marks(settings: Settings, keys: int) -> None:
     """``keys`` distinct dedupe marks on the state changelog (its topic must exist)."""
     topic = t.changelog_topic(settings, t.STATE_TABLE)
-    producer = Producer(producer_config(settings))
+    producer = clients.producer(settings, "ingest")
     tally = DeliveryTally()
     for n in range(keys):
         idem = hashlib.sha256(f"preloaded:{n}".encode()).hexdigest()

@@ -21,10 +21,10 @@ from streams.ingest.producer import (
     IngestResult,
     RunContext,
     new_traceparent,
-    producer_config,
     record_headers,
     utc_now_iso,
 )
+from streams.kafka import clients
 from streams.kafka.partitioner import record_key
 from streams.settings import Settings
 
@@ -80,15 +80,6 @@ def test_record_key_vendor_or_hash_fallback() -> None:
         assert record_key(raw, index) == hashlib.sha256(raw).hexdigest().encode()
 
 
-def test_producer_config() -> None:
-    conf = producer_config(Settings(bootstrap_servers="b:1"))
-    assert conf["bootstrap.servers"] == "b:1"
-    assert conf["enable.idempotence"] is True
-    assert conf["acks"] == "all"
-    assert conf["partitioner"] == "murmur2_random"
-    assert conf["compression.type"] == "lz4"
-
-
 def test_summary_line() -> None:
     result = IngestResult("r", "pos.csv", "s", "pos-csv", "p.raw.pos", 10, 10, 123, 2.0)
     assert result.summary() == (
@@ -132,7 +123,7 @@ class FakeProducer:
 def run_fake(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, fake: FakeProducer, data: bytes
 ) -> IngestResult:
-    monkeypatch.setattr(ingest, "Producer", lambda conf: fake)
+    monkeypatch.setattr(clients, "Producer", lambda conf: fake)
     monkeypatch.setattr(ingest, "require_topics", lambda *args, **kwargs: None)
     path = tmp_path / "promos.csv"
     path.write_bytes(data)

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from streams.kafka import clients
 from streams.observability.metrics import Metrics
-from streams.relay import outbox as relay_module
 from streams.relay.outbox import OutboxRelay
 from streams.relay.process import RelayProcess
 from streams.settings import Settings
@@ -67,8 +67,8 @@ def test_metrics_reach_the_worker_and_a_stop_is_clean(monkeypatch: pytest.Monkey
 def test_a_clean_stop_never_reads_as_a_hung_relay(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    # The stop used to join the process while the listener thread joined it too: whoever
-    # lost the race saw it "alive", logged that it did not stop, and killed a reaped pid.
+    # Only the listener thread may reap the process: if the stop joined it too, whichever
+    # lost the race would see it "alive", log that it did not stop, and kill a reaped pid.
     for _ in range(8):
         relay, _metrics = started(until_stopped, monkeypatch)
         relay.stop()
@@ -170,7 +170,7 @@ def test_the_relay_consumer_fails_over_with_the_workers_session_timeout(
         configs.append(config)
         raise Stop
 
-    monkeypatch.setattr(relay_module, "Consumer", consumer)
+    monkeypatch.setattr(clients, "Consumer", consumer)
     settings = Settings(session_timeout_seconds=12)
     with pytest.raises(Stop):
         OutboxRelay(settings, HANDLERS, Metrics()).run(lambda: False, lambda: None)
