@@ -11,7 +11,7 @@ from enum import StrEnum
 
 
 class Category(StrEnum):
-    """DLQ error categories (domain.md §2)."""
+    """DLQ error categories (docs/domain.md §2)."""
 
     PARSE_ERROR = "parse_error"
     SCHEMA_VIOLATION = "schema_violation"

@@ -65,7 +65,7 @@ class Settings(BaseSettings):
     # would still evict a worker on a long GC pause or a network hiccup (a rebalance, not a
     # loss: the books are idempotent). Heartbeats go every third of it.
     session_timeout_seconds: float = Field(default=10.0, ge=6.0, le=90.0)
-    # Dedupe horizon (README "Dedupe horizon"): sales dated more than this many days before
+    # Dedupe horizon (docs/domain.md §1.3): sales dated more than this many days before
     # today (UTC) are refused (DLQ invalid_value), and their dedupe marks are purged, so the
     # state stops growing with every applied record. 800 days = a financial year, a year of
     # audit and a margin. 0 keeps every mark forever and refuses nothing.
@@ -90,7 +90,7 @@ class Settings(BaseSettings):
         default=None, description="Pushgateway for one-shot commands (ingest, replay)."
     )
 
-    # Trade matching (domain.md §4, docs/matching.md)
+    # Trade matching (docs/domain.md §4, docs/matching.md)
     match_quantity_tolerance: Decimal = Field(default=Decimal("0"), ge=0)
     match_price_tolerance: Decimal = Field(default=Decimal("0.01"), ge=0)
     match_time_tolerance_seconds: float = Field(default=300.0, ge=0)
@@ -110,7 +110,7 @@ class Settings(BaseSettings):
         default=False, description="`worker --drain`: end of input closes every window (batch)."
     )
 
-    # Three-way match of EDI documents (domain.md §5, docs/threeway.md)
+    # Three-way match of EDI documents (docs/domain.md §5, docs/threeway.md)
     threeway_price_tolerance_amount: Decimal = Field(
         default=Decimal("0.01"), ge=0, description="Max |invoice - PO| unit price, money."
     )

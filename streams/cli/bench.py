@@ -34,8 +34,10 @@ def bench(
     ] = None,
     state_keys: Annotated[
         int | None,
-        typer.Option(help="Also run 1 worker with this many idempotency keys in its state "
-                     "(the memory target: 10000000)."),
+        typer.Option(
+            help="Also run 1 worker with this many idempotency keys in its state "
+            "(the memory target: 10000000)."
+        ),
     ] = None,
     stage_timeout: Annotated[
         float | None, typer.Option(help="Seconds a stage may take (default 900).")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
@@ -38,3 +38,16 @@ def reports_errors(func: Callable[P, R]) -> Callable[P, R]:
             raise typer.Exit(1) from exc
 
     return wrapper
+
+
+def input_file(help: str) -> Any:
+    """The FILE argument of a command that reads one existing, readable file."""
+    return typer.Argument(
+        exists=True,
+        file_okay=True,
+        dir_okay=False,
+        readable=True,
+        metavar="FILE",
+        show_default=False,
+        help=help,
+    )

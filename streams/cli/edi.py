@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from streams.cli.common import reports_errors
+from streams.cli.common import input_file, reports_errors
 from streams.formats.x12 import Fault, X12Reader, parse_sets
 
 app = typer.Typer(help="Inspect X12 EDI files (850, 856, 810, 210).", no_args_is_help=True)
@@ -25,18 +25,7 @@ def edi() -> None:
     """Inspect X12 EDI files (850, 856, 810, 210)."""  # keeps `parse` a sub-command
 
 
-FileArg = Annotated[
-    Path,
-    typer.Argument(
-        exists=True,
-        file_okay=True,
-        dir_okay=False,
-        readable=True,
-        metavar="FILE",
-        show_default=False,
-        help="X12 file: one or more interchanges (ISA...IEA).",
-    ),
-]
+FileArg = Annotated[Path, input_file("X12 file: one or more interchanges (ISA...IEA).")]
 
 
 @app.command("parse")

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from streams.cli.common import reports_errors, settings_from
+from streams.cli.common import input_file, reports_errors, settings_from
 from streams.ingest.producer import Kind, ingest_file
 from streams.observability.push import run_metrics
 
@@ -18,18 +18,7 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-FileArg = Annotated[
-    Path,
-    typer.Argument(
-        exists=True,
-        file_okay=True,
-        dir_okay=False,
-        readable=True,
-        metavar="FILE",
-        show_default=False,
-        help="CSV file with a header row (UTF-8).",
-    ),
-]
+FileArg = Annotated[Path, input_file("CSV file with a header row (UTF-8).")]
 
 
 def _ingest(ctx: typer.Context, file: Path, kind: Kind) -> None:

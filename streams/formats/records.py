@@ -31,6 +31,9 @@ class Source:
     # The traceparent of this hop's outputs (a child span of the record's); one per record,
     # so every output of one decision shares it. Empty: derived on use.
     hop: str = ""
+    timestamp: int = 0  # the message's timestamp, microseconds since the epoch
+    # The headers as they came, for a stage that forwards a record untouched.
+    raw_headers: tuple[tuple[str, bytes], ...] = ()
 
     @property
     def correlation_id(self) -> str:

@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 
 import faust
 
+from streams.domain.matching.messages import Tick
+from streams.formats import ticks
 from streams.observability.metrics import Metrics
 from streams.relay.publish import RelayHandler
 from streams.settings import Settings
-
-TICK_KEY = b"tick"  # window ticks: the agents tell them from records by this key
 
 
 @dataclass(frozen=True)
@@ -56,20 +56,16 @@ def raw_topic(app: faust.App, settings: Settings, name: str) -> faust.TopicT:
 
 
 def window_ticks(
-    app: faust.App,
-    settings: Settings,
-    topic: faust.TopicT,
-    name: str,
-    body: Callable[[int, bool], bytes],
+    app: faust.App, settings: Settings, topic: faust.TopicT, name: str
 ) -> Callable[[], Awaitable[None]]:
-    """Send a tick (``body(now_micros, final)``, key ``tick``) to every partition of
-    ``topic`` every ``match_tick_seconds``, so a quiet feed still closes its windows on
-    the wall clock; returns the end-of-input hook for ``Pipeline.on_caught_up``."""
+    """Send a tick to every partition of ``topic`` every ``match_tick_seconds``, so a
+    quiet feed still closes its windows on the wall clock; returns the end-of-input hook
+    for ``Pipeline.on_caught_up``."""
 
     async def send_ticks(final: bool) -> None:
-        value = body(time.time_ns() // 1000, final)
+        value = ticks.encode(Tick(time.time_ns() // 1000, final))
         sent = [
-            await topic.send(key=TICK_KEY, value=value, partition=p)
+            await topic.send(key=ticks.TICK_KEY, value=value, partition=p)
             for p in range(settings.partitions)
         ]
         for fut in sent:

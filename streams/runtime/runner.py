@@ -24,6 +24,7 @@ from streams.settings import Settings
 
 log = logging.getLogger(__name__)
 
+
 class WorkerError(ReconError):
     """The worker stopped without doing what it was asked."""
 

@@ -1,11 +1,24 @@
-"""The frame every agent runs raw records through: decide, publish, record the outcome.
+"""The one pipeline sequence, and the one failure policy, every agent runs.
 
-Records come in batches (Faust ``take_events``): a batch is decided record by record,
-its state writes are flushed once per key, then its outputs are published. Every record
-ends in exactly one outcome (applied, duplicate, dead_lettered), published to the outcomes
-topic keyed by correlation id. Nothing escapes ``handle_batch``: an error that is not a
-RecordError is a poison pill and is dead-lettered with a stack summary, so the partition
-keeps moving (an exception inside a Faust agent would kill the agent).
+Each batch of events (a batch of one for a stage that must see records one at a time)
+goes through the same five steps:
+
+1. **decide** every record, synchronously and under its own event: validate, dedupe,
+   apply to the state (read-modify-write), choose the outputs. A window tick (see
+   ``streams.formats.ticks``) advances the processor's clock instead;
+2. **write state**: the processor's write-behind state, once per partition's run;
+3. **produce** every record's outputs: direct outputs, its outcome, or its DLQ record;
+4. **flush** until every output is durable;
+5. **commit**: return, so Faust acks the events and commits their offsets.
+
+Deciding and writing never await, so no other agent sees a batch half-applied.
+
+Failure policy. A record whose processing raises is one record's problem: a RecordError
+is dead-lettered with its category, anything else with category ``processing_error`` and
+a stack summary, and the partition moves on (an exception inside a Faust agent would kill
+the agent). Only the named conditions below stop the worker; it then exits at once
+without acking the batch, as kill -9 would, and the restarted worker re-processes the
+batch on the state restored from the changelog (docs/design.md, "One pipeline sequence").
 """
 
 from __future__ import annotations
@@ -15,20 +28,22 @@ import os
 import time
 import weakref
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager as ContextManager
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, NoReturn
+from typing import Any, NoReturn, cast
 
 import faust
 from faust.streams import _current_event
 from faust.types import EventT, StreamT, TopicT
 
+from streams.domain.matching.messages import Tick
 from streams.domain.models.outcome import Outcome
 from streams.domain.models.parsing import parse_columns
-from streams.errors import Category, RecordError, Stage
+from streams.errors import Category, ReconError, RecordError, Stage
 from streams.formats import headers as h
+from streams.formats import ticks
 from streams.formats.records import (
     HeaderList,
     Source,
@@ -44,22 +59,49 @@ from streams.settings import Settings
 
 log = logging.getLogger(__name__)
 
+EXIT_BATCH_FAILED = 70  # EX_SOFTWARE
+
+
+class WorkerMustStop(ReconError):
+    """A condition under which no record can be processed safely: the worker stops."""
+
+
+class StateLost(WorkerMustStop):
+    """The batch's state could not be written: what the records decided may be lost."""
+
+
+class OutputsUndelivered(WorkerMustStop):
+    """The broker did not take the batch's outputs within the producer's delivery timeout:
+    unreachable past that limit, or the producer was fenced or refused them."""
+
+
+class SequenceFailed(WorkerMustStop):
+    """The sequence itself failed outside any one record (a bug in the frame)."""
+
 
 @dataclass(frozen=True)
 class Send:
-    """A direct output: must be deterministic for the record, so a resend is harmless."""
+    """A direct output: must be deterministic for the record, so a resend is harmless.
+    ``headers`` None: the record's trace headers under ``schema``."""
 
     topic: TopicT
-    key: bytes
+    key: bytes | None
     value: bytes
     schema: str
+    headers: HeaderList | None = None
 
 
 @dataclass
 class Decision:
-    outcome: Outcome
-    idempotency_key: str | None
+    """What deciding a record produced. ``outcome`` None: this stage decides no outcome
+    for the record (a later stage does, or it is an internal message)."""
+
+    outcome: Outcome | None
+    idempotency_key: str | None = None
     sends: list[Send] = field(default_factory=list)
+
+
+NO_OUTCOME = Decision(None)
 
 
 @dataclass(frozen=True)
@@ -86,18 +128,32 @@ def in_event(event: EventT[Any]) -> Iterator[None]:
 
 def source_of(event: EventT[Any]) -> Source:
     msg = event.message
+    raw = msg.headers or ()
+    raw_headers = cast(
+        "tuple[tuple[str, bytes], ...]",
+        tuple(raw.items()) if isinstance(raw, Mapping) else tuple(raw),
+    )
     return Source(
         topic=msg.topic,
         partition=msg.partition,
         offset=msg.offset,
         key=msg.key,
         value=msg.value or b"",
-        headers=(headers := h.to_dict(msg.headers)),
+        headers=(headers := h.to_dict(raw_headers)),
         hop=child_of(headers.get(h.TRACEPARENT)),
+        timestamp=round(msg.timestamp * 1000) * 1000,
+        raw_headers=raw_headers,
     )
 
 
 class RecordProcessor(ABC):
+    """One agent's decisions; ``run`` takes a batch through the sequence."""
+
+    # The input is source records, each owed exactly one outcome: dead-lettering one here
+    # is its outcome. False for a stage reading internal messages, whose records' outcomes
+    # an earlier stage already published.
+    dead_letter_is_outcome = True
+
     def __init__(
         self,
         outcomes: TopicT,
@@ -116,6 +172,19 @@ class RecordProcessor(ABC):
     def decide(self, src: Source) -> Decision:
         """Validate and apply one record. Synchronous on purpose: no await may split a
         read-modify-write of the state. Raises RecordError for a bad record."""
+
+    def tick(self, src: Source, tick: Tick) -> None:
+        """Advance the clock of ``src.partition`` (close the windows due). Stages whose
+        input carries no ticks never see one."""
+        raise RecordError(
+            Category.SCHEMA_VIOLATION,
+            Stage.PARSE,
+            f"{self.what(src)}: a window tick on {src.topic}, which takes no ticks",
+        )
+
+    def write_state(self) -> None:  # noqa: B027 - most processors write their state directly
+        """Write what ``decide`` deferred (write-behind state); called under the last event
+        of each partition's run of records in a batch."""
 
     def columns(self, src: Source) -> list[str]:
         header = src.headers.get(h.COLUMNS)
@@ -136,25 +205,29 @@ class RecordProcessor(ABC):
     def what(src: Source) -> str:
         return f"{src.source_file} line {src.line}"
 
-    def flush(self) -> None:  # noqa: B027 - most processors write their state directly
-        """Write what ``decide`` deferred (write-behind state); called under the last event
-        of each partition's run of records in a batch."""
-
-    async def handle(self, src: Source) -> Outcome:
-        """One record on its own, under the stream's current event (a batch of one)."""
-        decided = self._decide(src)
-        self.flush()
-        outcome = await self._publish(decided)
-        if self.output is not None:
-            await self.output.flush()
-        return outcome
-
-    async def handle_batch(self, events: Sequence[EventT[Any]]) -> list[Outcome]:
-        """Decide every record of the batch, flush the state, then publish the outputs.
-
-        Deciding and flushing never await, so no other agent sees a batch half-applied;
-        the events are acked (and their offsets committed) only after this returns."""
+    async def run(self, events: Sequence[EventT[Any]]) -> list[Outcome | None]:
+        """Take ``events`` through the sequence; raises only WorkerMustStop."""
         started = time.perf_counter()
+        try:
+            decided = self._decide_and_write(events)
+            outcomes = [await self._produce(d) for d in decided]
+            await self._flush()
+        except WorkerMustStop:
+            raise
+        except Exception as exc:
+            raise SequenceFailed(f"{self.agent}: {describe_unexpected(exc)}") from exc
+        self.metrics.batch_processing.labels(self.agent).observe(time.perf_counter() - started)
+        return outcomes
+
+    async def _flush(self) -> None:
+        if self.output is None:
+            return  # Faust flushes its own producer before it commits
+        try:
+            await self.output.flush()
+        except Exception as exc:
+            raise OutputsUndelivered(f"{self.agent}: {exc}") from exc
+
+    def _decide_and_write(self, events: Sequence[EventT[Any]]) -> list[Decided]:
         by_partition: dict[int, list[EventT[Any]]] = {}
         for event in events:
             by_partition.setdefault(event.message.partition, []).append(event)
@@ -164,12 +237,11 @@ class RecordProcessor(ABC):
                 with in_event(event):
                     decided.append(self._decide(source_of(event)))
             with in_event(run[-1]):
-                self.flush()
-        outcomes = [await self._publish(d) for d in decided]
-        if self.output is not None:
-            await self.output.flush()  # before the batch is acked
-        self.metrics.batch_processing.labels(self.agent).observe(time.perf_counter() - started)
-        return outcomes
+                try:
+                    self.write_state()
+                except Exception as exc:
+                    raise StateLost(f"{self.agent}: writing the batch's state: {exc}") from exc
+        return decided
 
     def _context(self, src: Source) -> ContextManager[None]:
         return record_context(
@@ -188,41 +260,59 @@ class RecordProcessor(ABC):
         with self._context(src):
             self.metrics.child(self.metrics.records_in, src.topic, "process").inc()
             try:
+                tick = ticks.decode(src.key, src.value)
+                if tick is not None:
+                    self.tick(src, tick)
+                    return Decided(src, NO_OUTCOME, None, started)
                 return Decided(src, self.decide(src), None, started)
             except RecordError as err:
                 return Decided(src, None, err, started)
             except Exception as exc:  # poison pill: never let it kill the agent
                 log.exception("unexpected error on %s", self.what(src))
-                pill = RecordError(
-                    Category.PROCESSING_ERROR, Stage.COMPUTE, describe_unexpected(exc)
-                )
-                return Decided(src, None, pill, started)
+                return Decided(src, None, poison_pill(exc), started)
 
-    async def _publish(self, decided: Decided) -> Outcome:
-        src, decision = decided.src, decided.decision
+    async def _produce(self, decided: Decided) -> Outcome | None:
+        """Publish one record's outputs; an error building them dead-letters the record."""
+        src = decided.src
         with self._context(src):
-            if decision is None:
-                assert decided.error is not None
-                await self._dead_letter(src, decided.error)
-                outcome = Outcome.DEAD_LETTERED
-            else:
-                for send in decision.sends:
-                    await self._send(
-                        send.topic, send.key, send.value, src.trace_headers(send.schema)
-                    )
-                    self._published(src, send.topic, send.schema)
-                await self._outcome(src, decision.outcome, decision.idempotency_key)
-                outcome = decision.outcome
-            self.metrics.child(self.metrics.outcomes, src.topic, outcome.value).inc()
-            if outcome is Outcome.DUPLICATE:
-                self.metrics.child(self.metrics.duplicates_skipped, src.topic).inc()
+            try:
+                outcome = await self._publish(decided)
+            except Exception as exc:
+                log.exception("unexpected error publishing %s", self.what(src))
+                try:
+                    await self._dead_letter(src, poison_pill(exc))
+                except Exception as dlq_exc:
+                    raise OutputsUndelivered(
+                        f"{self.agent}: cannot dead-letter {self.what(src)}: {dlq_exc}"
+                    ) from dlq_exc
+                outcome = Outcome.DEAD_LETTERED if self.dead_letter_is_outcome else None
+            if outcome is not None:
+                self.metrics.child(self.metrics.outcomes, src.topic, outcome.value).inc()
+                if outcome is Outcome.DUPLICATE:
+                    self.metrics.child(self.metrics.duplicates_skipped, src.topic).inc()
+                log.debug("decided %s", outcome.value, extra={"outcome": outcome.value})
             self.metrics.child(self.metrics.record_processing, self.agent).observe(
                 time.perf_counter() - decided.started
             )
-            log.debug("decided %s", outcome.value, extra={"outcome": outcome.value})
         return outcome
 
-    async def _send(self, topic: TopicT, key: bytes, value: bytes, headers: HeaderList) -> None:
+    async def _publish(self, decided: Decided) -> Outcome | None:
+        src, decision = decided.src, decided.decision
+        if decision is None:
+            assert decided.error is not None
+            await self._dead_letter(src, decided.error)
+            return Outcome.DEAD_LETTERED if self.dead_letter_is_outcome else None
+        for send in decision.sends:
+            headers = send.headers if send.headers is not None else src.trace_headers(send.schema)
+            await self._send(send.topic, send.key, send.value, headers)
+            self._published(src, send.topic, send.schema)
+        if decision.outcome is not None:
+            await self._outcome(src, decision.outcome, decision.idempotency_key)
+        return decision.outcome
+
+    async def _send(
+        self, topic: TopicT, key: bytes | None, value: bytes, headers: HeaderList
+    ) -> None:
         if self.output is not None:
             self.output.send(topic.get_topic_name(), key, value, headers)
         else:
@@ -245,7 +335,8 @@ class RecordProcessor(ABC):
         await self._send(self.dlq, key, value, headers)
         self.metrics.dlq_records.labels(err.category.value, err.stage.value).inc()
         self._published(src, self.dlq, "dlq")
-        await self._outcome(src, Outcome.DEAD_LETTERED, None)
+        if self.dead_letter_is_outcome:
+            await self._outcome(src, Outcome.DEAD_LETTERED, None)
 
     async def _outcome(self, src: Source, outcome: Outcome, idem: str | None) -> None:
         await self._send(
@@ -257,21 +348,16 @@ class RecordProcessor(ABC):
         self._published(src, self.outcomes, "outcome")
 
 
+def poison_pill(exc: BaseException) -> RecordError:
+    return RecordError(Category.PROCESSING_ERROR, Stage.COMPUTE, describe_unexpected(exc))
+
+
 def dead_letter_message(src: Source, err: RecordError) -> tuple[bytes, bytes, HeaderList]:
     """Key, value and headers of the DLQ record of ``src`` (original bytes, category,
     position, trace headers)."""
     dlq_id, payload = dlq_record(src, err)
     headers = [*src.trace_headers("dlq_record"), ("recon-dlq-id", dlq_id.encode())]
     return src.correlation_id.encode(), payload, headers
-
-
-async def send_dead_letter(dlq: TopicT, src: Source, err: RecordError, metrics: Metrics) -> None:
-    key, value, headers = dead_letter_message(src, err)
-    await dlq.send(key=key, value=value, headers=headers)
-    metrics.dlq_records.labels(err.category.value, err.stage.value).inc()
-
-
-EXIT_BATCH_FAILED = 70  # EX_SOFTWARE
 
 
 def exit_without_acking(agent: str, exc: BaseException) -> NoReturn:
@@ -291,25 +377,22 @@ def attach(
     processor: RecordProcessor,
     name: str,
     *,
-    batched: bool = True,
+    one_at_a_time: bool = False,
 ) -> None:
-    """Run ``processor`` over the events of ``topic`` as the agent ``name``: in batches,
-    or one event at a time (``batched=False``)."""
+    """Run ``processor`` over the events of ``topic`` as the agent ``name``, in batches of
+    up to ``agent_batch_max`` events, or of one (``one_at_a_time``)."""
     processor.agent = name
+    batch_max = 1 if one_at_a_time else settings.agent_batch_max
 
-    async def process_batches(stream: StreamT[Any]) -> None:
+    async def process(stream: StreamT[Any]) -> None:
         # faust-streaming has take_events; its StreamT stub does not declare it.
         batches = stream.take_events(  # type: ignore[attr-defined]
-            settings.agent_batch_max, settings.agent_batch_seconds
+            batch_max, settings.agent_batch_seconds
         )
         async for events in batches:
             try:
-                await processor.handle_batch(events)
-            except Exception as exc:
+                await processor.run(events)
+            except WorkerMustStop as exc:
                 exit_without_acking(name, exc)
 
-    async def process_events(stream: StreamT[Any]) -> None:
-        async for event in stream.events():
-            await processor.handle(source_of(event))
-
-    app.agent(topic, name=name)(process_batches if batched else process_events)
+    app.agent(topic, name=name)(process)

@@ -1,6 +1,6 @@
 """The rebate engine: applies validated sales and agreements to state, yields ledger postings.
 
-Exactness (domain.md §3): per (agreement, period) the state holds the net measure X and the
+Exactness (docs/domain.md §3.5): per (agreement, period) the state holds the net measure X and the
 running total ``posted``; after every event the engine posts ``T - posted`` where
 ``T = round_half_even(accrual(X), 2)``. The sum of postings therefore always equals T.
 
@@ -127,7 +127,7 @@ def entry_id(trigger_key: str, agreement_id: str, period: str, currency: str, se
     changelog record). ``seq`` is the row's write sequence: a record reprocessed after a
     crash in a state that has moved on (a later sale's aggregate already durable) can post
     a different amount than its first time, and that must be a new entry, not a second
-    version of the first one (found by the batched crash property test)."""
+    version of the first one."""
     ident = f"{trigger_key}:{agreement_id}:{period}:{currency}:{seq}"
     return hashlib.sha256(ident.encode("utf-8")).hexdigest()[:32]
 

@@ -1,1 +1,1 @@
-"""Bilateral trade matching (domain.md §4): pure engines over KeyValueState, no Kafka."""
+"""Bilateral trade matching (docs/domain.md §4): pure engines over KeyValueState, no Kafka."""

@@ -1,4 +1,4 @@
-"""The matching rules of domain.md §4 as pure functions over one match group.
+"""The matching rules of docs/domain.md §4.4 as pure functions over one match group.
 
 ``pair`` is a function of the *set* of live records only: candidates are ranked by a total
 order (exact before tolerance, then smallest |Δtime|, |Δquantity|, |Δprice|, then the lowest
@@ -95,7 +95,7 @@ def diff(trade: Leg, confirm: Leg) -> Diff:
 
 
 def pair(trades: Iterable[Leg], confirms: Iterable[Leg], tol: Tolerances) -> list[Pair]:
-    """The pairing of one group: exact pairs first, then tolerance pairs, by §4 ordering."""
+    """The pairing of one group: exact pairs first, then tolerance pairs, by the §4.4 ranking."""
     by_time = sorted(confirms, key=lambda c: (c.trade_time, c.record_id))
     times = [c.trade_time for c in by_time]
     ranked: list[tuple[tuple[int, int, Decimal, Decimal, str, str], Pair]] = []
@@ -127,7 +127,7 @@ def pair(trades: Iterable[Leg], confirms: Iterable[Leg], tol: Tolerances) -> lis
 
 
 def nearest(leg: Leg, others: Iterable[Leg], leg_is_trade: bool) -> tuple[Leg, Diff] | None:
-    """The closest record of the other side by §4 ordering (the partner of a mismatch)."""
+    """The closest record of the other side by the §4.4 ranking (the partner of a mismatch)."""
     best: tuple[tuple[int, Decimal, Decimal, str], Leg, Diff] | None = None
     for other in others:
         d = diff(leg, other) if leg_is_trade else diff(other, leg)

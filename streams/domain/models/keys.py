@@ -1,6 +1,6 @@
 """Identities shared by ingest, the engines and the reports: match groups and output ids.
 
-A match group is the set of records whose key fields (domain.md §4) are identical; only
+A match group is the set of records whose key fields (docs/domain.md §4.2) are identical; only
 records of one group can ever match, so the group key is both the partition key and the
 unit of re-pairing. Times are hashed in their UTC ISO form, so two offsets naming the same
 instant fall into the same group.

@@ -1,4 +1,5 @@
-"""The three outcomes of a record (domain.md §1): read = applied + duplicate + dead_lettered."""
+"""The three outcomes of a record (docs/domain.md §1.1): read = applied + duplicate +
+dead_lettered."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """From a raw CSV record (bytes + its file's header) to a validated model, or a RecordError.
 
-Categories follow domain.md §2: bytes that are not a well-formed CSV record are a
+Categories follow docs/domain.md §2: bytes that are not a well-formed CSV record are a
 ``parse_error``; missing, unknown or mistyped fields a ``schema_violation``; a value that
 breaks a business rule an ``invalid_value``.
 """

@@ -1,4 +1,4 @@
-"""Tiered rebate arithmetic (domain.md §3): exact Decimal, rounded only at the target."""
+"""Tiered rebate arithmetic (docs/domain.md §3.4): exact Decimal, rounded only at the target."""
 
 from __future__ import annotations
 

@@ -34,7 +34,7 @@ class Side(StrEnum):
 
     @property
     def source(self) -> str:
-        """The source name in idempotency keys (domain.md §1)."""
+        """The source name in idempotency keys (docs/domain.md §1.2)."""
         return "trades" if self is Side.TRADE else "confirmations"
 
 

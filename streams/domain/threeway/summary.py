@@ -2,7 +2,7 @@
 
 Amounts and quantities are kept as Decimal strings (state is JSON). Lines are identified by
 every id they carry (buyer part, vendor part, UPC, line number) so that a line can be joined
-with the PO line that shares any of them (domain.md §5: buyer part / vendor part / UPC).
+with the PO line that shares any of them (docs/domain.md §5.1: buyer part / vendor part / UPC).
 """
 
 from __future__ import annotations

@@ -30,8 +30,8 @@ have been cleared, so nothing can be delivered between the seek and the clear:
 Every record delivered before the clear was fetched before the seek, and the seek
 rewinds the position over it, so it is read again after the resume, in order. A
 partition with no committed offset (or 0) is not sought by aiokafka at all, so the fix
-rewinds it to the start itself (found by the rebalance test: promotions that arrived
-during a rebalance were never committed, a drain waited forever at offset 0).
+rewinds it to the start itself (otherwise records that arrived during a rebalance and
+were never committed would be skipped, and a drain would wait forever at offset 0).
 """
 
 from __future__ import annotations

@@ -19,10 +19,9 @@ from __future__ import annotations
 import hashlib
 import logging
 from datetime import datetime
-from typing import Any
 
 import faust
-from faust.types import EventT, StreamT, TopicT
+from faust.types import TopicT
 
 from streams.domain.matching import messages
 from streams.domain.matching.engine import MatchConfig, MatchEngine
@@ -33,12 +32,13 @@ from streams.domain.models.trades import ID_COLUMNS, MODELS, SIDES
 from streams.errors import Category, RecordError, Stage
 from streams.formats import headers as h
 from streams.formats.csv_source import field_at
-from streams.formats.records import Source, describe_unexpected
+from streams.formats.records import Source
 from streams.kafka import topics as t
 from streams.observability.metrics import Metrics
 from streams.relay.matching import outbox_publishes
 from streams.runtime.pipeline import Pipeline, raw_topic, state_table, window_ticks
-from streams.runtime.sequence import Decision, RecordProcessor, attach, send_dead_letter, source_of
+from streams.runtime.pipelines.forward import Forward
+from streams.runtime.sequence import NO_OUTCOME, Decision, RecordProcessor, attach
 from streams.runtime.state.table import TableState
 from streams.settings import Settings
 
@@ -73,16 +73,10 @@ def record_id_key(value: bytes, headers: dict[str, str]) -> bytes:
     return hashlib.sha256(value).hexdigest().encode()
 
 
-def micros_of(event: EventT[Any]) -> int:
-    return round(event.message.timestamp * 1000) * 1000
-
-
 class RecordsProcessor(RecordProcessor):
     """Stage 2: one outcome per raw record, decided where all its copies meet."""
 
-    def __init__(
-        self, book: RecordBook, outcomes: TopicT, dlq: TopicT, metrics: Metrics
-    ) -> None:
+    def __init__(self, book: RecordBook, outcomes: TopicT, dlq: TopicT, metrics: Metrics) -> None:
         super().__init__(outcomes, dlq, metrics)
         self.book = book
 
@@ -114,38 +108,31 @@ def ingested_micros(src: Source) -> int:
     return round(stamp.timestamp() * 1_000_000) if stamp.tzinfo else 0
 
 
-def forward(app: faust.App, source: TopicT, target: TopicT, name: str) -> None:
-    """Stage 1: re-key raw records by record id; bytes and headers travel untouched."""
-
-    async def process(stream: StreamT[Any]) -> None:
-        async for event in stream.events():
-            msg = event.message
-            key = record_id_key(msg.value or b"", h.to_dict(msg.headers))
-            await target.send(key=key, value=msg.value, headers=msg.headers)
-
-    app.agent(source, name=name)(process)
+def by_record_id(src: Source) -> bytes:
+    return record_id_key(src.value, src.headers)
 
 
-def group_stage(
-    app: faust.App, source: TopicT, engine: MatchEngine, dlq: TopicT, metrics: Metrics
-) -> None:
-    """Stage 3. An internal message that cannot be applied is a bug, not bad input: it is
-    dead-lettered (processing_error) so the partition keeps moving."""
+class GroupsProcessor(RecordProcessor):
+    """Stage 3: the group stage applies the internal Upsert/Retract messages and the ticks.
+    A message that cannot be applied is a bug, not bad input: it is dead-lettered
+    (processing_error), and the outcome its record already has stands."""
 
-    async def process(stream: StreamT[Any]) -> None:
-        async for event in stream.events():
-            src = source_of(event)
-            try:
-                engine.apply(messages.decode(src.value), src.partition, micros_of(event))
-            except Exception as exc:
-                log.exception("match-input %s/%d@%d failed", src.topic, src.partition, src.offset)
-                err = RecordError(
-                    Category.PROCESSING_ERROR, Stage.COMPUTE, describe_unexpected(exc)
-                )
-                await send_dead_letter(dlq, src, err, metrics)
-                metrics.records_out.labels(dlq.get_topic_name(), "process").inc()
+    dead_letter_is_outcome = False
 
-    app.agent(source, name="recon.match-groups")(process)
+    def __init__(self, engine: MatchEngine, outcomes: TopicT, dlq: TopicT, metrics: Metrics):
+        super().__init__(outcomes, dlq, metrics)
+        self.engine = engine
+
+    @staticmethod
+    def what(src: Source) -> str:
+        return f"match-input {src.topic}/{src.partition}@{src.offset}"
+
+    def decide(self, src: Source) -> Decision:
+        self.engine.apply(messages.decode(src.value), src.partition, src.timestamp)
+        return NO_OUTCOME
+
+    def tick(self, src: Source, tick: messages.Tick) -> None:
+        self.engine.apply(tick, src.partition, src.timestamp)
 
 
 def register(app: faust.App, settings: Settings, metrics: Metrics) -> Pipeline:
@@ -154,8 +141,9 @@ def register(app: faust.App, settings: Settings, metrics: Metrics) -> Pipeline:
         raw_topic(app, settings, t.MATCH_RECORDS),
         raw_topic(app, settings, t.MATCH_INPUT),
     )
-    forward(app, raw_topic(app, settings, t.RAW_TRADES), records, "recon.trades")
-    forward(app, raw_topic(app, settings, t.RAW_CONFIRMATIONS), records, "recon.confirmations")
+    for raw, name in ((t.RAW_TRADES, "recon.trades"), (t.RAW_CONFIRMATIONS, "recon.confirmations")):
+        rekey = Forward(records, outcomes, dlq, metrics, by_record_id)
+        attach(app, settings, raw_topic(app, settings, raw), rekey, name, one_at_a_time=True)
 
     by_id = state_table(app, settings, t.RECORDS_TABLE)
     book = RecordBook(TableState(by_id))
@@ -165,19 +153,14 @@ def register(app: faust.App, settings: Settings, metrics: Metrics) -> Pipeline:
     # further than the re-keying already does (docs/matching.md, "Backfills and
     # lateness"), so more windows would close before the other side arrives.
     processor = RecordsProcessor(book, outcomes, dlq, metrics)
-    attach(app, settings, records, processor, "recon.match-records", batched=False)
+    attach(app, settings, records, processor, "recon.match-records", one_at_a_time=True)
 
     by_group = state_table(app, settings, t.GROUPS_TABLE)
     engine = MatchEngine(TableState(by_group), config_of(settings))
-    group_stage(app, match_input, engine, dlq, metrics)
+    groups = GroupsProcessor(engine, outcomes, dlq, metrics)
+    attach(app, settings, match_input, groups, "recon.match-groups", one_at_a_time=True)
 
-    close_windows = window_ticks(
-        app,
-        settings,
-        match_input,
-        "recon.match-tick",
-        lambda now, final: messages.encode(messages.Tick(now, final)),
-    )
+    close_windows = window_ticks(app, settings, match_input, "recon.match-tick")
     return Pipeline(
         name="matching",
         source_topics=tuple(

@@ -49,7 +49,7 @@ class RebateProcessor(RecordProcessor):
         self.engine = engine
         self.state = state
 
-    def flush(self) -> None:
+    def write_state(self) -> None:
         written = self.state.flush()
         self.metrics.state_writes.labels(self.agent).inc(written)
 

@@ -15,8 +15,9 @@ import logging
 from typing import Any
 
 import faust
-from faust.types import StreamT, TopicT
+from faust.types import TopicT
 
+from streams.domain.matching.messages import Tick
 from streams.domain.models.edi import FreightInvoice, Invoice, PurchaseOrder, ShipNotice
 from streams.domain.threeway.engine import ThreeWayConfig, ThreeWayEngine
 from streams.domain.threeway.rules import PriceTolerance
@@ -28,9 +29,10 @@ from streams.kafka import topics as t
 from streams.observability.metrics import Metrics
 from streams.relay.matching import outbox_publishes
 from streams.relay.threeway import publish_of
-from streams.runtime.pipeline import TICK_KEY, Pipeline, raw_topic, state_table, window_ticks
-from streams.runtime.pipelines.matching import ingested_micros, micros_of
-from streams.runtime.sequence import Decision, RecordProcessor, source_of
+from streams.runtime.pipeline import Pipeline, raw_topic, state_table, window_ticks
+from streams.runtime.pipelines.forward import Forward
+from streams.runtime.pipelines.matching import ingested_micros
+from streams.runtime.sequence import Decision, RecordProcessor, attach
 from streams.runtime.state.table import TableState
 from streams.settings import Settings
 
@@ -58,7 +60,6 @@ class ThreeWayProcessor(RecordProcessor):
     ) -> None:
         super().__init__(outcomes, dlq, metrics)
         self.engine = engine
-        self.now = 0
 
     @staticmethod
     def what(src: Source) -> str:
@@ -95,50 +96,27 @@ class ThreeWayProcessor(RecordProcessor):
             idem,
             src.correlation_id,
             src.partition,
-            ingested_micros(src) or self.now,
-            self.now,
+            ingested_micros(src) or src.timestamp,
+            src.timestamp,
             src.hop_traceparent,
         )
         return Decision(outcome, idem)
 
-
-def threeway_stage(app: faust.App, source: TopicT, processor: ThreeWayProcessor) -> None:
-    async def process(stream: StreamT[Any]) -> None:
-        async for event in stream.events():
-            processor.now = micros_of(event)
-            if event.message.key == TICK_KEY:
-                tick = json.loads(event.message.value or b"{}")
-                processor.engine.tick(event.message.partition, tick["now"], tick["final"])
-                continue
-            await processor.handle(source_of(event))
-
-    app.agent(source, name="recon.threeway")(process)
-
-
-def forward(app: faust.App, source: TopicT, target: TopicT) -> None:
-    async def process(stream: StreamT[Any]) -> None:
-        async for event in stream.events():
-            msg = event.message
-            await target.send(key=msg.key, value=msg.value, headers=msg.headers)
-
-    app.agent(source, name="recon.edi")(process)
+    def tick(self, src: Source, tick: Tick) -> None:
+        self.engine.tick(src.partition, tick.now, tick.final)
 
 
 def register(app: faust.App, settings: Settings, metrics: Metrics) -> Pipeline:
     outcomes, dlq = raw_topic(app, settings, t.OUTCOMES), raw_topic(app, settings, t.DLQ)
     raw_edi, into = raw_topic(app, settings, t.RAW_EDI), raw_topic(app, settings, t.THREEWAY_INPUT)
-    forward(app, raw_edi, into)
+    forward = Forward(into, outcomes, dlq, metrics)
+    attach(app, settings, raw_edi, forward, "recon.edi", one_at_a_time=True)
     table = state_table(app, settings, t.THREEWAY_TABLE)
     engine = ThreeWayEngine(TableState(table), config_of(settings))
-    threeway_stage(app, into, ThreeWayProcessor(engine, outcomes, dlq, metrics))
+    processor = ThreeWayProcessor(engine, outcomes, dlq, metrics)
+    attach(app, settings, into, processor, "recon.threeway", one_at_a_time=True)
 
-    close_windows = window_ticks(
-        app,
-        settings,
-        into,
-        "recon.threeway-tick",
-        lambda now, final: json.dumps({"now": now, "final": final}).encode(),
-    )
+    close_windows = window_ticks(app, settings, into, "recon.threeway-tick")
     return Pipeline(
         name="threeway",
         source_topics=(settings.topic(t.RAW_EDI), settings.topic(t.THREEWAY_INPUT)),

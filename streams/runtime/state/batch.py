@@ -6,8 +6,8 @@ deferred to ``flush``. A crash part-way through a flush leaves each key either w
 batch's last value or with its value from before the batch; the engine's recovery rule
 (every row carries the source offset it last folded in) then skips a reprocessed record
 exactly on the keys that already hold it, provided no key is durable before the keys it
-was computed from: ``order`` ranks the keys so (found by the crash property test, where
-a posting row first written by an agreement was flushed before a later sale's cell).
+was computed from: ``order`` ranks the keys so (a posting row written by an agreement must
+not become durable before the cell of a later sale it was computed from).
 """
 
 from __future__ import annotations

@@ -46,9 +46,7 @@ class MarkStore(Protocol):
         """Delete these marks; how many (0 if the partition is no longer held here)."""
 
 
-async def purge_expired(
-    store: MarkStore, horizon: DedupeHorizon, chunk: int = CHUNK
-) -> int:
+async def purge_expired(store: MarkStore, horizon: DedupeHorizon, chunk: int = CHUNK) -> int:
     """Delete every mark dated before ``horizon.purge_before()``; returns how many."""
     before = horizon.purge_before()
     purged = 0

@@ -1,4 +1,4 @@
-"""The kind of each ledger entry follows the order records arrive in (domain.md §3)."""
+"""The kind of each ledger entry follows the order records arrive in (docs/domain.md §3.7)."""
 
 from __future__ import annotations
 

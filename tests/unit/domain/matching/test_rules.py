@@ -1,4 +1,5 @@
-"""The §4 rules on hand-picked cases: exact before tolerance, tolerance bounds, tie-breaks."""
+"""The docs/domain.md §4.4 rules on hand-picked cases: exact before tolerance, tolerance
+bounds, tie-breaks."""
 
 from __future__ import annotations
 

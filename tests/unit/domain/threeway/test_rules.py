@@ -1,4 +1,4 @@
-"""The §5 rules on the example files and on hand-built variations."""
+"""The docs/domain.md §5 rules on the example files and on hand-built variations."""
 
 from __future__ import annotations
 

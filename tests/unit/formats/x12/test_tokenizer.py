@@ -1,4 +1,4 @@
-"""Delimiters from the ISA, every terminator of domain.md §6, wrapping, chunking, garbage."""
+"""Delimiters from the ISA, every terminator of docs/domain.md §6, wrapping, chunking, garbage."""
 
 from __future__ import annotations
 
