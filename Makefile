@@ -4,22 +4,36 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 RECON  := $(BIN)/recon
 STAMP  := $(VENV)/.installed
+LOCK   := requirements.lock
+UV     := uv==0.13.8
 OUT    ?= out
 
 BENCH_ARGS ?=
+LOCK_ARGS  ?=
 
-.PHONY: help venv venv-quix demo bench test unit integration lint typecheck broker-start broker-stop clean prometheus-tools
+.PHONY: help venv lock venv-quix demo bench test unit integration lint typecheck broker-start broker-stop clean prometheus-tools
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+# Exactly the locked versions (runtime and dev tools), then the project itself without
+# resolving anything: pyproject.toml says what we accept, $(LOCK) what we install.
+$(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q -r $(LOCK)
+	$(BIN)/pip install -q --no-deps -e .
 	touch $(STAMP)
 
 venv: $(STAMP) ## create the virtualenv and install recon-streams with its dev tools
+
+# Keeps every locked version that still fits pyproject.toml; LOCK_ARGS=--upgrade takes the
+# newest of everything, LOCK_ARGS='--upgrade-package NAME' of one package.
+lock: ## regenerate requirements.lock from pyproject.toml (runtime + dev, with hashes)
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q '$(UV)'
+	$(BIN)/uv pip compile -q pyproject.toml --extra dev --universal --python-version 3.11 \
+		--generate-hashes --custom-compile-command 'make lock' $(LOCK_ARGS) -o $(LOCK)
 
 demo: $(STAMP) ## run the rebate, matching and EDI three-way pipelines end to end and self-check
 	$(BIN)/python -m streams.tools.demo --out $(OUT)
