@@ -116,6 +116,13 @@ def create_topics(settings: Settings, timeout: float = 30.0) -> dict[str, str]:
                 result[name] = "exists"
             else:
                 raise KafkaOperationError(f"cannot create topic {name}: {exc}") from exc
+    # The controller has created them, but a broker's metadata may lag behind it (under
+    # load, seconds): return only once they are visible, so the next client finds them.
+    deadline = time.monotonic() + timeout
+    while not {t.topic for t in todo} <= set(admin.list_topics(timeout=timeout).topics):
+        if time.monotonic() > deadline:
+            raise KafkaOperationError(f"topics created but not visible after {timeout:.0f} s")
+        time.sleep(0.1)
     return result
 
 
