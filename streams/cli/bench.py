@@ -1,4 +1,4 @@
-"""`recon bench`: throughput, latency, memory and baselines in one run (issue 7)."""
+"""`recon bench`: throughput, latency, memory and baselines in one run (docs/benchmark.md)."""
 
 from __future__ import annotations
 

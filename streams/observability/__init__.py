@@ -1,1 +1,1 @@
-"""Metrics, health endpoints, structured logs and trace context (issue 6)."""
+"""Metrics, health endpoints, structured logs and trace context."""

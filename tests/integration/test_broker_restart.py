@@ -1,4 +1,4 @@
-"""Guarantee 3 (issue 5): the broker is stopped and restarted mid-stream. The ingest
+"""Guarantee 3 (docs/design.md): the broker is stopped and restarted mid-stream. The ingest
 producer and the running worker ride it out (client retries; the worker process is never
 restarted and must still be alive, the ingest must not fail), then the usual checks:
 ledger to the cent, audit reconciles, no entry id with two amounts.

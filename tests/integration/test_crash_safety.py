@@ -1,4 +1,4 @@
-"""Guarantee 1 (issue 5): kill -9 of the worker at random points while a feed streams in,
+"""Guarantee 1 (docs/design.md): kill -9 of the worker at random points while a feed streams in,
 restarted each time, several times in one test; then a drain. The ledger equals the
 reference to the cent, the audit reconciles, and no entry id reached the ledger topic with
 two amounts. The number of re-relayed copies of entries on the topic is printed (`-s`).

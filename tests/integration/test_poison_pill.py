@@ -1,4 +1,4 @@
-"""Guarantee 5 (issue 5): a record that makes an agent throw is dead-lettered with the
+"""Guarantee 5 (docs/design.md): a record that makes an agent throw is dead-lettered with the
 category processing_error and a stack summary, and its partition keeps moving: the records
 after it (same vendor, same partition) are processed, the audit reconciles and the ledger
 equals the reference over the file without the poison lines.

@@ -1,4 +1,4 @@
-"""Guarantee 2 (issue 5): a second worker joins mid-stream and leaves again, twice (once
+"""Guarantee 2 (docs/design.md): a second worker joins mid-stream and leaves again, twice (once
 gracefully, once by kill -9), while the feed streams in; the partitions move to it and
 back (table partitions recovered from the changelogs each way). Same checks as the
 kill -9 test: ledger to the cent, audit reconciles, no entry id with two amounts.
