@@ -4,9 +4,10 @@ Every hop's messages carry the record's correlation id (and a traceparent of the
 trace) in their headers, so the path is found by reading the raw, outcome, agreement, DLQ,
 ledger, matches and exceptions topics and keeping the messages whose header matches. A
 match or exception event concerns several records and carries one correlation-id header
-per record: it is on the path of each. Replays of the record (``replay-<run>:<id>``) are
-part of its path too. Topics are read in full: an ops tool for one record at a time, not a
-query engine.
+per record: it is on the path of each. A ledger entry names the last sale it covers and is
+on the path of every sale it covers (its vendor's, between its first and last offset of
+the partition). Replays of the record (``replay-<run>:<id>``) are part of its path too.
+Topics are read in full: an ops tool for one record at a time, not a query engine.
 """
 
 from __future__ import annotations
@@ -68,9 +69,9 @@ class Hop:
 
 
 def matches(correlation_id: str, wanted: str) -> bool:
-    return correlation_id == wanted or (correlation_id.endswith(f":{wanted}") and (
-        correlation_id.startswith("replay-")
-    ))
+    return correlation_id == wanted or (
+        correlation_id.endswith(f":{wanted}") and (correlation_id.startswith("replay-"))
+    )
 
 
 def matching_id(correlation_ids: list[str], wanted: str) -> str | None:
@@ -119,9 +120,10 @@ def describe(
     if stage == "dlq":
         return f"category={value['category']} stage={value['stage']} error={value['error']!r}"
     if stage == "ledger":
+        covered = f" covers={value['records']}" if value.get("records", 1) > 1 else ""
         return (
             f"entry={value['entry_id']} {value['kind']} {value['amount']} {value['currency']} "
-            f"agreement={value['agreement_id']} period={value['period']}"
+            f"agreement={value['agreement_id']} period={value['period']}{covered}"
         )
     return f"agreement={value['agreement_id']} version={value['version_key'][:12]}"
 
@@ -131,17 +133,48 @@ def timestamp_of(msg: Message) -> datetime | None:
     return None if kind == TIMESTAMP_NOT_AVAILABLE else datetime.fromtimestamp(millis / 1000, UTC)
 
 
+@dataclass(frozen=True)
+class Position:
+    """Where a raw record of the path sits, and its key (a sale's vendor)."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+
+
+def covers(entry: dict[str, Any], raw: set[Position]) -> bool:
+    """A ledger entry covers the sales of one flush folded into its (agreement, period):
+    those of its vendor between its first and last offset in one partition."""
+    return any(
+        entry["source_topic"] == p.topic
+        and entry["source_partition"] == p.partition
+        and entry["first_offset"] <= p.offset <= entry["last_offset"]
+        and (p.key or b"").decode(errors="replace") == entry["vendor_id"]
+        for p in raw
+    )
+
+
 def trace_hops(settings: Settings, correlation_id: str) -> Iterator[Hop]:
+    raw: set[Position] = set()
     for logical, stage, default_schema in STAGES:
         for msg in read_topic(settings, settings.topic(logical)):
             pairs = message_headers(msg)
             cid = matching_id(h.all_values(pairs, h.CORRELATION_ID), correlation_id)
-            if cid is None:
+            if cid is None and not (stage == "ledger" and raw):
                 continue
             headers = h.to_dict(pairs)
             # raw values are shown by their headers; outputs decode with the schema they name
             schema = default_schema and headers.get(avro.SCHEMA_HEADER, default_schema)
             value = avro.decode(schema, msg.value() or b"") if schema else None
+            if cid is None:  # a ledger entry on the path if it covers the raw record
+                if value is None or not covers(value, raw):
+                    continue
+                cid = headers.get(h.CORRELATION_ID, "")
+            elif stage == "raw":
+                raw.add(
+                    Position(msg.topic() or "", msg.partition() or 0, msg.offset() or 0, msg.key())
+                )
             yield Hop(
                 stage=stage,
                 topic=msg.topic() or "",

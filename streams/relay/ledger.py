@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from confluent_kafka import Message
 
-from streams.domain.accrual.engine import Posting, posting_from_json
+from streams.domain.accrual.postings import Posting, posting_from_json
 from streams.domain.state import decode
 from streams.formats import avro
 from streams.formats import headers as h
@@ -45,6 +45,11 @@ def ledger_record(p: Posting, created_at: datetime) -> bytes:
             "source_line": p.source_line,
             "correlation_id": p.correlation_id,
             "created_at": created_at,
+            "records": p.records,
+            "source_topic": p.source_topic,
+            "source_partition": p.source_partition,
+            "first_offset": p.first_offset,
+            "last_offset": p.last_offset,
         },
     )
 

@@ -6,7 +6,8 @@ root; everything else is the real worker on the real broker."""
 from __future__ import annotations
 
 from streams.cli.main import main
-from streams.domain.accrual.engine import RebateEngine, RecordRef, Result
+from streams.domain.accrual.engine import RebateEngine, Result
+from streams.domain.accrual.postings import RecordRef
 from streams.domain.models.pos import SaleLine
 
 _apply_sale = RebateEngine.apply_sale

@@ -1,8 +1,12 @@
 """The rebate engine: applies validated sales and agreements to state, yields ledger postings.
 
 Exactness (docs/domain.md §3.5): per (agreement, period) the state holds the net measure X and the
-running total ``posted``; after every event the engine posts ``T - posted`` where
-``T = round_half_even(accrual(X), 2)``. The sum of postings therefore always equals T.
+running total ``posted``; the engine posts ``T - posted`` where
+``T = round_half_even(accrual(X), 2)``, so the sum of postings always equals T. A sale
+folds into X and leaves its row pending; ``settle`` posts each pending row once, so a
+batch of sales gives one entry per (agreement, period) it touched, not one per sale. The
+row (X and ``posted`` together) is written only when settled: a crash can never leave X
+folded in without its posting. An agreement re-rates and posts its periods at once.
 
 Crash safety: every value is idempotent on its own key. Sale aggregates and posting rows
 carry ``st``, the source offset of the last POS record folded in, so reprocessing a record
@@ -17,15 +21,14 @@ so the ledger never holds an entry the state does not.
 
 from __future__ import annotations
 
-import hashlib
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from decimal import Decimal
-from enum import StrEnum
 from typing import Any
 
 from streams.domain.accrual import keys
 from streams.domain.accrual.horizon import MARK_DAY, DedupeHorizon
+from streams.domain.accrual.postings import EntryKind, Posting, RecordRef, entry_id, posting_to_json
 from streams.domain.models.outcome import Outcome
 from streams.domain.models.periods import period_bounds, period_of, periods_in_window
 from streams.domain.models.pos import SaleLine
@@ -35,42 +38,18 @@ from streams.domain.state import KeyValueState
 from streams.errors import Category, RecordError, Stage
 
 
-class EntryKind(StrEnum):
-    ACCRUAL = "accrual"
-    TRUE_UP = "true_up"
-    REVERSAL = "reversal"
-    RE_RATE = "re_rate"
+@dataclass
+class Pending:
+    """A posting row folded into by the sales of the batch, not yet settled."""
 
-
-@dataclass(frozen=True)
-class RecordRef:
-    """Where a record came from; ``offset`` orders records within one source partition."""
-
-    record_id: str
-    offset: int
-    source_file: str = ""
-    line: int = 0
-    traceparent: str = ""  # of the hop that decided the record: ledger entries are its children
-    ingested_at: str = ""  # ISO 8601, for end-to-end latency
-
-
-@dataclass(frozen=True)
-class Posting:
-    entry_id: str
     agreement_id: str
-    vendor_id: str
-    period: str
-    kind: EntryKind
-    amount: Decimal
-    currency: str
-    measure: Decimal
-    posted_total: Decimal
-    source_key: str
-    source_file: str = ""
-    source_line: int = 0
-    correlation_id: str = ""
-    traceparent: str = ""
-    ingested_at: str = ""
+    label: str
+    row: dict[str, Any]
+    measure_before: Decimal
+    first: RecordRef
+    last: RecordRef
+    trigger: str  # idempotency key of the last sale folded in
+    records: int = 1
 
 
 @dataclass
@@ -81,71 +60,12 @@ class Result:
     agreement: Agreement | None = None  # set when master data changed
 
 
-def posting_to_json(p: Posting) -> dict[str, str]:
-    return {
-        "entry_id": p.entry_id,
-        "agreement_id": p.agreement_id,
-        "vendor_id": p.vendor_id,
-        "period": p.period,
-        "kind": p.kind.value,
-        "amount": str(p.amount),
-        "currency": p.currency,
-        "measure": str(p.measure),
-        "posted_total": str(p.posted_total),
-        "source_key": p.source_key,
-        "source_file": p.source_file,
-        "source_line": str(p.source_line),
-        "correlation_id": p.correlation_id,
-        "traceparent": p.traceparent,
-        "ingested_at": p.ingested_at,
-    }
-
-
-def posting_from_json(doc: dict[str, str]) -> Posting:
-    return Posting(
-        entry_id=doc["entry_id"],
-        agreement_id=doc["agreement_id"],
-        vendor_id=doc["vendor_id"],
-        period=doc["period"],
-        kind=EntryKind(doc["kind"]),
-        amount=Decimal(doc["amount"]),
-        currency=doc["currency"],
-        measure=Decimal(doc["measure"]),
-        posted_total=Decimal(doc["posted_total"]),
-        source_key=doc["source_key"],
-        source_file=doc["source_file"],
-        source_line=int(doc["source_line"]),
-        correlation_id=doc["correlation_id"],
-        # absent from rows written before tracing was added
-        traceparent=doc.get("traceparent", ""),
-        ingested_at=doc.get("ingested_at", ""),
-    )
-
-
-def entry_id(trigger_key: str, agreement_id: str, period: str, currency: str, seq: int) -> str:
-    """Deterministic: the same posting-row write always gives the same id (a re-relayed
-    changelog record). ``seq`` is the row's write sequence: a record reprocessed after a
-    crash in a state that has moved on (a later sale's aggregate already durable) can post
-    a different amount than its first time, and that must be a new entry, not a second
-    version of the first one."""
-    ident = f"{trigger_key}:{agreement_id}:{period}:{currency}:{seq}"
-    return hashlib.sha256(ident.encode("utf-8")).hexdigest()[:32]
-
-
-def merge_outbox(older: dict[str, Any], newer: dict[str, Any]) -> dict[str, Any]:
-    """For write-behind state: a posting row written twice before a flush keeps the entries
-    of both writes in its outbox, in order (the relay publishes what the flushed row holds).
-    """
-    if "out" in older and "out" in newer:
-        return {**newer, "out": older["out"] + newer["out"]}
-    return newer
-
-
 class RebateEngine:
     def __init__(self, state: KeyValueState, horizon: DedupeHorizon | None = None) -> None:
         self.state = state
         self.horizon = horizon  # None: marks are kept forever, no sale is too old
         self._parsed: dict[str, tuple[str, Agreement]] = {}  # id -> (version key, terms)
+        self._pending: dict[str, Pending] = {}  # posting key -> row awaiting ``settle``
 
     # -- dedupe ---------------------------------------------------------------------------
 
@@ -183,7 +103,6 @@ class RebateEngine:
         if sale.sku not in vendor["skus"]:
             vendor["skus"] = sorted({*vendor["skus"], sale.sku})
             self.state.put(keys.vendor_key(sale.vendor_id), vendor)
-        postings: list[Posting] = []
         for agreement_id in vendor["agreements"]:
             agr = self._agreement(agreement_id)
             if agr is None or not agr.covers(sale.sku, sale.day):
@@ -191,14 +110,37 @@ class RebateEngine:
             measure = self._measure_of(sale, agr)
             if measure is None:
                 continue
-            label = period_of(sale.day, agr.period)
-            row = self._posting_row(agreement_id, label)
-            before = Decimal(row["x"])
-            if ref.offset > row["st"]:
-                row["x"] = str(before + measure)
-                row["st"] = ref.offset
-            postings += self._post(agr, label, row, ref, idem, before)
-        return Result(Outcome.APPLIED, idem, postings)
+            self._fold_row(agreement_id, period_of(sale.day, agr.period), measure, ref, idem)
+        return Result(Outcome.APPLIED, idem)
+
+    def _fold_row(
+        self, agreement_id: str, label: str, measure: Decimal, ref: RecordRef, idem: str
+    ) -> None:
+        key = keys.posting_key(agreement_id, label)
+        pending = self._pending.get(key)
+        row = pending.row if pending else self._posting_row(agreement_id, label)
+        if ref.offset <= row["st"]:
+            return  # reprocessed after a crash: this row already holds it, and its posting
+        before = Decimal(row["x"])
+        row["x"] = str(before + measure)
+        row["st"] = ref.offset
+        if pending is None:
+            self._pending[key] = Pending(agreement_id, label, row, before, ref, ref, idem)
+        else:
+            pending.last, pending.trigger = ref, idem
+            pending.records += 1
+
+    def settle(self) -> list[Posting]:
+        """Post every pending row once (``T - posted``) and write it; the entries of a row
+        cover the sales folded into it since the last settle."""
+        postings: list[Posting] = []
+        pending, self._pending = self._pending, {}
+        for p in pending.values():
+            agr = self._agreement(p.agreement_id)
+            if agr is None:  # cannot happen: a row is folded only under its agreement
+                continue
+            postings += self._post(agr, p.label, p.row, p.last, p.trigger, p.measure_before, p)
+        return postings
 
     def _fold_cell(self, sale: SaleLine, day: str, offset: int) -> None:
         key = keys.cell_key(sale.vendor_id, sale.sku, day)
@@ -268,7 +210,8 @@ class RebateEngine:
             self.state.put(keys.vendor_key(agr.vendor_id), vendor)
         postings: list[Posting] = []
         for label in periods:
-            row = self._posting_row(agr.agreement_id, label)
+            pending = self._pending.pop(keys.posting_key(agr.agreement_id, label), None)
+            row = pending.row if pending else self._posting_row(agr.agreement_id, label)
             if label in new_periods:
                 measure, stamp = self._measure_period(agr, label, vendor["skus"])
             else:  # the amended window no longer covers this period: reverse it
@@ -307,8 +250,10 @@ class RebateEngine:
         ref: RecordRef,
         trigger: str,
         measure_before: Decimal | None,
+        covers: Pending | None = None,
     ) -> list[Posting]:
-        """Post ``T - posted`` (and reverse a total held in a former currency)."""
+        """Post ``T - posted`` (and reverse a total held in a former currency); write the
+        row with the entries of this write as its outbox."""
         key = keys.posting_key(agr.agreement_id, label)
         row["n"] = int(row.get("n", 0)) + 1  # write sequence: part of the entry ids
         postings: list[Posting] = []
@@ -316,7 +261,16 @@ class RebateEngine:
         if posted and row["cur"] != agr.currency:
             postings.append(
                 self._entry(
-                    agr, label, row, ref, trigger, EntryKind.RE_RATE, -posted, row["cur"], ZERO
+                    agr,
+                    label,
+                    row,
+                    ref,
+                    trigger,
+                    EntryKind.RE_RATE,
+                    -posted,
+                    row["cur"],
+                    ZERO,
+                    covers,
                 )
             )
             posted = ZERO
@@ -326,7 +280,9 @@ class RebateEngine:
         if goal != posted:
             kind = self._kind(agr, goal - posted, measure_before, measure)
             postings.append(
-                self._entry(agr, label, row, ref, trigger, kind, goal - posted, agr.currency, goal)
+                self._entry(
+                    agr, label, row, ref, trigger, kind, goal - posted, agr.currency, goal, covers
+                )
             )
         row["posted"] = str(goal)
         # Outbox: the row carries the entries of this write, so the ledger relay publishes
@@ -360,7 +316,9 @@ class RebateEngine:
         amount: Decimal,
         currency: str,
         total: Decimal,
+        covers: Pending | None,
     ) -> Posting:
+        first = covers.first if covers else ref
         return Posting(
             entry_id=entry_id(trigger, agr.agreement_id, label, currency, int(row["n"])),
             agreement_id=agr.agreement_id,
@@ -377,6 +335,11 @@ class RebateEngine:
             correlation_id=ref.record_id,
             traceparent=ref.traceparent,
             ingested_at=ref.ingested_at,
+            records=covers.records if covers else 1,
+            source_topic=ref.topic,
+            source_partition=ref.partition,
+            first_offset=first.offset,
+            last_offset=ref.offset,
         )
 
     # -- state access ---------------------------------------------------------------------

@@ -5,9 +5,10 @@ from __future__ import annotations
 import faust
 from faust.types import TopicT
 
-from streams.domain.accrual.engine import RebateEngine, RecordRef, merge_outbox
+from streams.domain.accrual.engine import RebateEngine
 from streams.domain.accrual.horizon import horizon_of
 from streams.domain.accrual.keys import write_rank
+from streams.domain.accrual.postings import RecordRef, merge_outbox
 from streams.domain.models.parsing import to_model
 from streams.domain.models.pos import SaleLine
 from streams.domain.models.promotion import Agreement
@@ -31,6 +32,8 @@ def ref_of(src: Source) -> RecordRef:
         src.line,
         traceparent=src.hop_traceparent,
         ingested_at=src.ingested_at,
+        topic=src.topic,
+        partition=src.partition,
     )
 
 
@@ -50,6 +53,9 @@ class RebateProcessor(RecordProcessor):
         self.state = state
 
     def write_state(self) -> None:
+        # One posting per (agreement, period) the batch's sales touched, in the same
+        # write-behind flush as the aggregates it was computed from.
+        self.engine.settle()
         written = self.state.flush()
         self.metrics.state_writes.labels(self.agent).inc(written)
 

@@ -12,7 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from streams.domain.accrual.engine import Posting, RebateEngine, RecordRef, posting_from_json
+from streams.domain.accrual.engine import RebateEngine
+from streams.domain.accrual.postings import Posting, RecordRef, posting_from_json
 from streams.domain.accrual.reference import TotalKey, reference_totals
 from streams.domain.models.pos import SaleLine
 from streams.domain.models.promotion import Agreement
@@ -90,7 +91,8 @@ def apply(engine: RebateEngine, event: Event, ref: RecordRef) -> list[Posting]:
         ] != event.vendor_id:
             return []
         return engine.apply_agreement(event, ref).postings
-    return engine.apply_sale(event, ref).postings
+    engine.apply_sale(event, ref)
+    return engine.settle()  # record by record: each sale settles its rows at once
 
 
 def ledger_totals(postings: list[Posting]) -> dict[TotalKey, Decimal]:

@@ -7,7 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from streams.domain.accrual.engine import EntryKind, RebateEngine, RecordRef
+from streams.domain.accrual.engine import RebateEngine
+from streams.domain.accrual.postings import EntryKind, RecordRef
 from streams.domain.models.pos import SaleLine
 from streams.domain.models.promotion import Agreement
 from streams.domain.models.tiers import Tier

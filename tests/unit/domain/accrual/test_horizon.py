@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from streams.domain.accrual import keys
-from streams.domain.accrual.engine import RebateEngine, RecordRef
+from streams.domain.accrual.engine import RebateEngine
 from streams.domain.accrual.horizon import (
     PURGE_MARGIN_DAYS,
     DedupeHorizon,
@@ -17,6 +17,7 @@ from streams.domain.accrual.horizon import (
     horizon_of,
     mark_expired,
 )
+from streams.domain.accrual.postings import RecordRef
 from streams.domain.models.outcome import Outcome
 from streams.domain.models.pos import SaleLine
 from streams.domain.models.promotion import Agreement

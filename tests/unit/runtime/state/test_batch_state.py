@@ -3,6 +3,7 @@ record by record, and a crash anywhere in a flush, then reprocessing, stays exac
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, cast
@@ -12,9 +13,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rocksdict import Options, Rdict
 
-from streams.domain.accrual.engine import Posting, RebateEngine, merge_outbox
+from streams.domain.accrual.engine import RebateEngine
 from streams.domain.accrual.keys import write_rank
+from streams.domain.accrual.postings import EntryKind, Posting, RecordRef, merge_outbox
 from streams.domain.accrual.reference import reference_totals
+from streams.domain.models.pos import SaleLine
 from streams.domain.state import DictState, decode
 from streams.runtime.sequence import in_event
 from streams.runtime.state.batch import BatchTableState
@@ -28,6 +31,8 @@ from tests.unit.domain.accrual.test_engine_properties import (
 )
 
 pytestmark = pytest.mark.unit
+
+RE_RATE = EntryKind.RE_RATE
 
 
 class ChangelogTable(dict[bytes, bytes]):
@@ -54,6 +59,20 @@ def without_outbox(raw: bytes) -> dict[str, Any]:
     doc = decode(raw)
     doc.pop("out", None)
     return doc
+
+
+def decide(engine: RebateEngine, event: Event, ref: RecordRef) -> None:
+    """What the rebate agents decide per record: a sale only folds in, ``settle`` posts."""
+    if isinstance(event, SaleLine):
+        engine.apply_sale(event, ref)
+    else:
+        apply(engine, event, ref)
+
+
+def write(engine: RebateEngine, state: BatchTableState) -> None:
+    """What the agents do at the end of a partition's run: settle, then flush."""
+    engine.settle()
+    state.flush()
 
 
 def batched(table: ChangelogTable) -> tuple[RebateEngine, BatchTableState]:
@@ -114,9 +133,9 @@ def test_crash_mid_flush_then_reprocessing_in_batches_is_exact(
     engine, state = batched(table)
     flushed = [(0, 0)]  # (changelog length, records) after each complete flush
     for i, (event, ref) in enumerate(zip(events, refs, strict=True), 1):
-        apply(engine, event, ref)
+        decide(engine, event, ref)
         if i % size == 0 or i == len(events):
-            state.flush()
+            write(engine, state)
             flushed.append((len(table.log), i))
     cut = data.draw(st.integers(0, len(table.log)), label="changelog cut")
     done = max(records for length, records in flushed if length <= cut)
@@ -144,11 +163,39 @@ def test_crash_mid_flush_then_reprocessing_in_batches_is_exact(
     iters = [iter(q) for q in queues]
     for n, which in enumerate(order, 1):
         event, ref = next(iters[which])
-        apply(second, event, ref)
+        decide(second, event, ref)
         if n % size == 0:
-            second_state.flush()
-    second_state.flush()
+            write(second, second_state)
+    write(second, second_state)
     assert ledger_totals(relayed(recovered.log)) == reference_totals(events)
+
+
+@given(arrivals(), st.integers(1, 8))
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_settled_batches_post_once_per_row_and_keep_the_ledger_exact(
+    events: list[Event], size: int
+) -> None:
+    """After every flush the ledger of each (agreement, period) is its target; a batch of
+    sales posts at most one entry per row it touched, covering those sales."""
+    refs = refs_for(events)
+    table = ChangelogTable()
+    engine, state = batched(table)
+    for start in range(0, len(events), size):
+        batch = list(zip(events, refs, strict=True))[start : start + size]
+        for event, ref in batch:
+            decide(engine, event, ref)
+        sold = [(e, r) for e, r in batch if isinstance(e, SaleLine)]
+        settled = engine.settle()
+        state.flush()
+        # one entry per row touched (a currency change may reverse the old total first)
+        rows = Counter((p.agreement_id, p.period) for p in settled if p.kind is not RE_RATE)
+        assert set(rows.values()) <= {1}
+        offsets = {r.offset for _, r in sold}
+        for p in settled:
+            assert 1 <= p.records <= len(sold)
+            assert {p.first_offset, p.last_offset} <= offsets
+        done = events[: start + size]
+        assert ledger_totals(relayed(table.log)) == reference_totals(done)
 
 
 class Store:
