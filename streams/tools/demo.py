@@ -46,7 +46,7 @@ from streams.settings import Settings
 from streams.tools.batch import drain
 from streams.tools.references import differences, expected_matches, expected_totals
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"  # streams/tools/demo.py
 out = Console()
 
 
