@@ -17,7 +17,6 @@ Three stages (docs/matching.md):
 from __future__ import annotations
 
 import hashlib
-import logging
 from datetime import datetime
 
 import faust
@@ -41,8 +40,6 @@ from streams.runtime.pipelines.forward import Forward
 from streams.runtime.sequence import NO_OUTCOME, Decision, RecordProcessor, attach
 from streams.runtime.state.table import TableState
 from streams.settings import Settings
-
-log = logging.getLogger(__name__)
 
 
 def config_of(settings: Settings) -> MatchConfig:

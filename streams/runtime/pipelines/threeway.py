@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import json
-import logging
 from typing import Any
 
 import faust
@@ -36,7 +35,6 @@ from streams.runtime.sequence import Decision, RecordProcessor, attach
 from streams.runtime.state.table import TableState
 from streams.settings import Settings
 
-log = logging.getLogger(__name__)
 MODELS: dict[str, Any] = {
     "850": PurchaseOrder,
     "856": ShipNotice,
