@@ -7,18 +7,19 @@ ledger entry's, so it covers ingest, worker start-up, processing and the outbox 
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from streams.domain.accrual.reference import TotalKey
 from streams.formats import avro
 from streams.kafka import topics as t
-from streams.kafka.read import read_topic
+from streams.kafka.clients import consumer
+from streams.kafka.read import partitions, read_topic
 from streams.kafka.topics import create_topics
 from streams.ops.ledger import distinct_entries
 from streams.settings import Settings
 from streams.tools.batch import worker_command, worker_env
-from streams.tools.bench.procs import Child, ChildRun, per_second, run_child
+from streams.tools.bench.procs import BenchError, Child, ChildRun, per_second, run_child
 from streams.tools.bench.setup import Workload
 from streams.tools.references import differences
 
@@ -46,6 +47,7 @@ class PipelineRun:
     worker_cpu_seconds: float  # all workers, user + system
     entries: int
     problems: list[str]
+    partition_counts: list[int] = field(default_factory=list)  # raw POS records per partition
 
     @property
     def e2e_rate(self) -> float:
@@ -55,6 +57,11 @@ class PipelineRun:
     def cpu_rate(self) -> float:
         """Lines per worker CPU-second: less sensitive to a contended machine."""
         return per_second(self.lines, self.worker_cpu_seconds)
+
+    @property
+    def cpu_us_per_line(self) -> float:
+        """Worker CPU (its relay process and start-up included) per POS line, in µs."""
+        return self.worker_cpu_seconds / self.lines * 1e6 if self.lines else 0.0
 
     @property
     def worker_rate(self) -> float:
@@ -78,6 +85,25 @@ def first_timestamp_ms(settings: Settings, topic: str) -> int:
     return min(firsts.values())
 
 
+def partition_counts(settings: Settings, topic: str) -> list[int]:
+    """Messages per partition of ``topic`` (from its watermarks), by partition number."""
+    c = consumer(settings)
+    try:
+        counts = []
+        for tp in partitions(c, topic):
+            low, high = c.get_watermark_offsets(tp, timeout=10)
+            counts.append(max(0, high - low))
+        return counts
+    finally:
+        c.close()
+
+
+def skew(counts: list[int]) -> float | None:
+    """Max over mean of the per-partition counts (1.0 = even); None with no records."""
+    total = sum(counts)
+    return max(counts) / (total / len(counts)) if total else None
+
+
 def bench_worker_env(settings: Settings) -> dict[str, str]:
     """A worker's environment; any free metrics port, so that workers (and other users of
     the machine) never fight over one. Ignored by versions without a metrics server."""
@@ -90,6 +116,16 @@ def run_workers(settings: Settings, workers: int, timeout: float) -> list[ChildR
         env = bench_worker_env(settings.with_overrides(home=settings.home / f"worker{i}"))
         children.append(Child(worker_command("--drain"), env))
     return [child.wait(timeout) for child in children]
+
+
+def idle_worker(settings: Settings, timeout: float) -> ChildRun:
+    """`recon worker --drain` over empty topics: what start-up, the drain's idle check and
+    shutdown cost a worker (and its relay process) with no record to process."""
+    create_topics(settings)
+    run = run_workers(settings, 1, timeout)[0]
+    if run.returncode:
+        raise BenchError(f"idle worker exited {run.returncode}: {run.errors}")
+    return run
 
 
 def run_pipeline(
@@ -120,4 +156,5 @@ def run_pipeline(
         worker_cpu_seconds=sum(r.cpu_seconds for r in runs),
         entries=len(ledger.entries),
         problems=problems,
+        partition_counts=partition_counts(settings, settings.topic(t.RAW_POS)),
     )

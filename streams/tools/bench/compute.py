@@ -1,0 +1,283 @@
+"""The rebate pipeline's per-record work without Kafka: what the bare computation baseline
+times and what the quixstreams baseline runs for each message.
+
+For each raw record, what our worker decides and publishes for it: the CSV line parsed
+into the pydantic model (``to_model``, as ``SalesProcessor.decide`` and
+``AgreementsProcessor.decide`` do), applied by one ``RebateEngine`` that lives as long as
+the process (so agreements are validated once, then taken from its cache), then the
+record's outputs encoded as the worker's: its Avro outcome, its Avro DLQ record if it is
+invalid, the agreement's master-data record, and one Avro ledger entry per posting (what
+the outbox relay publishes), each with the headers ours carries.
+
+Importable in ``.venv-quix`` too: nothing here imports Faust, confluent-kafka or
+prometheus-client (which is why ``ledger_entry`` restates ``streams.relay.ledger``'s
+record; a unit test holds the two byte for byte equal).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from streams.domain.accrual.engine import RebateEngine, Result
+from streams.domain.accrual.keys import write_rank
+from streams.domain.accrual.postings import Posting, RecordRef, merge_outbox
+from streams.domain.models.outcome import Outcome
+from streams.domain.models.parsing import parse_columns, to_model
+from streams.domain.models.pos import SaleLine
+from streams.domain.models.promotion import Agreement
+from streams.domain.state import DictState, KeyValueState, decode, encode
+from streams.errors import Category, RecordError, Stage
+from streams.formats import avro
+from streams.formats import headers as h
+from streams.formats.records import (
+    HeaderList,
+    Source,
+    agreement_record,
+    describe_unexpected,
+    dlq_record,
+    now_utc,
+    outcome_record,
+)
+from streams.observability.tracing import child_of
+
+# What each output is, i.e. which topic it goes to.
+OUTCOME, DLQ, LEDGER, AGREEMENT = "outcome", "dlq", "ledger", "agreement"
+KINDS = (OUTCOME, DLQ, LEDGER, AGREEMENT)
+
+DEBIT = "rebate_receivable"  # as streams.relay.ledger
+CREDIT = "cogs_vendor_rebates"
+
+
+@dataclass(frozen=True)
+class Output:
+    """One message to publish: its kind (the topic), key, Avro value and headers."""
+
+    kind: str
+    key: bytes
+    value: bytes
+    headers: HeaderList
+
+
+LedgerEncoder = Callable[[Posting, datetime], bytes]
+
+
+def ledger_entry(p: Posting, created_at: datetime) -> bytes:
+    """``streams.relay.ledger.ledger_record``, restated without its module's imports."""
+    return avro.encode(
+        "ledger_entry",
+        {
+            "entry_id": p.entry_id,
+            "agreement_id": p.agreement_id,
+            "vendor_id": p.vendor_id,
+            "period": p.period,
+            "kind": p.kind.value,
+            "amount": p.amount,
+            "currency": p.currency,
+            "debit_account": DEBIT,
+            "credit_account": CREDIT,
+            "measure": p.measure,
+            "posted_total": p.posted_total,
+            "source_key": p.source_key,
+            "source_file": p.source_file,
+            "source_line": p.source_line,
+            "correlation_id": p.correlation_id,
+            "created_at": created_at,
+            "records": p.records,
+            "source_topic": p.source_topic,
+            "source_partition": p.source_partition,
+            "first_offset": p.first_offset,
+            "last_offset": p.last_offset,
+        },
+    )
+
+
+def ref_of(src: Source) -> RecordRef:
+    """As ``streams.runtime.pipelines.rebates.ref_of`` (that module imports Faust)."""
+    return RecordRef(
+        src.correlation_id,
+        src.offset,
+        src.source_file,
+        src.line,
+        traceparent=src.hop_traceparent,
+        ingested_at=src.ingested_at,
+        topic=src.topic,
+        partition=src.partition,
+    )
+
+
+def source_of_message(
+    topic: str,
+    partition: int,
+    offset: int,
+    key: bytes | None,
+    value: bytes | None,
+    raw_headers: Iterable[tuple[str, bytes]] | None,
+    timestamp_ms: int = 0,
+) -> Source:
+    """A consumed message as the worker sees it (``streams.runtime.sequence.source_of``)."""
+    pairs = tuple(raw_headers or ())
+    headers = h.to_dict(pairs)
+    return Source(
+        topic=topic,
+        partition=partition,
+        offset=offset,
+        key=key,
+        value=value or b"",
+        headers=headers,
+        hop=child_of(headers.get(h.TRACEPARENT)),
+        timestamp=timestamp_ms * 1000,
+        raw_headers=pairs,
+    )
+
+
+class WriteBehind:
+    """``streams.runtime.state.batch.BatchTableState`` over a ``DictState`` instead of a
+    Faust table: within a batch each key is decoded once and kept decoded (``get`` returns
+    a shallow copy), a posting row written twice keeps both outboxes, and ``flush`` encodes
+    each written key once, in the worker's write order."""
+
+    def __init__(self, store: DictState | None = None) -> None:
+        self.store = store or DictState()
+        self._seen: dict[bytes, dict[str, Any] | None] = {}
+        self._pending: dict[bytes, dict[str, Any]] = {}
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        raw_key = key.encode("utf-8")
+        if raw_key in self._seen:
+            doc = self._seen[raw_key]
+            return None if doc is None else dict(doc)
+        raw = self.store.data.get(key)
+        doc = None if raw is None else decode(raw)
+        self._seen[raw_key] = doc
+        return None if doc is None else dict(doc)
+
+    def put(self, key: str, value: dict[str, Any]) -> None:
+        raw_key = key.encode("utf-8")
+        older = self._pending.get(raw_key)
+        if older is not None:
+            value = merge_outbox(older, value)
+        self._pending[raw_key] = self._seen[raw_key] = value
+
+    def flush(self) -> int:
+        written = len(self._pending)
+        for raw_key in sorted(self._pending, key=write_rank):
+            self.store.data[raw_key.decode("utf-8")] = encode(self._pending[raw_key])
+        self._pending.clear()
+        self._seen.clear()
+        return written
+
+
+class RecordWork:
+    """One engine on ``state`` for the life of the process; ``sale`` and ``agreement``
+    return every output of one raw record, as our worker would publish them. A sale folds
+    into its (agreement, period) rows; ``settle`` posts the rows folded into since the
+    last settle and returns their ledger entries (the worker settles once per batch and
+    partition, before it writes the batch's state)."""
+
+    def __init__(self, state: KeyValueState, ledger: LedgerEncoder = ledger_entry) -> None:
+        self.engine = RebateEngine(state)
+        self.ledger = ledger
+        self._columns: dict[str, list[str]] = {}
+
+    def sale(self, src: Source) -> list[Output]:
+        try:
+            model = to_model(SaleLine, self.columns(src), src.value, what(src))
+            result = self.engine.apply_sale(model, ref_of(src))
+        except RecordError as err:
+            return self.dead_letter(src, err)
+        except Exception as exc:  # a poison pill, as the worker treats it
+            return self.dead_letter(src, poison_pill(exc))
+        return self.outputs(src, result)
+
+    def agreement(self, src: Source) -> list[Output]:
+        try:
+            model = to_model(Agreement, self.columns(src), src.value, what(src))
+            result = self.engine.apply_agreement(model, ref_of(src))
+        except RecordError as err:
+            return self.dead_letter(src, err)
+        except Exception as exc:
+            return self.dead_letter(src, poison_pill(exc))
+        out = []
+        if result.agreement is not None:  # master data changed: its current version
+            agr = result.agreement
+            out.append(
+                Output(
+                    AGREEMENT,
+                    agr.agreement_id.encode(),
+                    agreement_record(agr, result.idempotency_key),
+                    src.trace_headers("agreement"),
+                )
+            )
+        return out + self.outputs(src, result)
+
+    def settle(self) -> list[Output]:
+        postings = self.engine.settle()
+        if not postings:
+            return []
+        created = now_utc()
+        return [self.entry(p, created) for p in postings]
+
+    def outputs(self, src: Source, result: Result) -> list[Output]:
+        out = [self.outcome(src, result.outcome, result.idempotency_key)]
+        if result.postings:
+            created = now_utc()
+            out += [self.entry(p, created) for p in result.postings]
+        return out
+
+    def entry(self, p: Posting, created: datetime) -> Output:
+        """A ledger entry with the headers the outbox relay gives it."""
+        return Output(
+            LEDGER,
+            f"{p.agreement_id}|{p.period}".encode(),
+            self.ledger(p, created),
+            [
+                (avro.SCHEMA_HEADER, b"ledger_entry"),
+                (h.CORRELATION_ID, p.correlation_id.encode()),
+                (h.TRACEPARENT, child_of(p.traceparent, seed=p.entry_id).encode()),
+                ("recon-entry-id", p.entry_id.encode()),
+            ],
+        )
+
+    @staticmethod
+    def outcome(src: Source, outcome: Outcome, idem: str | None) -> Output:
+        return Output(
+            OUTCOME,
+            src.correlation_id.encode(),
+            outcome_record(src, outcome, idem),
+            src.trace_headers("outcome"),
+        )
+
+    def dead_letter(self, src: Source, err: RecordError) -> list[Output]:
+        """The DLQ record and the dead-lettered outcome (``RecordProcessor._dead_letter``)."""
+        dlq_id, payload = dlq_record(src, err)
+        headers = [*src.trace_headers("dlq_record"), ("recon-dlq-id", dlq_id.encode())]
+        return [
+            Output(DLQ, src.correlation_id.encode(), payload, headers),
+            self.outcome(src, Outcome.DEAD_LETTERED, None),
+        ]
+
+    def columns(self, src: Source) -> list[str]:
+        """The record's field names from its header, parsed once per distinct header."""
+        header = src.headers.get(h.COLUMNS)
+        if header is None:
+            raise RecordError(
+                Category.SCHEMA_VIOLATION,
+                Stage.PARSE,
+                f"{what(src)}: no {h.COLUMNS} header, so its fields cannot be named",
+                field=h.COLUMNS,
+            )
+        cols = self._columns.get(header)
+        if cols is None:
+            cols = self._columns[header] = parse_columns(header)
+        return cols
+
+
+def what(src: Source) -> str:
+    return f"{src.source_file} line {src.line}"
+
+
+def poison_pill(exc: BaseException) -> RecordError:
+    return RecordError(Category.PROCESSING_ERROR, Stage.COMPUTE, describe_unexpected(exc))
