@@ -1,4 +1,5 @@
-"""Building the records the agents publish: outcomes, DLQ entries, master data."""
+"""Building the records the pipelines publish: outcomes, DLQ entries, master data, ledger
+entries; and the engine's reference to the record it decides."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from streams.domain.accrual.postings import Posting, RecordRef
 from streams.domain.models.outcome import Outcome
 from streams.domain.models.promotion import Agreement
-from streams.errors import RecordError
+from streams.errors import Category, RecordError, Stage
 from streams.formats import avro
 from streams.formats import headers as h
 from streams.observability.tracing import child_of
@@ -153,3 +155,75 @@ def agreement_record(agr: Agreement, version_key: str) -> bytes:
             "version_key": version_key,
         },
     )
+
+
+def record_ref(src: Source) -> RecordRef:
+    """What the rebate engine keeps of the record it decides (positions, trace)."""
+    return RecordRef(
+        src.correlation_id,
+        src.offset,
+        src.source_file,
+        src.line,
+        traceparent=src.hop_traceparent,
+        ingested_at=src.ingested_at,
+        topic=src.topic,
+        partition=src.partition,
+    )
+
+
+def poison_pill(exc: BaseException) -> RecordError:
+    """An unexpected error on one record: dead-lettered with a stack summary."""
+    return RecordError(Category.PROCESSING_ERROR, Stage.COMPUTE, describe_unexpected(exc))
+
+
+def dead_letter_message(src: Source, err: RecordError) -> tuple[bytes, bytes, HeaderList]:
+    """Key, value and headers of the DLQ record of ``src`` (original bytes, category,
+    position, trace headers)."""
+    dlq_id, payload = dlq_record(src, err)
+    headers = [*src.trace_headers("dlq_record"), ("recon-dlq-id", dlq_id.encode())]
+    return src.correlation_id.encode(), payload, headers
+
+
+DEBIT = "rebate_receivable"
+CREDIT = "cogs_vendor_rebates"
+
+
+def ledger_record(p: Posting, created_at: datetime) -> bytes:
+    return avro.encode(
+        "ledger_entry",
+        {
+            "entry_id": p.entry_id,
+            "agreement_id": p.agreement_id,
+            "vendor_id": p.vendor_id,
+            "period": p.period,
+            "kind": p.kind.value,
+            "amount": p.amount,
+            "currency": p.currency,
+            "debit_account": DEBIT,
+            "credit_account": CREDIT,
+            "measure": p.measure,
+            "posted_total": p.posted_total,
+            "source_key": p.source_key,
+            "source_file": p.source_file,
+            "source_line": p.source_line,
+            "correlation_id": p.correlation_id,
+            "created_at": created_at,
+            "records": p.records,
+            "source_topic": p.source_topic,
+            "source_partition": p.source_partition,
+            "first_offset": p.first_offset,
+            "last_offset": p.last_offset,
+        },
+    )
+
+
+def ledger_message(p: Posting, created_at: datetime) -> tuple[bytes, bytes, HeaderList]:
+    """Key, value and headers of the ledger entry of ``p``: keyed by (agreement, period),
+    a traceparent that is a child of the deciding hop's span (one more hop)."""
+    headers = [
+        (avro.SCHEMA_HEADER, b"ledger_entry"),
+        (h.CORRELATION_ID, p.correlation_id.encode()),
+        (h.TRACEPARENT, child_of(p.traceparent, seed=p.entry_id).encode()),
+        ("recon-entry-id", p.entry_id.encode()),
+    ]
+    return f"{p.agreement_id}|{p.period}".encode(), ledger_record(p, created_at), headers

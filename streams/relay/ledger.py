@@ -11,47 +11,14 @@ from confluent_kafka import Message
 
 from streams.domain.accrual.postings import Posting, posting_from_json
 from streams.domain.state import decode
-from streams.formats import avro
-from streams.formats import headers as h
+from streams.formats.records import ledger_message
 from streams.kafka import topics as t
 from streams.observability.metrics import Metrics
-from streams.observability.tracing import child_of, seconds_since
+from streams.observability.tracing import seconds_since
 from streams.relay.publish import Publish, RelayHandler
 from streams.settings import Settings
 
 log = logging.getLogger(__name__)
-
-DEBIT = "rebate_receivable"
-CREDIT = "cogs_vendor_rebates"
-
-
-def ledger_record(p: Posting, created_at: datetime) -> bytes:
-    return avro.encode(
-        "ledger_entry",
-        {
-            "entry_id": p.entry_id,
-            "agreement_id": p.agreement_id,
-            "vendor_id": p.vendor_id,
-            "period": p.period,
-            "kind": p.kind.value,
-            "amount": p.amount,
-            "currency": p.currency,
-            "debit_account": DEBIT,
-            "credit_account": CREDIT,
-            "measure": p.measure,
-            "posted_total": p.posted_total,
-            "source_key": p.source_key,
-            "source_file": p.source_file,
-            "source_line": p.source_line,
-            "correlation_id": p.correlation_id,
-            "created_at": created_at,
-            "records": p.records,
-            "source_topic": p.source_topic,
-            "source_partition": p.source_partition,
-            "first_offset": p.first_offset,
-            "last_offset": p.last_offset,
-        },
-    )
 
 
 def message_time(msg: Message) -> datetime:
@@ -87,20 +54,8 @@ def ledger_publishes(settings: Settings, metrics: Metrics) -> RelayHandler:
         out = []
         for doc in decode(value).get("out", []):
             p = posting_from_json(doc)
-            out.append(
-                Publish(
-                    ledger,
-                    f"{p.agreement_id}|{p.period}".encode(),
-                    ledger_record(p, created),
-                    [
-                        (avro.SCHEMA_HEADER, b"ledger_entry"),
-                        (h.CORRELATION_ID, p.correlation_id.encode()),
-                        (h.TRACEPARENT, child_of(p.traceparent, seed=p.entry_id).encode()),
-                        ("recon-entry-id", p.entry_id.encode()),
-                    ],
-                    ledger_observer(metrics, p),
-                )
-            )
+            key, value, headers = ledger_message(p, created)
+            out.append(Publish(ledger, key, value, list(headers), ledger_observer(metrics, p)))
         return out
 
     return handle

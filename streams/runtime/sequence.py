@@ -47,9 +47,10 @@ from streams.formats import ticks
 from streams.formats.records import (
     HeaderList,
     Source,
+    dead_letter_message,
     describe_unexpected,
-    dlq_record,
     outcome_record,
+    poison_pill,
 )
 from streams.kafka.direct import DirectOutput
 from streams.observability.logs import record_context
@@ -346,18 +347,6 @@ class RecordProcessor(ABC):
             src.trace_headers("outcome"),
         )
         self._published(src, self.outcomes, "outcome")
-
-
-def poison_pill(exc: BaseException) -> RecordError:
-    return RecordError(Category.PROCESSING_ERROR, Stage.COMPUTE, describe_unexpected(exc))
-
-
-def dead_letter_message(src: Source, err: RecordError) -> tuple[bytes, bytes, HeaderList]:
-    """Key, value and headers of the DLQ record of ``src`` (original bytes, category,
-    position, trace headers)."""
-    dlq_id, payload = dlq_record(src, err)
-    headers = [*src.trace_headers("dlq_record"), ("recon-dlq-id", dlq_id.encode())]
-    return src.correlation_id.encode(), payload, headers
 
 
 def exit_without_acking(agent: str, exc: BaseException) -> NoReturn:

@@ -8,11 +8,11 @@ from faust.types import TopicT
 from streams.domain.accrual.engine import RebateEngine
 from streams.domain.accrual.horizon import horizon_of
 from streams.domain.accrual.keys import write_rank
-from streams.domain.accrual.postings import RecordRef, merge_outbox
+from streams.domain.accrual.postings import merge_outbox
 from streams.domain.models.parsing import to_model
 from streams.domain.models.pos import SaleLine
 from streams.domain.models.promotion import Agreement
-from streams.formats.records import Source, agreement_record
+from streams.formats.records import Source, agreement_record, record_ref
 from streams.kafka import topics as t
 from streams.kafka.direct import DirectOutput
 from streams.observability.metrics import Metrics
@@ -22,19 +22,6 @@ from streams.runtime.sequence import Decision, RecordProcessor, Send, attach
 from streams.runtime.state.batch import BatchTableState
 from streams.runtime.state.dedupe_purge import purger
 from streams.settings import Settings
-
-
-def ref_of(src: Source) -> RecordRef:
-    return RecordRef(
-        src.correlation_id,
-        src.offset,
-        src.source_file,
-        src.line,
-        traceparent=src.hop_traceparent,
-        ingested_at=src.ingested_at,
-        topic=src.topic,
-        partition=src.partition,
-    )
 
 
 class RebateProcessor(RecordProcessor):
@@ -63,7 +50,7 @@ class RebateProcessor(RecordProcessor):
 class SalesProcessor(RebateProcessor):
     def decide(self, src: Source) -> Decision:
         sale = to_model(SaleLine, self.columns(src), src.value, self.what(src))
-        result = self.engine.apply_sale(sale, ref_of(src))
+        result = self.engine.apply_sale(sale, record_ref(src))
         return Decision(result.outcome, result.idempotency_key)
 
 
@@ -82,7 +69,7 @@ class AgreementsProcessor(RebateProcessor):
 
     def decide(self, src: Source) -> Decision:
         agreement = to_model(Agreement, self.columns(src), src.value, self.what(src))
-        result = self.engine.apply_agreement(agreement, ref_of(src))
+        result = self.engine.apply_agreement(agreement, record_ref(src))
         decision = Decision(result.outcome, result.idempotency_key)
         if result.agreement is not None:  # master data changed: publish the current version
             decision.sends.append(

@@ -8,7 +8,7 @@ worker's write-behind state over an in-memory ``DictState`` instead of RocksDB
 encoded once at its flush), then every output built as the worker builds it: the outcome
 record per line, the DLQ record per bad line, the agreement records, and one ledger entry
 per posting (the postings of each batch settled at its end, as the worker settles them)
-with ``streams.relay.ledger.ledger_record`` (``compute.RecordWork``).
+as the relay builds them (``compute.RecordWork``).
 
 The CPU seconds (``time.process_time``) of exactly that work are what the worker's CPU per
 line is compared with: the worker's overhead factor. Reading the files and building each
@@ -42,7 +42,6 @@ from streams.ingest.producer import FORMATS, RunContext, record_headers, utc_now
 from streams.kafka.partitioner import keyer
 from streams.observability.tracing import new_traceparent
 from streams.ops.ledger import distinct_entries
-from streams.relay.ledger import ledger_record
 from streams.tools.bench.compute import (
     KINDS,
     LEDGER,
@@ -150,7 +149,7 @@ def run_once(pos: Path, promotions: Path) -> BareRun:
     each batch ending as the worker's does: its postings settled (one ledger entry per
     (agreement, period) its sales touched), then its state flushed."""
     state = WriteBehind()
-    work = RecordWork(state, ledger_record)
+    work = RecordWork(state)
     tally = Tally()
     cpu = wall = 0.0
     counts = {"promotions": 0, "pos": 0}

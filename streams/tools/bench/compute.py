@@ -10,45 +10,43 @@ invalid, the agreement's master-data record, and one Avro ledger entry per posti
 the outbox relay publishes), each with the headers ours carries.
 
 Importable in ``.venv-quix`` too: nothing here imports Faust, confluent-kafka or
-prometheus-client (which is why ``ledger_entry`` restates ``streams.relay.ledger``'s
-record; a unit test holds the two byte for byte equal).
+prometheus-client; the records come from ``streams.formats.records``, as the worker's and
+the relay's do.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from streams.domain.accrual.engine import RebateEngine, Result
 from streams.domain.accrual.keys import write_rank
-from streams.domain.accrual.postings import Posting, RecordRef, merge_outbox
+from streams.domain.accrual.postings import Posting, merge_outbox
 from streams.domain.models.outcome import Outcome
 from streams.domain.models.parsing import parse_columns, to_model
 from streams.domain.models.pos import SaleLine
 from streams.domain.models.promotion import Agreement
 from streams.domain.state import DictState, KeyValueState, decode, encode
 from streams.errors import Category, RecordError, Stage
-from streams.formats import avro
 from streams.formats import headers as h
 from streams.formats.records import (
     HeaderList,
     Source,
     agreement_record,
-    describe_unexpected,
-    dlq_record,
+    dead_letter_message,
+    ledger_message,
     now_utc,
     outcome_record,
+    poison_pill,
+    record_ref,
 )
 from streams.observability.tracing import child_of
 
 # What each output is, i.e. which topic it goes to.
 OUTCOME, DLQ, LEDGER, AGREEMENT = "outcome", "dlq", "ledger", "agreement"
 KINDS = (OUTCOME, DLQ, LEDGER, AGREEMENT)
-
-DEBIT = "rebate_receivable"  # as streams.relay.ledger
-CREDIT = "cogs_vendor_rebates"
 
 
 @dataclass(frozen=True)
@@ -59,53 +57,6 @@ class Output:
     key: bytes
     value: bytes
     headers: HeaderList
-
-
-LedgerEncoder = Callable[[Posting, datetime], bytes]
-
-
-def ledger_entry(p: Posting, created_at: datetime) -> bytes:
-    """``streams.relay.ledger.ledger_record``, restated without its module's imports."""
-    return avro.encode(
-        "ledger_entry",
-        {
-            "entry_id": p.entry_id,
-            "agreement_id": p.agreement_id,
-            "vendor_id": p.vendor_id,
-            "period": p.period,
-            "kind": p.kind.value,
-            "amount": p.amount,
-            "currency": p.currency,
-            "debit_account": DEBIT,
-            "credit_account": CREDIT,
-            "measure": p.measure,
-            "posted_total": p.posted_total,
-            "source_key": p.source_key,
-            "source_file": p.source_file,
-            "source_line": p.source_line,
-            "correlation_id": p.correlation_id,
-            "created_at": created_at,
-            "records": p.records,
-            "source_topic": p.source_topic,
-            "source_partition": p.source_partition,
-            "first_offset": p.first_offset,
-            "last_offset": p.last_offset,
-        },
-    )
-
-
-def ref_of(src: Source) -> RecordRef:
-    """As ``streams.runtime.pipelines.rebates.ref_of`` (that module imports Faust)."""
-    return RecordRef(
-        src.correlation_id,
-        src.offset,
-        src.source_file,
-        src.line,
-        traceparent=src.hop_traceparent,
-        ingested_at=src.ingested_at,
-        topic=src.topic,
-        partition=src.partition,
-    )
 
 
 def source_of_message(
@@ -177,15 +128,14 @@ class RecordWork:
     last settle and returns their ledger entries (the worker settles once per batch and
     partition, before it writes the batch's state)."""
 
-    def __init__(self, state: KeyValueState, ledger: LedgerEncoder = ledger_entry) -> None:
+    def __init__(self, state: KeyValueState) -> None:
         self.engine = RebateEngine(state)
-        self.ledger = ledger
         self._columns: dict[str, list[str]] = {}
 
     def sale(self, src: Source) -> list[Output]:
         try:
             model = to_model(SaleLine, self.columns(src), src.value, what(src))
-            result = self.engine.apply_sale(model, ref_of(src))
+            result = self.engine.apply_sale(model, record_ref(src))
         except RecordError as err:
             return self.dead_letter(src, err)
         except Exception as exc:  # a poison pill, as the worker treats it
@@ -195,7 +145,7 @@ class RecordWork:
     def agreement(self, src: Source) -> list[Output]:
         try:
             model = to_model(Agreement, self.columns(src), src.value, what(src))
-            result = self.engine.apply_agreement(model, ref_of(src))
+            result = self.engine.apply_agreement(model, record_ref(src))
         except RecordError as err:
             return self.dead_letter(src, err)
         except Exception as exc:
@@ -227,19 +177,10 @@ class RecordWork:
             out += [self.entry(p, created) for p in result.postings]
         return out
 
-    def entry(self, p: Posting, created: datetime) -> Output:
-        """A ledger entry with the headers the outbox relay gives it."""
-        return Output(
-            LEDGER,
-            f"{p.agreement_id}|{p.period}".encode(),
-            self.ledger(p, created),
-            [
-                (avro.SCHEMA_HEADER, b"ledger_entry"),
-                (h.CORRELATION_ID, p.correlation_id.encode()),
-                (h.TRACEPARENT, child_of(p.traceparent, seed=p.entry_id).encode()),
-                ("recon-entry-id", p.entry_id.encode()),
-            ],
-        )
+    @staticmethod
+    def entry(p: Posting, created: datetime) -> Output:
+        """A ledger entry as the outbox relay publishes it."""
+        return Output(LEDGER, *ledger_message(p, created))
 
     @staticmethod
     def outcome(src: Source, outcome: Outcome, idem: str | None) -> Output:
@@ -252,10 +193,8 @@ class RecordWork:
 
     def dead_letter(self, src: Source, err: RecordError) -> list[Output]:
         """The DLQ record and the dead-lettered outcome (``RecordProcessor._dead_letter``)."""
-        dlq_id, payload = dlq_record(src, err)
-        headers = [*src.trace_headers("dlq_record"), ("recon-dlq-id", dlq_id.encode())]
         return [
-            Output(DLQ, src.correlation_id.encode(), payload, headers),
+            Output(DLQ, *dead_letter_message(src, err)),
             self.outcome(src, Outcome.DEAD_LETTERED, None),
         ]
 
@@ -277,7 +216,3 @@ class RecordWork:
 
 def what(src: Source) -> str:
     return f"{src.source_file} line {src.line}"
-
-
-def poison_pill(exc: BaseException) -> RecordError:
-    return RecordError(Category.PROCESSING_ERROR, Stage.COMPUTE, describe_unexpected(exc))

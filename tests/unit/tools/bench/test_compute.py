@@ -12,8 +12,7 @@ from streams.domain.accrual.postings import EntryKind, Posting
 from streams.domain.state import decode
 from streams.formats import avro
 from streams.formats import headers as h
-from streams.formats.records import Source
-from streams.relay.ledger import ledger_record
+from streams.formats.records import Source, ledger_record
 from streams.tools.bench.compute import (
     AGREEMENT,
     DLQ,
@@ -21,7 +20,6 @@ from streams.tools.bench.compute import (
     OUTCOME,
     RecordWork,
     WriteBehind,
-    ledger_entry,
     source_of_message,
 )
 from streams.tools.generate import POS_HEADER, PROMO_HEADER
@@ -29,7 +27,7 @@ from streams.tools.generate import POS_HEADER, PROMO_HEADER
 pytestmark = pytest.mark.unit
 
 
-def test_the_ledger_entry_is_the_relays_byte_for_byte() -> None:
+def test_a_ledger_entry_carries_what_it_covers() -> None:
     p = Posting(
         entry_id="e" * 32, agreement_id="AG-1", vendor_id="V1", period="2026-01",
         kind=EntryKind.TRUE_UP, amount=Decimal("-1.25"), currency="USD",
@@ -38,7 +36,11 @@ def test_the_ledger_entry_is_the_relays_byte_for_byte() -> None:
         records=3, source_topic="raw.pos", source_partition=2, first_offset=10, last_offset=14,
     )  # fmt: skip
     at = datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)
-    assert ledger_entry(p, at) == ledger_record(p, at)
+    entry = avro.decode("ledger_entry", ledger_record(p, at))
+    assert entry["amount"] == Decimal("-1.25") and entry["kind"] == "true_up"
+    assert (entry["records"], entry["source_topic"], entry["source_partition"]) == (3, "raw.pos", 2)
+    assert (entry["first_offset"], entry["last_offset"]) == (10, 14)
+    assert entry["created_at"] == at
 
 
 def message(topic: str, header: str, line: int, value: str) -> Source:
