@@ -43,6 +43,8 @@ def test_recon_bench_quick(kafka_settings: Settings, tmp_path: Path) -> None:
         "target end-to-end throughput per worker",
         "target worker CPU per POS line (<= 20.00 us)",
         "target worker overhead over the bare computation (<= 1.30 x)",
+        "ledger entries per 1,000 POS lines",
+        "target ledger entries per 1,000 POS lines (<= 10",
         "== result: totals correct ==",
     ):
         assert needle in out, f"{needle!r} missing from:\n{out}"

@@ -10,6 +10,7 @@ TARGET_OVERHEAD = 1.3  # worker CPU per line / the bare computation's
 TARGET_VS_QUIX = 3.0  # per CPU-second, ours with the product's ingest
 TARGET_VS_QUIX_PER_RECORD = 1.0  # per CPU-second, both reading one line per message
 TARGET_P99_S = 1.0
+TARGET_ENTRIES_PER_1000 = 10.0  # ledger entries per 1,000 POS lines (postings per flush)
 TARGET_PRODUCER_RSS_MB = 300.0
 TARGET_WORKER_RSS_MB = 600.0
 

@@ -240,6 +240,9 @@ def _report_pipeline(report: r.Report, run: PipelineRun, section: str = "") -> N
         "ingest of the feed",
         f"{r.show_rate(run.ingest.rows_per_s)}, producer peak RSS {run.ingest.peak_rss_mb:.0f} MB",
     )
+    per_1000 = entries_per_1000(run)
+    if per_1000 is not None:
+        report.add(section, "ledger entries per 1,000 POS lines", f"{per_1000:.1f}")
     report.check(section, not run.problems, _totals_detail(run.entries, run.problems))
 
 
@@ -360,6 +363,9 @@ def _verdicts(
         two_cpu_rate=two.cpu_rate if two else None,
     ))  # fmt: skip
     report.targets += [
+        r.Target("ledger entries per 1,000 POS lines", entries_per_1000(one),
+                 r.TARGET_ENTRIES_PER_1000, "", higher_is_better=False, inclusive=True,
+                 note="distinct entries of the 1-worker run"),
         r.Target("p99 end-to-end latency at half max load",
                  r.percentile(latency.latencies, 99) if latency else None, r.TARGET_P99_S, "s",
                  higher_is_better=False),
@@ -368,6 +374,12 @@ def _verdicts(
         r.Target("worker peak RSS", worker_rss, r.TARGET_WORKER_RSS_MB, "MB",
                  higher_is_better=False, note=_rss_note(options, loaded)),
     ]  # fmt: skip
+
+
+def entries_per_1000(run: PipelineRun | None) -> float | None:
+    if run is None or run.problems or not run.lines:
+        return None
+    return run.entries * 1000 / run.lines
 
 
 def _csv_note(options: BenchOptions, size: float) -> str:
