@@ -113,6 +113,9 @@ class Decided:
     decision: Decision | None
     error: RecordError | None
     started: float  # perf_counter when its decision began
+    # Dead-lettering it is its outcome: a source record's, not a tick's or an internal
+    # message's (see ``RecordProcessor.dead_letter_is_outcome``).
+    owes_outcome: bool = True
 
 
 @contextmanager
@@ -260,17 +263,18 @@ class RecordProcessor(ABC):
         started = time.perf_counter()
         with self._context(src):
             self.metrics.child(self.metrics.records_in, src.topic, "process").inc()
+            tick = ticks.decode(src.key, src.value)
+            owes = tick is None and self.dead_letter_is_outcome
             try:
-                tick = ticks.decode(src.key, src.value)
                 if tick is not None:
                     self.tick(src, tick)
-                    return Decided(src, NO_OUTCOME, None, started)
-                return Decided(src, self.decide(src), None, started)
+                    return Decided(src, NO_OUTCOME, None, started, owes)
+                return Decided(src, self.decide(src), None, started, owes)
             except RecordError as err:
-                return Decided(src, None, err, started)
+                return Decided(src, None, err, started, owes)
             except Exception as exc:  # poison pill: never let it kill the agent
                 log.exception("unexpected error on %s", self.what(src))
-                return Decided(src, None, poison_pill(exc), started)
+                return Decided(src, None, poison_pill(exc), started, owes)
 
     async def _produce(self, decided: Decided) -> Outcome | None:
         """Publish one record's outputs; an error building them dead-letters the record."""
@@ -281,12 +285,12 @@ class RecordProcessor(ABC):
             except Exception as exc:
                 log.exception("unexpected error publishing %s", self.what(src))
                 try:
-                    await self._dead_letter(src, poison_pill(exc))
+                    await self._dead_letter(src, poison_pill(exc), decided.owes_outcome)
                 except Exception as dlq_exc:
                     raise OutputsUndelivered(
                         f"{self.agent}: cannot dead-letter {self.what(src)}: {dlq_exc}"
                     ) from dlq_exc
-                outcome = Outcome.DEAD_LETTERED if self.dead_letter_is_outcome else None
+                outcome = Outcome.DEAD_LETTERED if decided.owes_outcome else None
             if outcome is not None:
                 self.metrics.child(self.metrics.outcomes, src.topic, outcome.value).inc()
                 if outcome is Outcome.DUPLICATE:
@@ -301,8 +305,8 @@ class RecordProcessor(ABC):
         src, decision = decided.src, decided.decision
         if decision is None:
             assert decided.error is not None
-            await self._dead_letter(src, decided.error)
-            return Outcome.DEAD_LETTERED if self.dead_letter_is_outcome else None
+            await self._dead_letter(src, decided.error, decided.owes_outcome)
+            return Outcome.DEAD_LETTERED if decided.owes_outcome else None
         for send in decision.sends:
             headers = send.headers if send.headers is not None else src.trace_headers(send.schema)
             await self._send(send.topic, send.key, send.value, headers)
@@ -325,7 +329,7 @@ class RecordProcessor(ABC):
         if latency is not None:
             self.metrics.child(self.metrics.latency, stage).observe(latency)
 
-    async def _dead_letter(self, src: Source, err: RecordError) -> None:
+    async def _dead_letter(self, src: Source, err: RecordError, with_outcome: bool) -> None:
         log.warning(
             "dead-lettered [%s] %s",
             err.category.value,
@@ -336,7 +340,7 @@ class RecordProcessor(ABC):
         await self._send(self.dlq, key, value, headers)
         self.metrics.dlq_records.labels(err.category.value, err.stage.value).inc()
         self._published(src, self.dlq, "dlq")
-        if self.dead_letter_is_outcome:
+        if with_outcome:
             await self._outcome(src, Outcome.DEAD_LETTERED, None)
 
     async def _outcome(self, src: Source, outcome: Outcome, idem: str | None) -> None:

@@ -132,6 +132,19 @@ def test_a_tick_advances_the_clock_and_has_no_outcome() -> None:
     assert out.sent == outcomes.sent == dlq.sent == []
 
 
+def test_a_failing_tick_is_dead_lettered_without_an_outcome() -> None:
+    processor, _out, outcomes, dlq = setup()
+
+    def broken(src: Source, tick: Tick) -> None:
+        raise KeyError("w:3")
+
+    processor.tick = broken  # type: ignore[method-assign]
+    got = run(processor, [event(1, ticks.encode(Tick(1)), key=ticks.TICK_KEY), event(2, b"ok")])
+    assert got == [None, Outcome.APPLIED]  # the record after it is decided as usual
+    assert [c for c, _ in dlq_categories(dlq)] == ["processing_error"]
+    assert len(outcomes.sent) == 1  # the record's, none for the tick
+
+
 def test_a_stage_that_takes_no_ticks_dead_letters_one() -> None:
     out, outcomes, dlq = FakeTopic("out"), FakeTopic("outcomes"), FakeTopic("dlq")
     forward = Forward(cast(Any, out), cast(Any, outcomes), cast(Any, dlq), Metrics())
