@@ -102,9 +102,6 @@ class Decision:
     sends: list[Send] = field(default_factory=list)
 
 
-NO_OUTCOME = Decision(None)
-
-
 @dataclass(frozen=True)
 class Decided:
     """A record of a batch once decided: its decision, or why it is dead-lettered."""
@@ -268,7 +265,7 @@ class RecordProcessor(ABC):
             try:
                 if tick is not None:
                     self.tick(src, tick)
-                    return Decided(src, NO_OUTCOME, None, started, owes)
+                    return Decided(src, Decision(None), None, started, owes)
                 return Decided(src, self.decide(src), None, started, owes)
             except RecordError as err:
                 return Decided(src, None, err, started, owes)

@@ -37,7 +37,7 @@ from streams.observability.metrics import Metrics
 from streams.relay.matching import outbox_publishes
 from streams.runtime.pipeline import Pipeline, raw_topic, state_table, window_ticks
 from streams.runtime.pipelines.forward import Forward
-from streams.runtime.sequence import NO_OUTCOME, Decision, RecordProcessor, attach
+from streams.runtime.sequence import Decision, RecordProcessor, attach
 from streams.runtime.state.table import TableState
 from streams.settings import Settings
 
@@ -126,7 +126,7 @@ class GroupsProcessor(RecordProcessor):
 
     def decide(self, src: Source) -> Decision:
         self.engine.apply(messages.decode(src.value), src.partition, src.timestamp)
-        return NO_OUTCOME
+        return Decision(None)
 
     def tick(self, src: Source, tick: messages.Tick) -> None:
         self.engine.apply(tick, src.partition, src.timestamp)
