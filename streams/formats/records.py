@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import traceback
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -78,6 +79,32 @@ class Source:
             (h.CORRELATION_ID, self.correlation_id.encode()),
             (h.TRACEPARENT, self.hop_traceparent.encode()),
         ]
+
+
+def source_of_message(
+    topic: str,
+    partition: int,
+    offset: int,
+    key: bytes | None,
+    value: bytes | None,
+    raw_headers: Iterable[tuple[str, bytes]] | None,
+    timestamp_ms: int = 0,
+) -> Source:
+    """A consumed message as a pipeline sees it: its headers decoded once, the traceparent
+    of this hop drawn once."""
+    pairs = tuple(raw_headers or ())
+    headers = h.to_dict(pairs)
+    return Source(
+        topic=topic,
+        partition=partition,
+        offset=offset,
+        key=key,
+        value=value or b"",
+        headers=headers,
+        hop=child_of(headers.get(h.TRACEPARENT)),
+        timestamp=timestamp_ms * 1000,
+        raw_headers=pairs,
+    )
 
 
 def now_utc() -> datetime:

@@ -28,7 +28,7 @@ import os
 import time
 import weakref
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager as ContextManager
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -51,11 +51,12 @@ from streams.formats.records import (
     describe_unexpected,
     outcome_record,
     poison_pill,
+    source_of_message,
 )
 from streams.kafka.direct import DirectOutput
 from streams.observability.logs import record_context
 from streams.observability.metrics import Metrics
-from streams.observability.tracing import child_of, seconds_since
+from streams.observability.tracing import seconds_since
 from streams.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -130,20 +131,15 @@ def in_event(event: EventT[Any]) -> Iterator[None]:
 def source_of(event: EventT[Any]) -> Source:
     msg = event.message
     raw = msg.headers or ()
-    raw_headers = cast(
-        "tuple[tuple[str, bytes], ...]",
-        tuple(raw.items()) if isinstance(raw, Mapping) else tuple(raw),
-    )
-    return Source(
-        topic=msg.topic,
-        partition=msg.partition,
-        offset=msg.offset,
-        key=msg.key,
-        value=msg.value or b"",
-        headers=(headers := h.to_dict(raw_headers)),
-        hop=child_of(headers.get(h.TRACEPARENT)),
-        timestamp=round(msg.timestamp * 1000) * 1000,
-        raw_headers=raw_headers,
+    pairs = raw.items() if isinstance(raw, Mapping) else raw
+    return source_of_message(
+        msg.topic,
+        msg.partition,
+        msg.offset,
+        msg.key,
+        msg.value,
+        cast("Iterable[tuple[str, bytes]]", pairs),
+        round(msg.timestamp * 1000),
     )
 
 

@@ -37,7 +37,7 @@ from typing import Any
 from streams.domain.accrual.reference import TotalKey
 from streams.formats import avro
 from streams.formats.csv_source import CsvRecords, file_sha256
-from streams.formats.records import Source
+from streams.formats.records import Source, source_of_message
 from streams.ingest.producer import FORMATS, RunContext, record_headers, utc_now_iso
 from streams.kafka.partitioner import keyer
 from streams.observability.tracing import new_traceparent
@@ -48,7 +48,6 @@ from streams.tools.bench.compute import (
     Output,
     RecordWork,
     WriteBehind,
-    source_of_message,
 )
 from streams.tools.bench.procs import run_child
 from streams.tools.bench.setup import Workload

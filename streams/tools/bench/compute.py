@@ -16,7 +16,6 @@ the relay's do.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -42,7 +41,6 @@ from streams.formats.records import (
     poison_pill,
     record_ref,
 )
-from streams.observability.tracing import child_of
 
 # What each output is, i.e. which topic it goes to.
 OUTCOME, DLQ, LEDGER, AGREEMENT = "outcome", "dlq", "ledger", "agreement"
@@ -57,31 +55,6 @@ class Output:
     key: bytes
     value: bytes
     headers: HeaderList
-
-
-def source_of_message(
-    topic: str,
-    partition: int,
-    offset: int,
-    key: bytes | None,
-    value: bytes | None,
-    raw_headers: Iterable[tuple[str, bytes]] | None,
-    timestamp_ms: int = 0,
-) -> Source:
-    """A consumed message as the worker sees it (``streams.runtime.sequence.source_of``)."""
-    pairs = tuple(raw_headers or ())
-    headers = h.to_dict(pairs)
-    return Source(
-        topic=topic,
-        partition=partition,
-        offset=offset,
-        key=key,
-        value=value or b"",
-        headers=headers,
-        hop=child_of(headers.get(h.TRACEPARENT)),
-        timestamp=timestamp_ms * 1000,
-        raw_headers=pairs,
-    )
 
 
 class WriteBehind:

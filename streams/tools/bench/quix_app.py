@@ -27,7 +27,8 @@ from typing import Any
 from quixstreams import Application, State, message_context
 from quixstreams.models.serializers import SerializationContext, Serializer
 
-from streams.tools.bench.compute import KINDS, Output, RecordWork, source_of_message
+from streams.formats.records import source_of_message
+from streams.tools.bench.compute import KINDS, Output, RecordWork
 
 IDLE_STOP_SECONDS = 5.0
 

@@ -12,7 +12,7 @@ from streams.domain.accrual.postings import EntryKind, Posting
 from streams.domain.state import decode
 from streams.formats import avro
 from streams.formats import headers as h
-from streams.formats.records import Source, ledger_record
+from streams.formats.records import Source, ledger_record, source_of_message
 from streams.tools.bench.compute import (
     AGREEMENT,
     DLQ,
@@ -20,7 +20,6 @@ from streams.tools.bench.compute import (
     OUTCOME,
     RecordWork,
     WriteBehind,
-    source_of_message,
 )
 from streams.tools.generate import POS_HEADER, PROMO_HEADER
 
