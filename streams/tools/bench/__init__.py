@@ -1,1 +1,1 @@
-"""`recon bench`: the end-to-end benchmark with its baselines, in one run (issue 7)."""
+"""`recon bench`: the end-to-end benchmark with its baselines, in one run (docs/benchmark.md)."""

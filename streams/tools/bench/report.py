@@ -17,7 +17,7 @@ TARGET_WORKER_RSS_MB = 600.0
 
 @dataclass(frozen=True)
 class Target:
-    """A target of issue 7: ``measured`` against ``threshold`` (None = not measured).
+    """A benchmark target: ``measured`` against ``threshold`` (None = not measured).
     ``inclusive``: the threshold itself meets it (>= for higher, <= for lower is better;
     a lower-is-better target is otherwise strict: <)."""
 

@@ -1,4 +1,4 @@
-"""A worker holding millions of idempotency keys: the memory target of issue 7.
+"""A worker holding millions of idempotency keys: the worker memory target.
 
 Processing 10 million distinct lines would take the worker hours, so the keys are
 written to the state table's changelog as dedupe marks in the engine's own format
