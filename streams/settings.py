@@ -38,6 +38,18 @@ class Settings(BaseSettings):
     replication_factor: int = Field(default=1, ge=1)
     retention_ms: int = Field(default=-1, description="Retention of raw and output topics.")
 
+    # Ingest: a POS feed is published in chunks of lines of one partition (docs/design.md,
+    # "Chunked raw records"); 1 publishes one message per line, as a till would.
+    ingest_chunk_records: int = Field(
+        default=500, ge=1, le=1 << 16, description="Most POS lines in one Kafka message."
+    )
+    ingest_chunk_bytes: int = Field(
+        default=256 * 1024, ge=1024, description="Most bytes of lines in one Kafka message."
+    )
+    ingest_chunk_linger_ms: float = Field(
+        default=50.0, gt=0, description="Longest a line waits for its chunk to fill."
+    )
+
     # Worker
     app_id: str = "recon-streams"
     drain_idle_seconds: float = Field(default=1.5, gt=0)

@@ -21,7 +21,12 @@ def bench(
         int | None, typer.Option(help="POS lines for ingest and pass-through (default 1M).")
     ] = None,
     e2e_lines: Annotated[
-        int | None, typer.Option(help="POS lines through the worker stages (default 20k).")
+        int | None,
+        typer.Option(help="POS lines through the worker stages, chunked (default 1M)."),
+    ] = None,
+    record_lines: Annotated[
+        int | None,
+        typer.Option(help="POS lines one per message, ours and quixstreams (default 50k)."),
     ] = None,
     workers: Annotated[
         str | None, typer.Option(help="Worker counts to run, e.g. '1,2' (default 1,2; 0 = none).")
@@ -50,6 +55,7 @@ def bench(
     overrides: dict[str, Any] = {
         "lines": lines,
         "e2e_lines": e2e_lines,
+        "record_lines": record_lines,
         "quix": quix,
         "latency_seconds": latency_seconds,
         "state_keys": state_keys,

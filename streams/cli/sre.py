@@ -80,11 +80,12 @@ def replay(
     )
     total = sum(x.count for x in ranges)
     if dry_run:
-        table = Table("partition", "from offset", "to offset (excl.)", "records")
+        table = Table("partition", "from offset", "to offset (excl.)", "messages")
         for x in ranges:
             table.add_row(str(x.partition), str(x.start), str(x.end), str(x.count))
         console.print(table)
-        console.print(f"would replay {total} record(s) of {name}")
+        # Counting records would mean reading the range: a chunk of lines is one message.
+        console.print(f"would replay {total} message(s) of {name}")
         return
     columns = (TextColumn("[bold]replay {task.description}"), BarColumn(), MofNCompleteColumn())
     with (

@@ -37,6 +37,7 @@ class Source:
     timestamp: int = 0  # the message's timestamp, microseconds since the epoch
     # The headers as they came, for a stage that forwards a record untouched.
     raw_headers: tuple[tuple[str, bytes], ...] = ()
+    index: int = 0  # among the records of a chunked message (streams.formats.chunks)
 
     @property
     def correlation_id(self) -> str:
@@ -127,6 +128,59 @@ def outcome_record(src: Source, outcome: Outcome, idempotency_key: str | None) -
     )
 
 
+def outcome_batch_record(
+    src: Source,
+    correlation_ids: list[str],
+    lines: list[int],
+    outcomes: list[str],
+    idempotency_keys: list[str | None],
+) -> bytes:
+    """The outcomes of the records of one chunked message ``src``, line by line."""
+    return avro.encode(
+        "outcome_batch",
+        {
+            "source_file": src.source_file,
+            "file_sha256": src.file_sha256,
+            "record_format": src.record_format,
+            "correlation_ids": correlation_ids,
+            "source_lines": lines,
+            "outcomes": outcomes,
+            "idempotency_keys": idempotency_keys,
+            "decided_at": now_utc(),
+        },
+    )
+
+
+def outcomes_of(value: bytes, schema: str | None) -> list[dict[str, Any]]:
+    """The per-record outcomes an ``outcomes`` message holds, each in the ``outcome``
+    shape: one for an ``outcome`` record, one per line for an ``outcome_batch``."""
+    if schema != "outcome_batch":
+        return [avro.decode("outcome", value)]
+    batch = avro.decode("outcome_batch", value)
+    common = {
+        "source_file": batch["source_file"],
+        "file_sha256": batch["file_sha256"],
+        "record_format": batch["record_format"],
+        "decided_at": batch["decided_at"],
+    }
+    return [
+        {
+            **common,
+            "correlation_id": cid,
+            "source_line": line,
+            "outcome": outcome,
+            "idempotency_key": idem,
+        }
+        for cid, line, outcome, idem in zip(
+            batch["correlation_ids"],
+            batch["source_lines"],
+            batch["outcomes"],
+            batch["idempotency_keys"],
+            strict=True,
+        )
+    ]
+
+
 def describe_unexpected(exc: BaseException) -> str:
     """A one-paragraph stack summary for a poison pill: type, message, innermost frames."""
     frames = traceback.extract_tb(exc.__traceback__)[-3:]
@@ -137,9 +191,10 @@ def describe_unexpected(exc: BaseException) -> str:
 
 
 def dlq_record(src: Source, error: RecordError, message: str | None = None) -> tuple[str, bytes]:
-    dlq_id = hashlib.sha256(
-        f"{src.topic}:{src.partition}:{src.offset}:{src.attempts}".encode()
-    ).hexdigest()[:32]
+    where = f"{src.topic}:{src.partition}:{src.offset}"
+    if src.index:
+        where += f"/{src.index}"
+    dlq_id = hashlib.sha256(f"{where}:{src.attempts}".encode()).hexdigest()[:32]
     first_seen = src.headers.get("recon-first-seen")
     record: dict[str, Any] = {
         "dlq_id": dlq_id,
@@ -161,6 +216,7 @@ def dlq_record(src: Source, error: RecordError, message: str | None = None) -> t
         "original": src.value,
         "original_key": src.key,
         "original_headers": src.headers,
+        "source_index": src.index,
     }
     return dlq_id, avro.encode("dlq_record", record)
 
@@ -195,6 +251,7 @@ def record_ref(src: Source) -> RecordRef:
         ingested_at=src.ingested_at,
         topic=src.topic,
         partition=src.partition,
+        index=src.index,
     )
 
 

@@ -16,9 +16,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal, cast
+from typing import Literal
 
-from confluent_kafka import KafkaError, KafkaException, Message, Producer
+from confluent_kafka import KafkaException, Producer
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -33,6 +33,13 @@ from streams.formats import avro
 from streams.formats import headers as h
 from streams.formats.csv_source import CsvRecords, IngestError, file_sha256
 from streams.formats.edi_source import EDI_FORMAT, EdiRecords
+from streams.ingest.publishers import (
+    ChunkPublisher,
+    DeliveryTally,
+    Publisher,
+    RecordPublisher,
+    produce,
+)
 from streams.kafka import clients
 from streams.kafka.partitioner import keyer
 from streams.kafka.topics import (
@@ -44,10 +51,9 @@ from streams.kafka.topics import (
     RAW_TRADES,
 )
 from streams.observability.metrics import Metrics
-from streams.observability.tracing import new_traceparent
 from streams.settings import Settings
 
-__all__ = ["IngestError", "IngestResult", "ingest_file", "new_traceparent"]
+__all__ = ["IngestError", "IngestResult", "ingest_file"]
 
 Kind = Literal["pos", "promotions", "trades", "confirmations", "edi"]
 # kind -> (logical topic, recon-format header value, the co-partitioned logical topic)
@@ -58,7 +64,7 @@ FORMATS: dict[str, tuple[str, str, str]] = {
     "confirmations": (RAW_CONFIRMATIONS, "confirmations-csv", RAW_TRADES),
     "edi": (RAW_EDI, EDI_FORMAT, RAW_EDI),  # X12: one record per transaction set
 }
-POLL_EVERY = 1000  # records between poll(0) calls: serves delivery reports, bounds their backlog
+CHUNKED = frozenset({"pos"})  # kinds published in chunks (streams.formats.chunks)
 PROGRESS_EVERY = 5000
 
 
@@ -124,72 +130,11 @@ class UtcClock:
 
 utc_now_iso = UtcClock()
 
-def record_headers(
-    constant: h.HeaderList, run_id: str, line: int, ingested_at: str, traceparent: str
-) -> h.HeaderList:
-    """Headers of one record: the per-record values, then the run's constant ones."""
-    return [
-        (h.CORRELATION_ID, f"{run_id}:{line}".encode()),
-        (h.LINE, str(line).encode()),
-        (h.INGESTED_AT, ingested_at.encode()),
-        (h.TRACEPARENT, traceparent.encode()),
-        *constant,
-    ]
 
-
-class DeliveryTally:
-    """Counts delivery reports; remembers the first failure to report it."""
-
-    def __init__(self) -> None:
-        self.delivered = 0
-        self.failed = 0
-        self.first_error: str | None = None
-
-    def fail(self, error: object) -> None:
-        self.failed += 1
-        if self.first_error is None:
-            self.first_error = str(error)
-
-    def __call__(self, err: KafkaError | None, msg: Message) -> None:
-        if err is None:
-            self.delivered += 1
-        else:
-            self.fail(err)
-
-
-PARTITION_BY_KEY = -1  # librdkafka's RD_KAFKA_PARTITION_UA: the partitioner decides
-
-
-def produce(
-    producer: Producer,
-    topic: str,
-    key: bytes,
-    value: bytes,
-    headers: h.HeaderList,
-    tally: DeliveryTally,
-    partition: int | None = None,
-) -> None:
-    """Produce one message (to ``partition``, else by key), waiting on a full local queue
-    (BufferError) instead of failing."""
-    kafka_headers = cast("list[tuple[str, str | bytes | None]]", headers)  # list is invariant
-    where = PARTITION_BY_KEY if partition is None else partition
-    while True:
-        try:
-            producer.produce(
-                topic, value=value, key=key, headers=kafka_headers, on_delivery=tally,
-                partition=where,
-            )
-            return
-        except BufferError:
-            producer.poll(0.05)
-        except KafkaException as exc:  # refused up front (e.g. too large): a failed delivery
-            tally.fail(exc.args[0] if exc.args else exc)
-            return
-
-
-def require_topics(settings: Settings, *names: str, co_partitioned: str | None = None) -> None:
+def require_topics(settings: Settings, *names: str, co_partitioned: str | None = None) -> int:
     """Fail unless every topic exists (ingest must not auto-create them), and unless
-    ``names[0]`` has as many partitions as ``co_partitioned`` (when that one exists)."""
+    ``names[0]`` has as many partitions as ``co_partitioned`` (when that one exists);
+    return the partition count of ``names[0]``."""
     try:
         existing = clients.admin_client(settings).list_topics(timeout=15).topics
     except KafkaException as exc:
@@ -206,6 +151,7 @@ def require_topics(settings: Settings, *names: str, co_partitioned: str | None =
                 f"{names[0]} has {ours} partitions but {co_partitioned} has {theirs}: "
                 "records that belong together would land on different partitions"
             )
+    return len(existing[names[0]].partitions)
 
 
 @contextmanager
@@ -219,6 +165,23 @@ def _progress(enabled: bool, name: str, total: int) -> Iterator[Callable[[int, i
     with Progress(*columns, *extra, console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task(name, total=total, rows=0)
         yield lambda done, rows: bar.update(task, completed=done, rows=rows)
+
+
+def publisher_of(
+    settings: Settings,
+    kind: str,
+    producer: Producer,
+    topic: str,
+    partitions: int,
+    run: RunContext,
+    tally: DeliveryTally,
+) -> Publisher:
+    """Chunks for a POS feed unless ``ingest_chunk_records`` is 1; one message per record
+    for the other kinds (master data, trades and EDI sets are few and large)."""
+    constant = run.constant_headers()
+    if kind in CHUNKED and settings.ingest_chunk_records > 1:
+        return ChunkPublisher(producer, topic, partitions, constant, run.run_id, tally, settings)
+    return RecordPublisher(producer, topic, constant, run.run_id, tally)
 
 
 def keyed(source: CsvRecords | EdiRecords, kind: str) -> Iterator[tuple[int, bytes, bytes]]:
@@ -250,7 +213,9 @@ def ingest_file(
         raise IngestError(f"no such file: {path}")
     logical, record_format, partner = FORMATS[kind]
     topic, manifest_topic = settings.topic(logical), settings.topic(MANIFESTS)
-    require_topics(settings, topic, manifest_topic, co_partitioned=settings.topic(partner))
+    partitions = require_topics(
+        settings, topic, manifest_topic, co_partitioned=settings.topic(partner)
+    )
 
     started_at, t0 = datetime.now(UTC), time.perf_counter()
     sha = file_sha256(path)  # first pass: every record's headers carry it
@@ -263,15 +228,13 @@ def ingest_file(
     source = EdiRecords(path) if kind == "edi" else CsvRecords(path)
     with source, _progress(progress, path.name, size) as show:
         run = RunContext(run_id, path.name, sha, record_format, source.header)
-        constant = run.constant_headers()
+        publisher = publisher_of(settings, kind, producer, topic, partitions, run, tally)
         for line, key, raw in keyed(source, kind):
             rows_read += 1
-            headers = record_headers(constant, run_id, line, utc_now_iso(), new_traceparent())
-            produce(producer, topic, key, raw, headers, tally)
-            if rows_read % POLL_EVERY == 0:
-                producer.poll(0)
+            publisher.add(line, key, raw, utc_now_iso())
             if rows_read % PROGRESS_EVERY == 0:
                 show(source.bytes_read, rows_read)
+        publisher.close()
         bytes_read = source.bytes_read
         undelivered = producer.flush()
         show(bytes_read, rows_read)

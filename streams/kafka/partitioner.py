@@ -65,3 +65,30 @@ def keyer(kind: str, columns: list[str]) -> Callable[[bytes], bytes]:
         return lambda raw: group_record_key(raw, indexes)
     index = key_index(columns)
     return lambda raw: record_key(raw, index)
+
+
+def murmur2(data: bytes) -> int:
+    """Kafka's murmur2 hash (Java client's ``Utils.murmur2``, librdkafka's ``rd_murmur2``),
+    as an unsigned 32-bit integer."""
+    m, length = 0x5BD1E995, len(data)
+    h = 0x9747B28C ^ length
+    end = length & ~3
+    for i in range(0, end, 4):
+        k = (int.from_bytes(data[i : i + 4], "little") * m) & 0xFFFFFFFF
+        k = ((k ^ (k >> 24)) * m) & 0xFFFFFFFF
+        h = ((h * m) & 0xFFFFFFFF) ^ k
+    extra = length & 3
+    if extra == 3:
+        h ^= data[end + 2] << 16
+    if extra >= 2:
+        h ^= data[end + 1] << 8
+    if extra >= 1:
+        h = ((h ^ data[end]) * m) & 0xFFFFFFFF
+    h = ((h ^ (h >> 13)) * m) & 0xFFFFFFFF
+    return h ^ (h >> 15)
+
+
+def partition_of(key: bytes, partitions: int) -> int:
+    """The partition ``murmur2_random`` gives a non-empty key: what a producer that
+    publishes several keys' records in one message must choose explicitly."""
+    return (murmur2(key) & 0x7FFFFFFF) % partitions

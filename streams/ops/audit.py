@@ -1,14 +1,19 @@
 """The completeness audit (docs/domain.md §1.1): per source file, read = applied + duplicate +
-dead_lettered. 'read' comes from the ingest manifests, the outcomes from the worker
-(one per correlation id, last write wins), so a record lost between them shows as pending."""
+dead_lettered. 'read' comes from the ingest manifests, the outcomes from the worker (one
+per correlation id, the latest decision wins; a chunk's records' outcomes come in one
+message), so a record lost between them shows as pending."""
 
 from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from typing import cast
 
 from streams.formats import avro
+from streams.formats import headers as h
+from streams.formats.records import outcomes_of
 from streams.kafka import topics as t
 from streams.kafka.read import read_topic
 from streams.settings import Settings
@@ -47,11 +52,23 @@ def audit(settings: Settings) -> list[FileAudit]:
     for m in manifests.values():
         row(m["source_file"], m["file_sha256"]).read += m["rows_read"]
 
-    outcomes: dict[str, tuple[str, str, str]] = {}
+    # Per record the latest decision wins: a redriven record's outcome replaces the one
+    # its first attempt got (in a chunk's outcome record, on another key).
+    outcomes: dict[str, tuple[datetime, str, str, str]] = {}
     for msg in read_topic(settings, settings.topic(t.OUTCOMES)):
-        o = avro.decode("outcome", msg.value() or b"")
-        outcomes[o["correlation_id"]] = (o["source_file"], o["file_sha256"], o["outcome"])
-    for name, sha, outcome in outcomes.values():
+        schema = h.to_dict(cast("list[tuple[str, bytes | None]]", msg.headers())).get(
+            avro.SCHEMA_HEADER
+        )
+        for o in outcomes_of(msg.value() or b"", schema):
+            known = outcomes.get(o["correlation_id"])
+            if known is None or o["decided_at"] >= known[0]:
+                outcomes[o["correlation_id"]] = (
+                    o["decided_at"],
+                    o["source_file"],
+                    o["file_sha256"],
+                    o["outcome"],
+                )
+    for _, name, sha, outcome in outcomes.values():
         r = row(name, sha)
         setattr(r, outcome, getattr(r, outcome) + 1)
     return sorted(files.values(), key=lambda r: (r.source_file, r.file_sha256))

@@ -29,7 +29,7 @@ from confluent_kafka.admin import NewTopic  # type: ignore[attr-defined]
 
 from streams.errors import KafkaOperationError
 from streams.formats import headers as h
-from streams.ingest.producer import DeliveryTally
+from streams.ingest.publishers import DeliveryTally
 from streams.kafka import clients
 from streams.kafka.clients import admin_client
 from streams.kafka.read import read_topic

@@ -6,7 +6,8 @@ replayed record gets a new correlation id ``replay-<run>:<original correlation i
 the worker decides it afresh and publishes its own outcome, and the run publishes one
 ingest manifest per source file (``Republisher``, shared with `recon dlq redrive`), so
 ``recon audit`` counts those records as reads: read = applied + duplicate + dead_lettered.
-Keys, headers (but the correlation id) and partitions are preserved.
+Keys, headers (but the correlation id) and partitions are preserved; a chunked message is
+replayed whole, its records getting ``replay-<run>:<original>`` ids through the chunk's.
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ from confluent_kafka import KafkaException, Message, TopicPartition
 from streams.errors import KafkaOperationError, ReconError
 from streams.formats import avro
 from streams.formats import headers as h
+from streams.formats.chunks import LINES
 from streams.formats.records import Source
-from streams.ingest.producer import DeliveryTally
+from streams.ingest.publishers import DeliveryTally
 from streams.kafka import clients
 from streams.kafka import topics as t
 from streams.kafka.clients import consumer
@@ -96,15 +98,18 @@ class Republisher:
         value: bytes,
         headers: HeaderList,
         file: FileCount,
+        records: int = 1,
     ) -> None:
+        """Publish one message holding ``records`` records (a chunk holds several)."""
         counted = self.files.setdefault((file.source_file, file.file_sha256), file)
-        counted.rows += 1
+        counted.rows += records
         counted.bytes += len(value)
+        report = self.tally.report(records)
 
-        def delivered(err: object, _msg: object) -> None:
+        def delivered(err: object, msg: object) -> None:
             if err is None:
-                counted.delivered += 1
-            self.tally(err, _msg)  # type: ignore[arg-type]
+                counted.delivered += records
+            report(err, msg)  # type: ignore[arg-type]
 
         kafka_headers = cast("list[tuple[str, str | bytes | None]]", headers)
         while True:
@@ -121,7 +126,7 @@ class Republisher:
             except BufferError:
                 self.producer.poll(0.05)
             except KafkaException as exc:
-                self.tally.fail(exc.args[0] if exc.args else exc)
+                self.tally.fail(exc.args[0] if exc.args else exc, records)
                 break
         self.producer.poll(0)
 
@@ -288,7 +293,8 @@ def replay(
             message_headers(msg),
             {h.CORRELATION_ID: f"replay-{run.run_id}:{src.correlation_id}"},
         )
-        run.publish(topic, src.partition, src.key, src.value, headers, file_of(src))
+        records = len(src.headers[LINES].split(",")) if LINES in src.headers else 1
+        run.publish(topic, src.partition, src.key, src.value, headers, file_of(src), records)
         if on_record is not None:
             on_record()
     return ReplayResult(run.run_id, topic, ranges, run.finish("replay"))

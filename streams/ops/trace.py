@@ -13,16 +13,21 @@ Topics are read in full: an ops tool for one record at a time, not a query engin
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from confluent_kafka import TIMESTAMP_NOT_AVAILABLE, Message
 
+from streams.domain.models.parsing import parse_columns
 from streams.errors import ReconError
 from streams.formats import avro
 from streams.formats import headers as h
+from streams.formats.chunks import LENGTHS, LINES, line_correlation_id
+from streams.formats.csv_source import extract_field
+from streams.formats.records import outcomes_of
 from streams.kafka import topics as t
+from streams.kafka.partitioner import KEY_COLUMN
 from streams.kafka.read import read_topic
 from streams.ops.replay import message_headers
 from streams.settings import Settings
@@ -155,26 +160,58 @@ def covers(entry: dict[str, Any], raw: set[Position]) -> bool:
     )
 
 
+def chunk_line(headers: dict[str, str], wanted: str) -> tuple[str, int] | None:
+    """For a chunked message: the correlation id of its record on the path of ``wanted``
+    and that record's index, or None."""
+    lines = headers.get(LINES)
+    base = headers.get(h.CORRELATION_ID)
+    _, _, line = wanted.rpartition(":")
+    if lines is None or base is None or not line.isdigit():
+        return None
+    numbers = lines.split(",")
+    if line not in numbers:
+        return None
+    cid = line_correlation_id(base, int(line))
+    return (cid, numbers.index(line)) if matches(cid, wanted) else None
+
+
 def trace_hops(settings: Settings, correlation_id: str) -> Iterator[Hop]:
     raw: set[Position] = set()
     for logical, stage, default_schema in STAGES:
         for msg in read_topic(settings, settings.topic(logical)):
             pairs = message_headers(msg)
-            cid = matching_id(h.all_values(pairs, h.CORRELATION_ID), correlation_id)
-            if cid is None and not (stage == "ledger" and raw):
-                continue
             headers = h.to_dict(pairs)
+            cid = matching_id(h.all_values(pairs, h.CORRELATION_ID), correlation_id)
+            in_chunk = chunk_line(headers, correlation_id) if cid is None else None
             # raw values are shown by their headers; outputs decode with the schema they name
             schema = default_schema and headers.get(avro.SCHEMA_HEADER, default_schema)
-            value = avro.decode(schema, msg.value() or b"") if schema else None
-            if cid is None:  # a ledger entry on the path if it covers the raw record
-                if value is None or not covers(value, raw):
+            if (
+                cid is None
+                and in_chunk is None
+                and not (schema == "outcome_batch" or (stage == "ledger" and raw))
+            ):
+                continue
+            value = msg.value() or b""
+            position = Position(msg.topic() or "", msg.partition() or 0, msg.offset() or 0,
+                                msg.key())  # fmt: skip
+            if in_chunk is not None:  # a record of a chunked raw message
+                cid, index = in_chunk
+                position, detail = chunk_record(value, headers, index, position)
+            elif schema == "outcome_batch":  # the outcomes of a chunk's records
+                found = next((o for o in outcomes_of(value, schema)
+                              if matches(o["correlation_id"], correlation_id)), None)  # fmt: skip
+                if found is None:
                     continue
-                cid = headers.get(h.CORRELATION_ID, "")
-            elif stage == "raw":
-                raw.add(
-                    Position(msg.topic() or "", msg.partition() or 0, msg.offset() or 0, msg.key())
-                )
+                cid, detail = found["correlation_id"], describe(stage, found, headers)
+            else:
+                decoded = avro.decode(schema, value) if schema else None
+                if cid is None:  # a ledger entry on the path if it covers the raw record
+                    if decoded is None or not covers(decoded, raw):
+                        continue
+                    cid = headers.get(h.CORRELATION_ID, "")
+                detail = describe(stage, decoded, headers, schema)
+            if stage == "raw":
+                raw.add(position)
             yield Hop(
                 stage=stage,
                 topic=msg.topic() or "",
@@ -183,8 +220,26 @@ def trace_hops(settings: Settings, correlation_id: str) -> Iterator[Hop]:
                 timestamp=timestamp_of(msg),
                 correlation_id=cid,
                 traceparent=headers.get(h.TRACEPARENT, ""),
-                detail=describe(stage, value, headers, schema),
+                detail=detail,
             )
+
+
+def chunk_record(
+    value: bytes, headers: dict[str, str], index: int, position: Position
+) -> tuple[Position, str]:
+    """Record ``index`` of a chunked raw message: its position with its vendor (what the
+    ledger entries covering it name) and how the hop shows it."""
+    lines = headers[LINES].split(",")
+    lengths = [int(n) for n in headers.get(LENGTHS, "").split(",")]
+    start = sum(lengths[:index])
+    record = value[start : start + lengths[index]]
+    columns = parse_columns(headers.get(h.COLUMNS, ""))
+    vendor = extract_field(columns, record, KEY_COLUMN)
+    detail = (
+        f"{headers.get(h.SOURCE_FILE, '?')} line {lines[index]} "
+        f"(record {index + 1} of {len(lines)} of the message)"
+    )
+    return replace(position, key=vendor.encode() if vendor else None), detail
 
 
 def trace(settings: Settings, correlation_id: str) -> list[Hop]:

@@ -28,6 +28,7 @@ import os
 import time
 import weakref
 from abc import ABC, abstractmethod
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager as ContextManager
 from contextlib import contextmanager
@@ -44,11 +45,13 @@ from streams.domain.models.parsing import parse_columns
 from streams.errors import Category, ReconError, RecordError, Stage
 from streams.formats import headers as h
 from streams.formats import ticks
+from streams.formats.chunks import LINES, Chunk, chunk_of
 from streams.formats.records import (
     HeaderList,
     Source,
     dead_letter_message,
     describe_unexpected,
+    outcome_batch_record,
     outcome_record,
     poison_pill,
     source_of_message,
@@ -116,6 +119,16 @@ class Decided:
     owes_outcome: bool = True
 
 
+@dataclass(frozen=True)
+class DecidedChunk:
+    """A chunked message once decided: for each of its records, its decision or why it is
+    dead-lettered (a chunk holds source records: each is owed an outcome)."""
+
+    chunk: Chunk
+    results: list[Decision | RecordError]
+    started: float
+
+
 @contextmanager
 def in_event(event: EventT[Any]) -> Iterator[None]:
     """Make ``event`` Faust's current event: table reads, writes and their changelog
@@ -146,6 +159,9 @@ def source_of(event: EventT[Any]) -> Source:
 class RecordProcessor(ABC):
     """One agent's decisions; ``run`` takes a batch through the sequence."""
 
+    # Records decided and written before their outputs are flushed: bounds the memory and
+    # the time without an await of a batch of chunks (set by ``attach``).
+    records_per_part = 1000
     # The input is source records, each owed exactly one outcome: dead-lettering one here
     # is its outcome. False for a stage reading internal messages, whose records' outcomes
     # an earlier stage already published.
@@ -169,6 +185,21 @@ class RecordProcessor(ABC):
     def decide(self, src: Source) -> Decision:
         """Validate and apply one record. Synchronous on purpose: no await may split a
         read-modify-write of the state. Raises RecordError for a bad record."""
+
+    def decide_chunk(self, chunk: Chunk) -> list[Decision | RecordError]:
+        """Decide every record of a chunked message, in order: a decision per record, or
+        its RecordError. By default each record as if it had come alone; a processor with
+        a leaner path for many records at once overrides this."""
+        results: list[Decision | RecordError] = []
+        for i in range(len(chunk)):
+            try:
+                results.append(self.decide(chunk.source(i)))
+            except RecordError as err:
+                results.append(err)
+            except Exception as exc:  # poison pill: this record only
+                log.exception("unexpected error on %s", chunk.what(i))
+                results.append(poison_pill(exc))
+        return results
 
     def tick(self, src: Source, tick: Tick) -> None:
         """Advance the clock of ``src.partition`` (close the windows due). Stages whose
@@ -203,11 +234,26 @@ class RecordProcessor(ABC):
         return f"{src.source_file} line {src.line}"
 
     async def run(self, events: Sequence[EventT[Any]]) -> list[Outcome | None]:
-        """Take ``events`` through the sequence; raises only WorkerMustStop."""
+        """Take ``events`` through the sequence, in parts of at most ``records_per_part``
+        records (a chunk counts its records: a batch of chunks is many records); raises
+        only WorkerMustStop. Returns the outcome of every record, those of a chunk's in
+        their order. Every part's outputs are flushed before the next part is decided,
+        and the batch is committed after its last part."""
+        outcomes: list[Outcome | None] = []
+        for part in parts(events, self.records_per_part):
+            outcomes += await self._run_part(part)
+        return outcomes
+
+    async def _run_part(self, events: Sequence[EventT[Any]]) -> list[Outcome | None]:
         started = time.perf_counter()
         try:
             decided = self._decide_and_write(events)
-            outcomes = [await self._produce(d) for d in decided]
+            outcomes: list[Outcome | None] = []
+            for d in decided:
+                if isinstance(d, DecidedChunk):
+                    outcomes += await self._produce_chunk(d)
+                else:
+                    outcomes.append(await self._produce(d))
             await self._flush()
         except WorkerMustStop:
             raise
@@ -224,15 +270,15 @@ class RecordProcessor(ABC):
         except Exception as exc:
             raise OutputsUndelivered(f"{self.agent}: {exc}") from exc
 
-    def _decide_and_write(self, events: Sequence[EventT[Any]]) -> list[Decided]:
+    def _decide_and_write(self, events: Sequence[EventT[Any]]) -> list[Decided | DecidedChunk]:
         by_partition: dict[int, list[EventT[Any]]] = {}
         for event in events:
             by_partition.setdefault(event.message.partition, []).append(event)
-        decided: list[Decided] = []
+        decided: list[Decided | DecidedChunk] = []
         for run in by_partition.values():
             for event in run:
                 with in_event(event):
-                    decided.append(self._decide(source_of(event)))
+                    decided.append(self._decide_message(source_of(event)))
             with in_event(run[-1]):
                 try:
                     self.write_state()
@@ -251,6 +297,24 @@ class RecordProcessor(ABC):
             offset=src.offset,
             agent=self.agent,
         )
+
+    def _decide_message(self, src: Source) -> Decided | DecidedChunk:
+        try:
+            chunk = chunk_of(src)
+        except RecordError as err:  # framing that does not fit the value: one bad message
+            return Decided(src, None, err, time.perf_counter(), self.dead_letter_is_outcome)
+        return self._decide(src) if chunk is None else self._decide_chunk(chunk)
+
+    def _decide_chunk(self, chunk: Chunk) -> DecidedChunk:
+        started = time.perf_counter()
+        with self._context(chunk.src):
+            self.metrics.child(self.metrics.records_in, chunk.src.topic, "process").inc(len(chunk))
+            try:
+                results = self.decide_chunk(chunk)
+            except Exception as exc:  # poison pill of a whole-chunk path: all its records
+                log.exception("unexpected error on %s", self.what(chunk.src))
+                results = [poison_pill(exc)] * len(chunk)
+            return DecidedChunk(chunk, results, started)
 
     def _decide(self, src: Source) -> Decided:
         started = time.perf_counter()
@@ -294,6 +358,69 @@ class RecordProcessor(ABC):
             )
         return outcome
 
+    async def _produce_chunk(self, decided: DecidedChunk) -> list[Outcome | None]:
+        """Publish the outputs of a chunk's records and one outcome record for all of them
+        (``outcome_batch``); a record whose outputs fail to build is dead-lettered alone."""
+        chunk = decided.chunk
+        outcomes: list[Outcome | None] = []
+        with self._context(chunk.src):
+            for i, result in enumerate(decided.results):
+                try:
+                    outcomes.append(await self._publish_line(chunk, i, result))
+                except Exception as exc:
+                    log.exception("unexpected error publishing %s", chunk.what(i))
+                    try:
+                        await self._dead_letter(chunk.source(i), poison_pill(exc), False)
+                    except Exception as dlq_exc:
+                        raise OutputsUndelivered(
+                            f"{self.agent}: cannot dead-letter {chunk.what(i)}: {dlq_exc}"
+                        ) from dlq_exc
+                    outcomes.append(Outcome.DEAD_LETTERED if self.dead_letter_is_outcome else None)
+            await self._outcome_batch(decided, outcomes)
+            self.metrics.child(self.metrics.record_processing, self.agent).observe(
+                time.perf_counter() - decided.started
+            )
+        return outcomes
+
+    async def _publish_line(
+        self, chunk: Chunk, i: int, result: Decision | RecordError
+    ) -> Outcome | None:
+        if isinstance(result, RecordError):
+            src = chunk.source(i)
+            with self._context(src):
+                await self._dead_letter(src, result, False)
+            return Outcome.DEAD_LETTERED if self.dead_letter_is_outcome else None
+        for send in result.sends:
+            src = chunk.source(i)
+            headers = send.headers if send.headers is not None else src.trace_headers(send.schema)
+            await self._send(send.topic, send.key, send.value, headers)
+            self._published(src, send.topic, send.schema)
+        return result.outcome
+
+    async def _outcome_batch(self, decided: DecidedChunk, outcomes: list[Outcome | None]) -> None:
+        chunk, counts = decided.chunk, Counter(o for o in outcomes if o is not None)
+        if not counts:
+            return
+        ids, lines, kinds, idems = [], [], [], []
+        for i, (outcome, result) in enumerate(zip(outcomes, decided.results, strict=True)):
+            if outcome is None:
+                continue
+            ids.append(chunk.record_id(i))
+            lines.append(chunk.lines[i])
+            kinds.append(outcome.value)
+            idems.append(result.idempotency_key if isinstance(result, Decision) else None)
+        src = chunk.src
+        value = outcome_batch_record(src, ids, lines, kinds, idems)
+        headers = src.trace_headers("outcome_batch")
+        await self._send(self.outcomes, chunk.correlation_id.encode(), value, headers)
+        self._published(src, self.outcomes, "outcome", records=len(ids))
+        for outcome, n in counts.items():
+            self.metrics.child(self.metrics.outcomes, src.topic, outcome.value).inc(n)
+        if counts[Outcome.DUPLICATE]:
+            self.metrics.child(self.metrics.duplicates_skipped, src.topic).inc(
+                counts[Outcome.DUPLICATE]
+            )
+
     async def _publish(self, decided: Decided) -> Outcome | None:
         src, decision = decided.src, decided.decision
         if decision is None:
@@ -316,8 +443,9 @@ class RecordProcessor(ABC):
         else:
             await topic.send(key=key, value=value, headers=headers)
 
-    def _published(self, src: Source, topic: TopicT, stage: str) -> None:
-        self.metrics.child(self.metrics.records_out, topic.get_topic_name(), "process").inc()
+    def _published(self, src: Source, topic: TopicT, stage: str, records: int = 1) -> None:
+        """Count ``records`` records out (a chunk's outcome record holds many)."""
+        self.metrics.child(self.metrics.records_out, topic.get_topic_name(), "process").inc(records)
         latency = seconds_since(src.ingested_at)
         if latency is not None:
             self.metrics.child(self.metrics.latency, stage).observe(latency)
@@ -346,6 +474,28 @@ class RecordProcessor(ABC):
         self._published(src, self.outcomes, "outcome")
 
 
+def parts(events: Sequence[EventT[Any]], records: int) -> Iterator[Sequence[EventT[Any]]]:
+    """Consecutive runs of ``events`` holding at most ``records`` records each (a chunk's
+    records all in one run, however many)."""
+    start, count = 0, 0
+    for i, event in enumerate(events):
+        n = records_in(event.message.headers)
+        if count and count + n > records:
+            yield events[start:i]
+            start, count = i, 0
+        count += n
+    if start < len(events):
+        yield events[start:]
+
+
+def records_in(headers: Any) -> int:
+    pairs = headers.items() if isinstance(headers, Mapping) else headers or ()
+    for name, value in pairs:
+        if name == LINES and value:
+            return int(value.count(b",")) + 1
+    return 1
+
+
 def exit_without_acking(agent: str, exc: BaseException) -> NoReturn:
     """A batch whose outputs may not all be durable must not be acked, and Faust would ack
     it (``take_events`` acks a batch even when its consumer raises, and a stopping worker
@@ -369,6 +519,7 @@ def attach(
     up to ``agent_batch_max`` events, or of one (``one_at_a_time``)."""
     processor.agent = name
     batch_max = 1 if one_at_a_time else settings.agent_batch_max
+    processor.records_per_part = settings.agent_batch_max
 
     async def process(stream: StreamT[Any]) -> None:
         # faust-streaming has take_events; its StreamT stub does not declare it.

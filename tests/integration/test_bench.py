@@ -18,7 +18,7 @@ pytestmark = pytest.mark.integration
 def test_recon_bench_quick(kafka_settings: Settings, tmp_path: Path) -> None:
     env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": kafka_settings.bootstrap}
     argv = [sys.executable, "-m", "streams", "bench", "--quick", "--lines", "2000",
-            "--e2e-lines", "500", "--state-keys", "3000",
+            "--e2e-lines", "500", "--record-lines", "300", "--state-keys", "3000",
             "--work", str(tmp_path / "bench")]  # fmt: skip
     proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=180)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -27,9 +27,13 @@ def test_recon_bench_quick(kafka_settings: Settings, tmp_path: Path) -> None:
         "ingest rate",
         "producer peak RSS",
         "baseline (a) raw pass-through (the I/O floor, not a target)",
-        "baseline (c) bare computation (one process, no Kafka)",
+        "baseline (c) bare computation (one process, no Kafka), chunks of 500",
+        "baseline (c) bare computation (one process, no Kafka), one line per message",
         "CPU per POS line",
-        "OK   bare computation",
+        "OK   bare computation, chunks of 500",
+        "OK   bare computation, one line per message",
+        "OK   ours, 1 worker, one line per message",
+        "worker overhead factor, one line per message",
         "end to end (first line in -> last ledger entry out)",
         "worker CPU per POS line",
         "partition skew of the raw POS topic",

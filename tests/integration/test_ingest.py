@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
 import pytest
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition
 
+from streams.domain.models.parsing import parse_columns
 from streams.formats import avro
 from streams.formats import headers as h
+from streams.formats.chunks import LINES, chunk_of
+from streams.formats.records import source_of_message
 from streams.ingest.producer import IngestError, ingest_file
+from streams.kafka.partitioner import keyer
 from streams.kafka.topics import MANIFESTS, RAW_POS, RAW_PROMOTIONS, create_topics
 from streams.observability.metrics import Metrics
 from streams.settings import Settings
@@ -124,17 +130,34 @@ def hdrs_of(msg: Message) -> dict[str, str]:
     return h.to_dict(cast(Any, msg.headers()))  # the stubs type header values loosely
 
 
-def by_line(messages: list[Message]) -> dict[int, Message]:
-    out: dict[int, Message] = {}
+@dataclass(frozen=True)
+class Published:
+    """One record as published: alone in its message, or one of a chunk's."""
+
+    raw: bytes
+    partition: int
+    key: bytes  # its message's key, or for a chunk's record the key its partition came from
+    headers: dict[str, str]  # its own (a chunk's record: as the worker derives them)
+    chunked: bool
+
+
+def by_line(messages: list[Message], key_of: Callable[[bytes], bytes]) -> dict[int, Published]:
+    out: dict[int, Published] = {}
     for msg in messages:
-        line = int(hdrs_of(msg)[h.LINE])
-        assert line not in out, f"line {line} published twice"
-        out[line] = msg
+        src = source_of_message(msg.topic() or "", msg.partition() or 0, msg.offset() or 0,
+                                msg.key(), msg.value(), cast(Any, msg.headers()))  # fmt: skip
+        chunk = chunk_of(src)
+        records = [chunk.source(i) for i in range(len(chunk))] if chunk else [src]
+        for rec in records:
+            key = rec.key if rec.key is not None else key_of(rec.value)
+            assert rec.line not in out, f"line {rec.line} published twice"
+            out[rec.line] = Published(rec.value, src.partition, key, rec.headers, bool(chunk))
     return out
 
 
-def test_ingest_round_trip(isolated_settings: Settings, tmp_path: Path) -> None:
-    settings = isolated_settings
+@pytest.mark.parametrize("chunk_records", [1, 4, 500])
+def test_ingest_round_trip(isolated_settings: Settings, tmp_path: Path, chunk_records: int) -> None:
+    settings = isolated_settings.with_overrides(ingest_chunk_records=chunk_records)
     create_topics(settings)
     pos_path, promo_path = tmp_path / "pos.csv", tmp_path / "promos.csv"
     pos_expected = write_csv(pos_path, POS_HEADER, pos_records())
@@ -147,13 +170,17 @@ def test_ingest_round_trip(isolated_settings: Settings, tmp_path: Path) -> None:
     assert pos.topic == settings.topic(RAW_POS)
     assert pos.bytes_read == pos_path.stat().st_size
 
-    pos_msgs = by_line(consume_all(settings, settings.topic(RAW_POS)))
+    messages = consume_all(settings, settings.topic(RAW_POS))
+    pos_msgs = by_line(messages, keyer("pos", parse_columns(POS_HEADER.decode())))
     assert sorted(pos_msgs) == [line for line, _ in pos_expected]  # each record exactly once
+    assert all(p.chunked for p in pos_msgs.values()) is (chunk_records > 1)
+    if chunk_records > 1:  # fewer messages than records, none over the bound
+        assert len(messages) < len(pos_expected)
+        assert all(len(hdrs_of(m)[LINES].split(",")) <= chunk_records for m in messages)
     sha = hashlib.sha256(pos_path.read_bytes()).hexdigest()
     for line, raw in pos_expected:
-        msg = pos_msgs[line]
-        assert msg.value() == raw  # bytes untouched
-        hdrs = hdrs_of(msg)
+        hdrs = pos_msgs[line].headers
+        assert pos_msgs[line].raw == raw  # bytes untouched
         assert hdrs[h.CORRELATION_ID] == f"{pos.run_id}:{line}"
         assert hdrs[h.RUN_ID] == pos.run_id
         assert hdrs[h.SOURCE_FILE] == "pos.csv"
@@ -162,21 +189,20 @@ def test_ingest_round_trip(isolated_settings: Settings, tmp_path: Path) -> None:
         assert hdrs[h.COLUMNS] == POS_HEADER.decode()
         assert hdrs[h.INGESTED_AT].endswith("Z")
         assert hdrs[h.TRACEPARENT].startswith("00-") and hdrs[h.TRACEPARENT].endswith("-01")
-    key_of = {raw: pos_msgs[line].key() for line, raw in pos_expected}
+    key_of = {raw: pos_msgs[line].key for line, raw in pos_expected}
     assert key_of[b"T0,1,S1,SKU0,V1,2,9.99,EUR,2025-01-01T10:00:00Z"] == b"V1"
     assert key_of[b"garbage"] == hashlib.sha256(b"garbage").hexdigest().encode()
 
     # Co-partitioning: a vendor's sales and agreements share a partition number, and that
-    # number is the one Java clients (murmur2) would pick.
-    promo_msgs = by_line(consume_all(settings, settings.topic(RAW_PROMOTIONS)))
-    assert [m.value() for _, m in sorted(promo_msgs.items())] == [r for _, r in promo_expected]
-    promo_partition = {m.key(): m.partition() for m in promo_msgs.values()}
-    for msg in pos_msgs.values():
-        key = msg.key()
-        assert key is not None
-        assert msg.partition() == murmur2_partition(key, settings.partitions)
-        if key in promo_partition:
-            assert msg.partition() == promo_partition[key]
+    # number is the one Java clients (murmur2) would pick, for a chunk of several vendors'
+    # sales sent to an explicit partition as for a keyed record.
+    promo_msgs = by_line(consume_all(settings, settings.topic(RAW_PROMOTIONS)), bytes)
+    assert [m.raw for _, m in sorted(promo_msgs.items())] == [r for _, r in promo_expected]
+    promo_partition = {m.key: m.partition for m in promo_msgs.values()}
+    for published in pos_msgs.values():
+        assert published.partition == murmur2_partition(published.key, settings.partitions)
+        if published.key in promo_partition:
+            assert published.partition == promo_partition[published.key]
     assert len(set(promo_partition.values())) > 1  # the vendors really were spread
 
     manifests = {
@@ -211,7 +237,5 @@ def test_undeliverable_records_are_counted_as_producer_errors(
     metrics = Metrics()
     with pytest.raises(IngestError, match="1 of 3 records"):
         ingest_file(isolated_settings, src, "pos", metrics=metrics)
-    errors = metrics.registry.get_sample_value(
-        "recon_producer_errors_total", {"client": "ingest"}
-    )
+    errors = metrics.registry.get_sample_value("recon_producer_errors_total", {"client": "ingest"})
     assert errors == 1

@@ -33,8 +33,11 @@ def counts(row: FileAudit) -> tuple[int, int, int, int]:
     return row.read, row.applied, row.duplicate, row.dead_lettered
 
 
-def test_sample_data_end_to_end(isolated_settings: Settings, tmp_path: Path) -> None:
-    settings = isolated_settings
+@pytest.mark.parametrize("chunk_records", [500, 1], ids=["chunks", "one-per-message"])
+def test_sample_data_end_to_end(
+    isolated_settings: Settings, tmp_path: Path, chunk_records: int
+) -> None:
+    settings = isolated_settings.with_overrides(ingest_chunk_records=chunk_records)
     create_topics(settings)
     ingest_file(settings, POS, "pos")
     ingest_file(settings, PROMOTIONS, "promotions")  # master data after the sales
@@ -60,6 +63,26 @@ def test_sample_data_end_to_end(isolated_settings: Settings, tmp_path: Path) -> 
 
     categories = sorted(r["category"] for r in dlq_records(settings))
     assert categories == ["invalid_value"] * 4 + ["parse_error"] + ["schema_violation"] * 2
+
+
+def test_chunks_and_single_line_messages_mix_on_one_topic(
+    isolated_settings: Settings, tmp_path: Path
+) -> None:
+    """A till publishing each sale and a nightly file in chunks feed the same topic: each
+    line counts once, whichever way it came (the second file repeats some of the first)."""
+    lines = POS.read_text().splitlines()[1:]
+    first, second = tmp_path / "tills.csv", tmp_path / "nightly.csv"
+    first.write_text("\n".join([POS_HEADER, *lines[:150]]) + "\n")
+    second.write_text("\n".join([POS_HEADER, *lines[100:]]) + "\n")
+    create_topics(isolated_settings)
+    ingest_file(isolated_settings.with_overrides(ingest_chunk_records=1), first, "pos")
+    ingest_file(isolated_settings.with_overrides(ingest_chunk_records=7), second, "pos")
+    ingest_file(isolated_settings, PROMOTIONS, "promotions")
+    drain(isolated_settings)
+    assert differences(read_ledger(isolated_settings), expected_totals([POS], [PROMOTIONS])) == []
+    files = by_file(audit(isolated_settings))
+    assert files["tills.csv"].reconciles and files["nightly.csv"].reconciles
+    assert files["nightly.csv"].duplicate >= 50  # the 50 lines both files hold
 
 
 def test_every_kind_of_bad_line_is_dead_lettered_with_its_bytes(

@@ -22,7 +22,9 @@ so the ledger never holds an entry the state does not.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -30,8 +32,8 @@ from streams.domain.accrual import keys
 from streams.domain.accrual.horizon import MARK_DAY, DedupeHorizon
 from streams.domain.accrual.postings import EntryKind, Posting, RecordRef, entry_id, posting_to_json
 from streams.domain.models.outcome import Outcome
-from streams.domain.models.periods import period_bounds, period_of, periods_in_window
-from streams.domain.models.pos import SaleLine
+from streams.domain.models.periods import PeriodKind, period_bounds, period_of, periods_in_window
+from streams.domain.models.pos import SaleFacts, SaleLine
 from streams.domain.models.promotion import Agreement, Basis
 from streams.domain.models.tiers import ZERO, TierMethod, rate_at, target
 from streams.domain.state import KeyValueState
@@ -40,16 +42,28 @@ from streams.errors import Category, RecordError, Stage
 
 @dataclass
 class Pending:
-    """A posting row folded into by the sales of the batch, not yet settled."""
+    """A posting row folded into by the sales of the batch, not yet settled. ``measure``
+    is the row's X as folded so far (written to the row when it is settled)."""
 
     agreement_id: str
     label: str
     row: dict[str, Any]
     measure_before: Decimal
-    first: RecordRef
-    last: RecordRef
+    measure: Decimal
     trigger: str  # idempotency key of the last sale folded in
+    first: RecordRef | None = None
+    last: RecordRef | None = None
     records: int = 1
+    # Indexes into the sales of the ``apply_sales`` call in progress (refs resolved at its
+    # end, for the rows it touched only): -1 when the row was not created by that call.
+    first_at: int = -1
+    last_at: int = -1
+
+
+# A sale to apply: its facts, its record id (the owner of its dedupe mark), its position.
+SaleIn = tuple[SaleFacts, str, int]
+# The outcome of one sale of ``apply_sales``: applied or duplicate, or why it is refused.
+SaleOutcome = Outcome | RecordError
 
 
 @dataclass
@@ -60,75 +74,173 @@ class Result:
     agreement: Agreement | None = None  # set when master data changed
 
 
+@dataclass
+class _Vendor:
+    """A vendor's document, its SKUs and agreements, as one ``apply_sales`` call uses them."""
+
+    doc: dict[str, Any]
+    skus: set[str]
+    agreements: list[Agreement]
+    changed: bool = False
+
+
 class RebateEngine:
     def __init__(self, state: KeyValueState, horizon: DedupeHorizon | None = None) -> None:
         self.state = state
         self.horizon = horizon  # None: marks are kept forever, no sale is too old
         self._parsed: dict[str, tuple[str, Agreement]] = {}  # id -> (version key, terms)
         self._pending: dict[str, Pending] = {}  # posting key -> row awaiting ``settle``
+        self._periods: dict[tuple[date, PeriodKind], str] = {}
 
     # -- dedupe ---------------------------------------------------------------------------
 
-    def _claim(self, idem: str, ref: RecordRef, sale: SaleLine | None = None) -> bool:
+    def _claim(self, idem: str, record_id: str, day: date | None = None) -> bool:
         """True if this record owns ``idem`` (first seen, or it is us being reprocessed).
 
         A mark that is still there decides, whatever the sale's age: the owner reprocessed
-        after a crash stays applied and any other copy is a duplicate. Only a sale with no
-        mark is checked against the horizon, since its mark may have been purged."""
+        after a crash stays applied and any other copy is a duplicate. A sale's mark
+        records its ``day``, so it can be purged beyond the horizon (a sale with no mark
+        is checked against the horizon before it is claimed)."""
         mark = self.state.get(keys.dedupe_key(idem))
         if mark is not None:
-            return bool(mark["o"] == ref.record_id)
-        value: dict[str, Any] = {"o": ref.record_id}
-        if sale is not None:
-            if self.horizon is not None:
-                self.horizon.admit(sale.sold_at, self._what(sale, ref))
-            value[MARK_DAY] = sale.day.isoformat()
+            return bool(mark["o"] == record_id)
+        value: dict[str, Any] = {"o": record_id}
+        if day is not None:
+            value[MARK_DAY] = day.isoformat()
         self.state.put(keys.dedupe_key(idem), value)
         return True
 
+    def _marked(self, idem: str) -> bool:
+        return self.state.get(keys.dedupe_key(idem)) is not None
+
     @staticmethod
-    def _what(sale: SaleLine, ref: RecordRef) -> str:
+    def _what(sale: SaleFacts, ref: RecordRef) -> str:
         where = f"{ref.source_file} line {ref.line}" if ref.source_file else ref.record_id
         return f"{where} (sale {sale.txn_id} line {sale.line_no}, vendor {sale.vendor_id})"
 
     # -- sales ----------------------------------------------------------------------------
 
     def apply_sale(self, sale: SaleLine, ref: RecordRef) -> Result:
+        outcome = self.apply_sales([(sale.facts(), ref.record_id, ref.position)], lambda _: ref)[0]
+        if isinstance(outcome, RecordError):
+            raise outcome
+        return Result(outcome, sale.idempotency_key)
+
+    def apply_sales(
+        self, sales: Sequence[SaleIn], ref_at: Callable[[int], RecordRef]
+    ) -> list[SaleOutcome]:
+        """Apply sales in order (the lines of a chunk, or one sale); ``ref_at(i)`` gives
+        the full reference of ``sales[i]``, asked only for the sales that start or end a
+        posting row's run and for refused ones.
+
+        Each state key a call touches is read once and written once: the (sku, day)
+        aggregates, vendors and posting rows are folded into in memory. A sale that is
+        not new for a key (its position is not past the key's stamp) is already in it:
+        reprocessing after a crash adds nothing twice."""
+        oldest = self.horizon.oldest_day() if self.horizon is not None else None
+        cells: dict[str, dict[str, Any]] = {}
+        vendors: dict[str, _Vendor] = {}
+        touched: list[Pending] = []
+        outcomes: list[SaleOutcome] = []
+        try:
+            for i, (sale, record_id, pos) in enumerate(sales):
+                outcome = self._apply_one(
+                    sale, record_id, pos, i, oldest, ref_at, cells, vendors, touched
+                )
+                outcomes.append(outcome)
+        finally:
+            # Rows folded into stay pending even if a sale raised: they must know the
+            # records they cover. The aggregates and vendors of an aborted call are not
+            # written: a retry folds them again (the rows skip what they already hold).
+            for p in touched:
+                if p.first_at >= 0:
+                    p.first = ref_at(p.first_at)
+                if p.last_at >= 0:
+                    p.last = ref_at(p.last_at)
+                p.first_at = p.last_at = -1
+        for key, cell in cells.items():
+            cell["v"] = {cur: str(total) for cur, total in cell["v"].items()}
+            self.state.put(key, cell)
+        for vendor_id, vendor in vendors.items():
+            if vendor.changed:
+                self.state.put(
+                    keys.vendor_key(vendor_id),
+                    {**vendor.doc, "skus": sorted(vendor.skus)},
+                )
+        return outcomes
+
+    def _apply_one(
+        self,
+        sale: SaleFacts,
+        record_id: str,
+        pos: int,
+        at: int,
+        oldest: date | None,
+        ref_at: Callable[[int], RecordRef],
+        cells: dict[str, dict[str, Any]],
+        vendors: dict[str, _Vendor],
+        touched: list[Pending],
+    ) -> SaleOutcome:
         idem = sale.idempotency_key
-        if not self._claim(idem, ref, sale):
-            return Result(Outcome.DUPLICATE, idem)
-        day = sale.day.isoformat()
-        self._fold_cell(sale, day, ref.offset)
-        vendor = self._vendor(sale.vendor_id)
-        if sale.sku not in vendor["skus"]:
-            vendor["skus"] = sorted({*vendor["skus"], sale.sku})
-            self.state.put(keys.vendor_key(sale.vendor_id), vendor)
-        for agreement_id in vendor["agreements"]:
-            agr = self._agreement(agreement_id)
-            if agr is None or not agr.covers(sale.sku, sale.day):
+        if oldest is not None and sale.day < oldest and not self._marked(idem):
+            assert self.horizon is not None
+            return self.horizon.refusal(sale.sold_at, self._what(sale, ref_at(at)))
+        if not self._claim(idem, record_id, sale.day):
+            return Outcome.DUPLICATE
+        self._fold_cell(cells, sale, pos)
+        vendor = vendors.get(sale.vendor_id)
+        if vendor is None:
+            vendor = vendors[sale.vendor_id] = self._load_vendor(sale.vendor_id)
+        if sale.sku not in vendor.skus:
+            vendor.skus.add(sale.sku)
+            vendor.changed = True
+        for agr in vendor.agreements:
+            if not agr.covers(sale.sku, sale.day):
                 continue
             measure = self._measure_of(sale, agr)
-            if measure is None:
-                continue
-            self._fold_row(agreement_id, period_of(sale.day, agr.period), measure, ref, idem)
-        return Result(Outcome.APPLIED, idem)
+            if measure is not None:
+                label = self._period(sale.day, agr)
+                self._fold_row(agr.agreement_id, label, measure, pos, at, idem, touched)
+        return Outcome.APPLIED
+
+    def _period(self, day: date, agr: Agreement) -> str:
+        key = (day, agr.period)
+        label = self._periods.get(key)
+        if label is None:
+            label = self._periods[key] = period_of(day, agr.period)
+        return label
 
     def _fold_row(
-        self, agreement_id: str, label: str, measure: Decimal, ref: RecordRef, idem: str
+        self,
+        agreement_id: str,
+        label: str,
+        measure: Decimal,
+        pos: int,
+        at: int,
+        idem: str,
+        touched: list[Pending],
     ) -> None:
         key = keys.posting_key(agreement_id, label)
         pending = self._pending.get(key)
-        row = pending.row if pending else self._posting_row(agreement_id, label)
-        if ref.offset <= row["st"]:
-            return  # reprocessed after a crash: this row already holds it, and its posting
-        before = Decimal(row["x"])
-        row["x"] = str(before + measure)
-        row["st"] = ref.offset
         if pending is None:
-            self._pending[key] = Pending(agreement_id, label, row, before, ref, ref, idem)
+            row = self._posting_row(agreement_id, label)
+            if pos <= row["st"]:
+                return  # reprocessed after a crash: this row already holds it, and its posting
+            before = Decimal(row["x"])
+            pending = Pending(agreement_id, label, row, before, before + measure, idem)
+            pending.first_at = at
+            self._pending[key] = pending
+            touched.append(pending)
         else:
-            pending.last, pending.trigger = ref, idem
+            if pos <= pending.row["st"]:
+                return
+            pending.measure += measure
+            pending.trigger = idem
             pending.records += 1
+            if pending.last_at < 0:
+                touched.append(pending)
+        pending.row["st"] = pos
+        pending.last_at = at
 
     def settle(self) -> list[Posting]:
         """Post every pending row once (``T - posted``) and write it; the entries of a row
@@ -137,23 +249,31 @@ class RebateEngine:
         pending, self._pending = self._pending, {}
         for p in pending.values():
             agr = self._agreement(p.agreement_id)
-            if agr is None:  # cannot happen: a row is folded only under its agreement
+            if agr is None or p.last is None:  # cannot happen: folded only under its agreement
                 continue
+            p.row["x"] = str(p.measure)
             postings += self._post(agr, p.label, p.row, p.last, p.trigger, p.measure_before, p)
         return postings
 
-    def _fold_cell(self, sale: SaleLine, day: str, offset: int) -> None:
-        key = keys.cell_key(sale.vendor_id, sale.sku, day)
-        cell = self.state.get(key)
+    def _fold_cell(self, cells: dict[str, dict[str, Any]], sale: SaleFacts, pos: int) -> None:
+        """Fold a sale into its (vendor, sku, day) aggregate, held decoded in ``cells``
+        (sales values as Decimal) until the end of the call."""
+        key = keys.cell_key(sale.vendor_id, sale.sku, sale.day.isoformat())
+        cell = cells.get(key)
         if cell is None:
-            cell = {"u": 0, "v": {}, "st": -1}
-            self._add_day(sale.vendor_id, sale.sku, day)
-        if offset <= cell["st"]:
+            cell = self.state.get(key)
+            if cell is None:
+                cell = {"u": 0, "v": {}, "st": -1}
+                self._add_day(sale.vendor_id, sale.sku, sale.day.isoformat())
+            else:
+                cell["v"] = {cur: Decimal(total) for cur, total in cell["v"].items()}
+            cells[key] = cell
+        if pos <= cell["st"]:
             return
         cell["u"] += sale.qty
-        cell["v"][sale.currency] = str(Decimal(cell["v"].get(sale.currency, "0")) + sale.value)
-        cell["st"] = offset
-        self.state.put(key, cell)
+        values = cell["v"]
+        values[sale.currency] = values.get(sale.currency, ZERO) + sale.value
+        cell["st"] = pos
 
     def _add_day(self, vendor: str, sku: str, day: str) -> None:
         key = keys.days_key(vendor, sku)
@@ -163,8 +283,13 @@ class RebateEngine:
             days.insert(pos, day)
             self.state.put(key, {"days": days})
 
+    def _load_vendor(self, vendor_id: str) -> _Vendor:
+        doc = self._vendor(vendor_id)
+        agreements = [a for a in map(self._agreement, doc["agreements"]) if a is not None]
+        return _Vendor(doc, set(doc["skus"]), agreements)
+
     @staticmethod
-    def _measure_of(sale: SaleLine, agr: Agreement) -> Decimal | None:
+    def _measure_of(sale: SaleFacts, agr: Agreement) -> Decimal | None:
         if agr.basis is Basis.PER_UNIT:
             return Decimal(sale.qty)
         # Sales value in another currency cannot count towards a money threshold.
@@ -184,9 +309,9 @@ class RebateEngine:
                 field="vendor_id",
                 value=agr.vendor_id,
             )
-        if not self._claim(idem, ref):
+        if not self._claim(idem, ref.record_id):
             return Result(Outcome.DUPLICATE, idem)
-        if known is not None and known.get("st", -1) > ref.offset:
+        if known is not None and known.get("st", -1) > ref.position:
             # Redelivered after a crash, and a later version is already in force: applying
             # it again would roll the terms back.
             return Result(Outcome.APPLIED, idem)
@@ -200,7 +325,7 @@ class RebateEngine:
                 "key": idem,
                 "terms": agr.model_dump(mode="json"),
                 "periods": periods,
-                "st": ref.offset,
+                "st": ref.position,
             },
         )
         self._parsed[agr.agreement_id] = (idem, agr)
@@ -318,7 +443,7 @@ class RebateEngine:
         total: Decimal,
         covers: Pending | None,
     ) -> Posting:
-        first = covers.first if covers else ref
+        first = covers.first if covers and covers.first else ref
         return Posting(
             entry_id=entry_id(trigger, agr.agreement_id, label, currency, int(row["n"])),
             agreement_id=agr.agreement_id,

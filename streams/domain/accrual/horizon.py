@@ -55,12 +55,10 @@ class DedupeHorizon:
         """Marks of sales dated before this day are purged."""
         return self.oldest_day() - timedelta(days=PURGE_MARGIN_DAYS)
 
-    def admit(self, sold_at: datetime, what: str) -> None:
-        """Raise for a sale beyond the horizon. ``what`` names the record."""
+    def refusal(self, sold_at: datetime, what: str) -> RecordError:
+        """Why a sale beyond the horizon (older than ``oldest_day``) is refused."""
         oldest = self.oldest_day()
-        if sold_at.astimezone(UTC).date() >= oldest:
-            return
-        raise RecordError(
+        return RecordError(
             Category.INVALID_VALUE,
             Stage.VALIDATE,
             f"{what}: field sold_at='{sold_at.isoformat()}': the sale is older than the "

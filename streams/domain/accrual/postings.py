@@ -16,9 +16,13 @@ class EntryKind(StrEnum):
     RE_RATE = "re_rate"
 
 
+POSITION_BITS = 16  # a message holds at most 2**16 records (see ``RecordRef.position``)
+
+
 @dataclass(frozen=True)
 class RecordRef:
-    """Where a record came from; ``offset`` orders records within one source partition."""
+    """Where a record came from: the offset of its message in one source partition and its
+    index among the records of that message (0 for a message of one record)."""
 
     record_id: str
     offset: int
@@ -28,6 +32,17 @@ class RecordRef:
     ingested_at: str = ""  # ISO 8601, for end-to-end latency
     topic: str = ""
     partition: int = -1
+    index: int = 0
+
+    @property
+    def position(self) -> int:
+        """Orders records within one source partition, across and within messages: what
+        state rows are stamped with (docs/domain.md §3.4)."""
+        return position(self.offset, self.index)
+
+
+def position(offset: int, index: int) -> int:
+    return (offset << POSITION_BITS) | index
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,7 @@ def decimal_places(value: Decimal) -> int:
     return -exponent if isinstance(exponent, int) and exponent < 0 else 0
 
 
-def _currency(value: str) -> str:
+def validate_currency(value: str) -> str:
     # pycountry matches case-insensitively; ISO 4217 codes are three upper-case letters.
     if not (len(value) == 3 and value.isalpha() and value.isupper()) or (
         pycountry.currencies.get(alpha_3=value) is None
@@ -57,5 +57,5 @@ def _aware_utc(value: datetime) -> datetime:
 
 
 DecimalStr = Annotated[Decimal, BeforeValidator(_decimal)]
-Currency = Annotated[str, AfterValidator(_currency)]
+Currency = Annotated[str, AfterValidator(validate_currency)]
 AwareUtc = Annotated[datetime, AfterValidator(_aware_utc)]

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
+from typing import NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -12,6 +13,29 @@ from streams.domain.models.fields import AwareUtc, Currency, DecimalStr, decimal
 from streams.domain.models.periods import PeriodKind, period_of
 
 MAX_PRICE_DECIMALS = 6  # the ledger's measure field holds 6 decimals
+
+
+class SaleFacts(NamedTuple):
+    """What the rebate engine needs of a valid sale line (from ``SaleLine.facts`` or the
+    fast path of ``pos_fast``): plain values, cheap to build for every line of a chunk."""
+
+    vendor_id: str
+    sku: str
+    day: date
+    qty: int
+    value: Decimal  # net sales value: unit price x quantity, negative for a return
+    currency: str
+    sold_at: datetime  # aware, UTC
+    txn_id: str
+    line_no: int
+    idempotency_key: str
+
+
+def idempotency_key(vendor_id: str, day: date, txn_id: str, line_no: int) -> str:
+    """sha256(vendor : month : txn id : line no) — business identity, never arrival."""
+    period = period_of(day, PeriodKind.MONTH)
+    ident = f"pos:{vendor_id}:{period}:{txn_id}:{line_no}"
+    return hashlib.sha256(ident.encode("utf-8")).hexdigest()
 
 
 class SaleLine(BaseModel):
@@ -54,7 +78,18 @@ class SaleLine(BaseModel):
 
     @property
     def idempotency_key(self) -> str:
-        """sha256(vendor : period : txn id : line no) — business identity, never arrival."""
-        period = period_of(self.day, PeriodKind.MONTH)
-        ident = f"pos:{self.vendor_id}:{period}:{self.txn_id}:{self.line_no}"
-        return hashlib.sha256(ident.encode("utf-8")).hexdigest()
+        return idempotency_key(self.vendor_id, self.day, self.txn_id, self.line_no)
+
+    def facts(self) -> SaleFacts:
+        return SaleFacts(
+            self.vendor_id,
+            self.sku,
+            self.day,
+            self.qty,
+            self.value,
+            self.currency,
+            self.sold_at,
+            self.txn_id,
+            self.line_no,
+            self.idempotency_key,
+        )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import faust
 from faust.types import TopicT
 
@@ -9,9 +11,12 @@ from streams.domain.accrual.engine import RebateEngine
 from streams.domain.accrual.horizon import horizon_of
 from streams.domain.accrual.keys import write_rank
 from streams.domain.accrual.postings import merge_outbox
+from streams.domain.accrual.sales import SalesLines
 from streams.domain.models.parsing import to_model
 from streams.domain.models.pos import SaleLine
 from streams.domain.models.promotion import Agreement
+from streams.errors import RecordError
+from streams.formats.chunks import Chunk
 from streams.formats.records import Source, agreement_record, record_ref
 from streams.kafka import topics as t
 from streams.kafka.direct import DirectOutput
@@ -22,6 +27,8 @@ from streams.runtime.sequence import Decision, RecordProcessor, Send, attach
 from streams.runtime.state.batch import BatchTableState
 from streams.runtime.state.dedupe_purge import purger
 from streams.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 class RebateProcessor(RecordProcessor):
@@ -38,6 +45,7 @@ class RebateProcessor(RecordProcessor):
         super().__init__(outcomes, dlq, metrics, state.output)
         self.engine = engine
         self.state = state
+        self.lines = SalesLines(engine)
 
     def write_state(self) -> None:
         # One posting per (agreement, period) the batch's sales touched, in the same
@@ -52,6 +60,21 @@ class SalesProcessor(RebateProcessor):
         sale = to_model(SaleLine, self.columns(src), src.value, self.what(src))
         result = self.engine.apply_sale(sale, record_ref(src))
         return Decision(result.outcome, result.idempotency_key)
+
+    def decide_chunk(self, chunk: Chunk) -> list[Decision | RecordError]:
+        """Every line through the fast validation path (the model for the rest), then all
+        of the chunk's valid sales through the engine in one call. Should that raise
+        unexpectedly, the lines are decided one by one, so a poison pill costs its own
+        line only (what the failed call claimed or folded, a retry recognises)."""
+        try:
+            results = self.lines.apply(self.columns(chunk.src), chunk)
+        except RecordError:
+            raise
+        except Exception:
+            log.exception("unexpected error on %s: deciding its lines one by one",
+                          self.what(chunk.src))  # fmt: skip
+            return super().decide_chunk(chunk)
+        return [r if isinstance(r, RecordError) else Decision(r[0], r[1]) for r in results]
 
 
 class AgreementsProcessor(RebateProcessor):

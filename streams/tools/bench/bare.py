@@ -36,12 +36,15 @@ from typing import Any
 
 from streams.domain.accrual.reference import TotalKey
 from streams.formats import avro
+from streams.formats.chunks import LINES, Chunker
 from streams.formats.csv_source import CsvRecords, file_sha256
-from streams.formats.records import Source, source_of_message
-from streams.ingest.producer import FORMATS, RunContext, record_headers, utc_now_iso
-from streams.kafka.partitioner import keyer
+from streams.formats.records import HeaderList, Source, source_of_message
+from streams.ingest.producer import FORMATS, RunContext, utc_now_iso
+from streams.ingest.publishers import chunk_message, record_headers
+from streams.kafka.partitioner import keyer, partition_of
 from streams.observability.tracing import new_traceparent
 from streams.ops.ledger import distinct_entries
+from streams.settings import Settings
 from streams.tools.bench.compute import (
     KINDS,
     LEDGER,
@@ -53,9 +56,13 @@ from streams.tools.bench.procs import run_child
 from streams.tools.bench.setup import Workload
 from streams.tools.references import compare_totals
 
-# Records per batch: the worker's default agent batch (RECON_AGENT_BATCH_MAX). Each batch's
-# Sources are built untimed, then processed and its state flushed, timed.
+# Messages per batch: the worker's default agent batch (RECON_AGENT_BATCH_MAX) of
+# one-record messages, or of chunks up to about as many lines as that many chunks of the
+# default size hold. Each batch's messages are built untimed, then processed and its state
+# flushed, timed.
 BATCH = 1_000
+BATCH_LINES = 10_000
+CHUNK_BYTES = Settings().ingest_chunk_bytes
 
 
 @dataclass(frozen=True)
@@ -104,19 +111,38 @@ class BareRun:
         )
 
 
-def sources(path: Path, kind: str) -> Iterator[Source]:
-    """The records of ``path`` as the worker receives them from its raw topic: headers as
-    ``recon ingest`` sets them, offsets in file order."""
+def sources(path: Path, kind: str, partitions: int = 1, chunk_records: int = 1) -> Iterator[Source]:
+    """The records of ``path`` as the worker receives them from its raw topic: one message
+    per record, or (``chunk_records`` > 1) chunks per partition as ``recon ingest``
+    publishes a POS feed; headers as ingest sets them, offsets in order per partition."""
     topic, record_format, _ = FORMATS[kind]
     run_id = uuid.uuid4().hex
+    offsets = [0] * partitions
+
+    def message(partition: int, key: bytes | None, value: bytes, headers: HeaderList) -> Source:
+        offsets[partition] += 1
+        return source_of_message(topic, partition, offsets[partition] - 1, key, value, headers)
+
     with CsvRecords(path) as records:
         constant = RunContext(
             run_id, path.name, file_sha256(path), record_format, records.header
         ).constant_headers()
         key_of = keyer(kind, records.columns)
-        for offset, (line, raw) in enumerate(records):
-            headers = record_headers(constant, run_id, line, utc_now_iso(), new_traceparent())
-            yield source_of_message(topic, 0, offset, key_of(raw), raw, headers)
+        if chunk_records <= 1:
+            for line, raw in records:
+                key = key_of(raw)
+                headers = record_headers(
+                    constant, run_id, line, utc_now_iso(), new_traceparent()
+                )
+                yield message(partition_of(key, partitions), key, raw, headers)
+            return
+        chunker = Chunker(chunk_records, CHUNK_BYTES)
+        for line, raw in records:
+            partition = partition_of(key_of(raw), partitions)
+            for chunk in chunker.add(partition, line, raw, utc_now_iso(), 0.0):
+                yield message(partition, None, *chunk_message(chunk, run_id, constant))
+        for chunk in chunker.close_all():
+            yield message(chunk.partition, None, *chunk_message(chunk, run_id, constant))
 
 
 class Tally:
@@ -133,32 +159,34 @@ class Tally:
                 self.ledger.append(out.value)
 
 
-def run_bare(pos: Path, promotions: Path, repeats: int = 1) -> BareRun:
+def run_bare(pos: Path, promotions: Path, repeats: int = 1, chunk_records: int = 1) -> BareRun:
     """The computation ``repeats`` times, each on fresh state: the run of median CPU time
     (the machine's noise only ever adds time), with every run's CPU seconds."""
-    runs = sorted((run_once(pos, promotions) for _ in range(max(1, repeats))),
+    runs = sorted((run_once(pos, promotions, chunk_records) for _ in range(max(1, repeats))),
                   key=lambda run: run.cpu_seconds)  # fmt: skip
     median = runs[(len(runs) - 1) // 2]
     return replace(median, cpu_runs=[run.cpu_seconds for run in runs])
 
 
-def run_once(pos: Path, promotions: Path) -> BareRun:
-    """Agreements, then every POS line, through the product's code path; only the
-    processing is timed (CPU and wall), a batch of ``BATCH`` prepared records at a time,
-    each batch ending as the worker's does: its postings settled (one ledger entry per
-    (agreement, period) its sales touched), then its state flushed."""
+def run_once(pos: Path, promotions: Path, chunk_records: int = 1) -> BareRun:
+    """Agreements, then every POS line (in chunks of ``chunk_records``, or one message per
+    line), through the product's code path; only the processing is timed (CPU and wall),
+    a batch of prepared messages at a time, each batch ending as the worker's does: its
+    postings settled (one ledger entry per (agreement, period) its sales touched), then
+    its state flushed."""
     state = WriteBehind()
     work = RecordWork(state)
     tally = Tally()
     cpu = wall = 0.0
+    partitions = Settings().partitions
+    per_batch = max(1, BATCH_LINES // chunk_records) if chunk_records > 1 else BATCH
     counts = {"promotions": 0, "pos": 0}
-    for kind, path, apply in (
-        ("promotions", promotions, work.agreement),
-        ("pos", pos, work.sale),
+    for kind, feed, apply, size in (
+        ("promotions", sources(promotions, "promotions", partitions), work.agreement, BATCH),
+        ("pos", sources(pos, "pos", partitions, chunk_records), work.sales_chunk, per_batch),
     ):
-        feed = sources(path, kind)
-        while batch := list(islice(feed, BATCH)):
-            counts[kind] += len(batch)
+        while batch := list(islice(feed, size)):
+            counts[kind] += sum(lines_in(src) for src in batch)
             c0, w0 = time.process_time(), time.perf_counter()
             built = [apply(src) for src in batch]
             built.append(work.settle())  # as the worker's write_state: settle, then flush
@@ -180,24 +208,35 @@ def run_once(pos: Path, promotions: Path) -> BareRun:
     )
 
 
+def lines_in(src: Source) -> int:
+    lines = src.headers.get(LINES)
+    return 1 if lines is None else lines.count(",") + 1
+
+
 def run_bare_child(
-    workload: Workload, expected: dict[TotalKey, Decimal], timeout: float, repeats: int = 3
+    workload: Workload,
+    expected: dict[TotalKey, Decimal],
+    timeout: float,
+    repeats: int = 3,
+    chunk_records: int = 1,
 ) -> BareRun:
     """``run_bare`` in a process of its own (no Kafka client threads in its CPU time),
     its totals checked against the reference."""
-    argv = [sys.executable, "-m", "streams.tools.bench.bare",
-            str(workload.pos), str(workload.promotions), str(repeats)]  # fmt: skip
+    argv = [sys.executable, "-m", "streams.tools.bench.bare", str(workload.pos),
+            str(workload.promotions), str(repeats), str(chunk_records)]  # fmt: skip
     run = BareRun.from_json(run_child(argv, None, timeout).json())
     return replace(run, problems=compare_totals(run.totals, expected, "bare"))
 
 
 def main(argv: list[str]) -> None:
-    if len(argv) not in (2, 3):
+    if len(argv) not in (2, 3, 4):
         raise SystemExit(
-            "usage: python -m streams.tools.bench.bare POS_CSV PROMOTIONS_CSV [REPEATS]"
+            "usage: python -m streams.tools.bench.bare POS_CSV PROMOTIONS_CSV [REPEATS "
+            "[CHUNK_RECORDS]]"
         )
-    repeats = int(argv[2]) if len(argv) == 3 else 1
-    print(json.dumps(run_bare(Path(argv[0]), Path(argv[1]), repeats).to_json()))
+    repeats = int(argv[2]) if len(argv) > 2 else 1
+    chunk = int(argv[3]) if len(argv) > 3 else 1
+    print(json.dumps(run_bare(Path(argv[0]), Path(argv[1]), repeats, chunk).to_json()))
 
 
 if __name__ == "__main__":

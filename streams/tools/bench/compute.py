@@ -23,6 +23,7 @@ from typing import Any
 from streams.domain.accrual.engine import RebateEngine, Result
 from streams.domain.accrual.keys import write_rank
 from streams.domain.accrual.postings import Posting, merge_outbox
+from streams.domain.accrual.sales import SalesLines
 from streams.domain.models.outcome import Outcome
 from streams.domain.models.parsing import parse_columns, to_model
 from streams.domain.models.pos import SaleLine
@@ -30,6 +31,7 @@ from streams.domain.models.promotion import Agreement
 from streams.domain.state import DictState, KeyValueState, decode, encode
 from streams.errors import Category, RecordError, Stage
 from streams.formats import headers as h
+from streams.formats.chunks import chunk_of
 from streams.formats.records import (
     HeaderList,
     Source,
@@ -37,6 +39,7 @@ from streams.formats.records import (
     dead_letter_message,
     ledger_message,
     now_utc,
+    outcome_batch_record,
     outcome_record,
     poison_pill,
     record_ref,
@@ -103,7 +106,40 @@ class RecordWork:
 
     def __init__(self, state: KeyValueState) -> None:
         self.engine = RebateEngine(state)
+        self.lines = SalesLines(self.engine)
         self._columns: dict[str, list[str]] = {}
+
+    def sales_chunk(self, src: Source) -> list[Output]:
+        """A chunked message of POS lines, as ``SalesProcessor.decide_chunk`` decides it
+        and the sequence publishes it: a DLQ record per refused line, one outcome record
+        for the chunk."""
+        chunk = chunk_of(src)
+        if chunk is None:
+            return self.sale(src)
+        try:
+            results = self.lines.apply(self.columns(src), chunk)
+        except RecordError as err:
+            return [o for i in range(len(chunk)) for o in self.dead_letter(chunk.source(i), err)]
+        except Exception:  # the worker's fallback: its lines one by one
+            return [o for i in range(len(chunk)) for o in self.sale(chunk.source(i))]
+        out: list[Output] = []
+        ids, kinds, idems = [], [], []
+        for i, result in enumerate(results):
+            if isinstance(result, RecordError):
+                out.append(Output(DLQ, *dead_letter_message(chunk.source(i), result)))
+                outcome, idem = Outcome.DEAD_LETTERED.value, None
+            else:
+                outcome, idem = result[0].value, result[1]
+            ids.append(chunk.record_id(i))
+            kinds.append(outcome)
+            idems.append(idem)
+        value = outcome_batch_record(src, ids, chunk.lines, kinds, idems)
+        out.append(
+            Output(
+                OUTCOME, chunk.correlation_id.encode(), value, src.trace_headers("outcome_batch")
+            )
+        )
+        return out
 
     def sale(self, src: Source) -> list[Output]:
         try:

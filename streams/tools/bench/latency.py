@@ -11,20 +11,18 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from typing import cast
 
 from confluent_kafka import KafkaException
 
 from streams.formats import avro
 from streams.formats import headers as h
+from streams.formats.chunks import LINES
 from streams.formats.csv_source import CsvRecords
-from streams.ingest.producer import (
-    DeliveryTally,
-    RunContext,
-    produce,
-    record_headers,
-    utc_now_iso,
-)
+from streams.ingest.producer import RunContext, publisher_of, require_topics, utc_now_iso
+from streams.ingest.publishers import DeliveryTally
 from streams.kafka import clients
 from streams.kafka import topics as t
 from streams.kafka.partitioner import key_index, record_key
@@ -64,46 +62,54 @@ def wait_caught_up(settings: Settings, topics: list[str], group: str, timeout: f
 
 
 def paced_ingest(settings: Settings, path: Path, rate: float, seconds: float) -> int:
-    """Produce up to ``rate * seconds`` POS lines of ``path`` at ``rate`` lines/s."""
+    """Produce up to ``rate * seconds`` POS lines of ``path`` at ``rate`` lines/s, as
+    ``recon ingest`` publishes them (chunks closed after ``ingest_chunk_linger_ms``)."""
     topic = settings.topic(t.RAW_POS)
     producer = clients.producer(settings, "ingest")
     tally = DeliveryTally()
     limit = max(1, int(rate * seconds))
-    run_id = uuid.uuid4().hex
     sent = 0
     with CsvRecords(path) as source:
-        constant = RunContext(run_id, path.name, "-", "pos-csv", source.header).constant_headers()
+        run = RunContext(uuid.uuid4().hex, path.name, "-", "pos-csv", source.header)
+        partitions = require_topics(settings, topic)
+        publisher = publisher_of(settings, "pos", producer, topic, partitions, run, tally)
         index = key_index(source.columns)
         start = time.perf_counter()
         for line, raw in source:
             delay = start + sent / rate - time.perf_counter()
             if delay > 0:
+                publisher.publish_due()
                 time.sleep(delay)
-            headers = record_headers(constant, run_id, line, utc_now_iso(), "-")
-            produce(producer, topic, record_key(raw, index), raw, headers, tally)
+            publisher.add(line, record_key(raw, index), raw, utc_now_iso())
             producer.poll(0)
             sent += 1
             if sent >= limit:
                 break
+        publisher.close()
     if producer.flush(60) or tally.failed:
         raise BenchError(f"latency stage: paced ingest failed: {tally.first_error}")
     return sent
 
 
 def line_latencies(settings: Settings) -> list[float]:
-    produced: dict[str, int] = {}
+    """Per line, from the moment ingest read it (``recon-ingested-at``; a chunk's is its
+    first line's, so a later line of the chunk is charged its wait) to the broker
+    timestamp of the first ledger entry that names it."""
+    produced: dict[str, float] = {}
     for msg in read_topic(settings, settings.topic(t.RAW_POS)):
-        for header in msg.headers() or ():
-            name, value = header[0], header[1]
-            if name == h.CORRELATION_ID and isinstance(value, bytes):
-                produced[value.decode()] = msg.timestamp()[1]
-    first_entry: dict[str, int] = {}
+        headers = h.to_dict(cast("list[tuple[str, bytes | None]]", msg.headers()))
+        read_at = datetime.fromisoformat(headers[h.INGESTED_AT]).timestamp()
+        run = headers[h.RUN_ID]
+        lines = headers[LINES].split(",") if LINES in headers else [headers[h.LINE]]
+        for line in lines:
+            produced[f"{run}:{line}"] = read_at
+    first_entry: dict[str, float] = {}
     for msg in read_topic(settings, settings.topic(t.LEDGER)):
         correlation = avro.decode("ledger_entry", msg.value() or b"")["correlation_id"]
-        ts = msg.timestamp()[1]
+        ts = msg.timestamp()[1] / 1000
         if correlation in produced and ts < first_entry.get(correlation, ts + 1):
             first_entry[correlation] = ts
-    return [(ts - produced[c]) / 1000 for c, ts in first_entry.items()]
+    return [max(0.0, ts - produced[c]) for c, ts in first_entry.items()]
 
 
 def run_latency(

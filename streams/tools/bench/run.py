@@ -1,11 +1,12 @@
 """`recon bench`: every stage of the benchmark in one run, then the report.
 
 Stages: generate the workloads; the bare computation over the end-to-end feed, no Kafka
-(baseline c: the floor the worker's CPU per line is compared with); ingest N lines (ingest
-rate, producer peak RSS) and pass them through confluent-kafka (baseline a, the I/O floor);
-run our pipeline end to end on ``e2e_lines`` with 1 worker and with 2 workers (scaling, 6
-partitions); the quixstreams implementation of the same workload (baseline b); latency at
-half the measured maximum; totals checks.
+(baseline c: the floor the worker's CPU per line is compared with), in chunks as ingest
+publishes them and one line per message; ingest N lines (ingest rate, producer peak RSS)
+and pass them through confluent-kafka (baseline a, the I/O floor); our pipeline end to end
+on ``e2e_lines`` with 1 worker and with 2 workers (scaling, 6 partitions); our pipeline
+and the quixstreams implementation (baseline b) on ``record_lines`` published one line per
+message (quixstreams' input); latency at half the measured maximum; totals checks.
 """
 
 from __future__ import annotations
@@ -24,7 +25,14 @@ from streams.settings import Settings
 from streams.tools.bench import report as r
 from streams.tools.bench.bare import BareRun, run_bare_child
 from streams.tools.bench.latency import LatencyRun, run_latency
-from streams.tools.bench.ours import PipelineRun, idle_worker, ingest, run_pipeline, skew
+from streams.tools.bench.ours import (
+    PipelineRun,
+    idle_worker,
+    ingest,
+    partition_counts,
+    run_pipeline,
+    skew,
+)
 from streams.tools.bench.passthrough import pass_through
 from streams.tools.bench.quix import QuixRun, quix_available, run_quix
 from streams.tools.bench.setup import Workload, bench_kafka, make_workload, stage_settings
@@ -36,7 +44,8 @@ TARGET_CSV_BYTES = 2e9  # the producer-memory target is for a 2 GB CSV
 @dataclass(frozen=True)
 class BenchOptions:
     lines: int = 1_000_000  # ingest and pass-through
-    e2e_lines: int = 20_000  # the worker stages (see README: the worker is far from N/10 min)
+    e2e_lines: int = 1_000_000  # the worker stages on chunked input
+    record_lines: int = 50_000  # the stages on one line per message (ours and quixstreams)
     workers: tuple[int, ...] = (1, 2)
     quix: bool = True
     latency_seconds: float = 20.0
@@ -50,6 +59,7 @@ class BenchOptions:
         return cls(
             lines=5_000,
             e2e_lines=2_000,
+            record_lines=1_000,
             workers=(1,),
             quix=False,
             latency_seconds=0.0,
@@ -71,15 +81,23 @@ def run_bench(base: Settings, options: BenchOptions, log: Log) -> r.Report:
     t0 = time.perf_counter()
     log("generating workloads")
     big = make_workload(work / "data", "full", options.lines)
-    small = make_workload(work / "data", "e2e", options.e2e_lines)
-    expected = small.expected()
+    small = (
+        big
+        if options.e2e_lines == options.lines
+        else make_workload(work / "data", "e2e", options.e2e_lines)
+    )
+    singles = make_workload(work / "data", "records", options.record_lines)
+    expected, expected_singles = small.expected(), singles.expected()
     report.add("workload", "full feed", f"{big.lines:,} POS lines, {big.bytes / 1e6:.1f} MB")
     report.add(
         "workload",
         "end-to-end feed",
         f"{small.lines:,} POS lines, {len(expected)} non-zero (agreement, period) totals expected",
     )
-    bare = _bare(options, small, expected, report, log)
+    report.add("workload", "one-line-per-message feed", f"{singles.lines:,} POS lines")
+    chunk = Settings().ingest_chunk_records
+    bare = _bare(options, small, expected, report, log, chunk)
+    bare_singles = _bare(options, singles, expected_singles, report, log, 1)
     with bench_kafka(base, work / "kafka") as kafka:
         log(f"kafka at {kafka.bootstrap}")
         runs = _ingest_and_baseline(kafka, options, big, report, log)
@@ -92,11 +110,16 @@ def run_bench(base: Settings, options: BenchOptions, log: Log) -> r.Report:
             )
             pipelines[workers] = run
             _report_pipeline(report, run)
+        log(f"our pipeline end to end, 1 worker, {singles.lines:,} lines, one per message")
+        stage = stage_settings(kafka, work, "records").with_overrides(ingest_chunk_records=1)
+        singles_run = run_pipeline(stage, singles, expected_singles, timeout=options.stage_timeout)
+        _report_pipeline(report, singles_run, "ours, 1 worker, one line per message")
         idle = _idle(kafka, options, pipelines.get(1), report, log)
         loaded = _state_keys(kafka, options, small, expected, report, log)
-        quix = _quix(kafka, options, small, expected, report, log)
+        quix = _quix(kafka, options, singles, expected_singles, report, log)
         latency = _latency(kafka, options, small, pipelines.get(1), report, log)
-    _verdicts(report, options, runs, pipelines, quix, latency, loaded, bare, idle)
+    singles_runs = (singles_run, bare_singles)
+    _verdicts(report, options, runs, pipelines, quix, latency, loaded, bare, idle, singles_runs)
     report.add("run", "benchmark wall time", f"{time.perf_counter() - t0:.0f} s")
     return report
 
@@ -113,15 +136,18 @@ def _ingest_and_baseline(
         "ingest", "producer peak RSS", f"{run.peak_rss_mb:.0f} MB ({big.bytes / 1e6:.1f} MB CSV)"
     )
     log("raw confluent-kafka pass-through")
-    raw = pass_through(stage, stage.topic(t.RAW_POS), run.rows, options.stage_timeout)
+    messages = sum(partition_counts(stage, stage.topic(t.RAW_POS)))
+    raw = pass_through(stage, stage.topic(t.RAW_POS), messages, options.stage_timeout)
     section = "baseline (a) raw pass-through (the I/O floor, not a target)"
-    report.add(section, "throughput", r.show_rate(raw.rate))
-    report.add(section, "per CPU-second", r.show_rate(raw.cpu_rate))
+    per_message = run.rows / messages if messages else 0.0
+    each = f"{r.show_rate(raw.rate, 'messages/s')}, {per_message:.0f} lines each"
+    report.add(section, "throughput", f"{r.show_rate(raw.rate * per_message)} ({each})")
+    report.add(section, "per CPU-second", r.show_rate(raw.cpu_rate * per_message))
     return {
         "ingest_rate": run.rows_per_s,
         "ingest_rss": run.peak_rss_mb,
-        "raw": raw.rate,
-        "raw_cpu": raw.cpu_rate,
+        "raw": raw.rate * per_message,
+        "raw_cpu": raw.cpu_rate * per_message,
         "ingest_bytes": float(run.bytes),
     }
 
@@ -132,11 +158,13 @@ def _bare(
     expected: dict[TotalKey, Decimal],
     report: r.Report,
     log: Log,
+    chunk_records: int,
 ) -> BareRun:
     """Baseline (c): the same code path over the same lines, in one process, no Kafka."""
-    log(f"bare computation, no Kafka, {small.lines:,} lines")
-    run = run_bare_child(small, expected, options.stage_timeout)
-    section = "baseline (c) bare computation (one process, no Kafka)"
+    how = f"chunks of {chunk_records}" if chunk_records > 1 else "one line per message"
+    log(f"bare computation, no Kafka, {small.lines:,} lines, {how}")
+    run = run_bare_child(small, expected, options.stage_timeout, chunk_records=chunk_records)
+    section = f"baseline (c) bare computation (one process, no Kafka), {how}"
     report.add(
         section,
         "CPU per POS line",
@@ -156,7 +184,8 @@ def _bare(
         f"{out.get('dlq', 0):,} DLQ records, {out.get('ledger', 0):,} ledger entries, "
         f"{out.get('agreement', 0):,} agreement records",
     )
-    report.check("bare computation", not run.problems, _totals_detail(run.entries, run.problems))
+    report.check(f"bare computation, {how}", not run.problems,
+                 _totals_detail(run.entries, run.problems))  # fmt: skip
     return run
 
 
@@ -270,7 +299,9 @@ def _quix(
         report.add(section, "not run", "its virtualenv is missing: `make venv-quix`")
         return None
     log(f"quixstreams baseline, {small.lines:,} lines")
-    stage = stage_settings(kafka, options.work.resolve(), "quix")
+    stage = stage_settings(kafka, options.work.resolve(), "quix").with_overrides(
+        ingest_chunk_records=1
+    )
     run = run_quix(stage, small, expected, timeout=options.stage_timeout)
     report.add(
         section,
@@ -343,8 +374,11 @@ def _verdicts(
     loaded: PipelineRun | None,
     bare: BareRun | None = None,
     steady_us: float | None = None,
+    singles: tuple[PipelineRun, BareRun] | None = None,
 ) -> None:
     one, two = pipelines.get(1), pipelines.get(2)
+    ours_singles, bare_singles = singles if singles else (None, None)
+    ok_singles = ours_singles if ours_singles and not ours_singles.problems else None
     measured = loaded if options.state_keys > 0 else one
     # A key stage that failed (e.g. timed out restoring) measured nothing about the target.
     worker_rss = measured.worker_peak_rss_mb if measured and not measured.problems else None
@@ -361,6 +395,10 @@ def _verdicts(
         raw_cpu_rate=runs.get("raw_cpu"),
         two_rate=two.e2e_rate if two else None,
         two_cpu_rate=two.cpu_rate if two else None,
+        records_cpu_rate=ok_singles.cpu_rate if ok_singles else None,
+        records_us=ok_singles.cpu_us_per_line if ok_singles else None,
+        bare_records_us=(bare_singles.cpu_us_per_line
+                         if bare_singles and not bare_singles.problems else None),
     ))  # fmt: skip
     report.targets += [
         r.Target("ledger entries per 1,000 POS lines", entries_per_1000(one),

@@ -14,7 +14,7 @@ import hashlib
 from streams.domain.accrual.horizon import MARK_DAY
 from streams.domain.accrual.keys import dedupe_key
 from streams.domain.state import encode
-from streams.ingest.producer import DeliveryTally, produce
+from streams.ingest.publishers import DeliveryTally, produce
 from streams.kafka import clients
 from streams.kafka import topics as t
 from streams.settings import Settings

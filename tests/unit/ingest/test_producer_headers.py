@@ -15,17 +15,11 @@ import pytest
 from streams.formats import avro
 from streams.formats import headers as h
 from streams.ingest import producer as ingest
-from streams.ingest.producer import (
-    DeliveryTally,
-    IngestError,
-    IngestResult,
-    RunContext,
-    new_traceparent,
-    record_headers,
-    utc_now_iso,
-)
+from streams.ingest.producer import IngestError, IngestResult, RunContext, utc_now_iso
+from streams.ingest.publishers import DeliveryTally, record_headers
 from streams.kafka import clients
 from streams.kafka.partitioner import record_key
+from streams.observability.tracing import new_traceparent
 from streams.settings import Settings
 
 pytestmark = pytest.mark.unit

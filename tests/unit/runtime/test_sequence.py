@@ -12,9 +12,9 @@ import pytest
 from streams.domain.matching.messages import Tick
 from streams.domain.models.outcome import Outcome
 from streams.errors import Category, RecordError, Stage
-from streams.formats import avro, ticks
+from streams.formats import avro, chunks, ticks
 from streams.formats import headers as h
-from streams.formats.records import Source
+from streams.formats.records import Source, outcomes_of
 from streams.observability.metrics import Metrics
 from streams.runtime.pipelines.forward import Forward
 from streams.runtime.sequence import (
@@ -23,6 +23,7 @@ from streams.runtime.sequence import (
     RecordProcessor,
     Send,
     StateLost,
+    parts,
 )
 
 pytestmark = pytest.mark.unit
@@ -208,3 +209,58 @@ def test_forward_keeps_bytes_and_headers() -> None:
     assert sent["key"] == b"group" and sent["value"] == b"a,b,c"
     assert sent["headers"] == original.message.headers
     assert outcomes.sent == []
+
+
+def chunk_event(offset: int, records: list[tuple[int, bytes]], partition: int = 0) -> Event:
+    value, framing = chunks.frame(records)
+    headers = [(h.CORRELATION_ID, b"run"), (h.RUN_ID, b"run"), *framing]
+    return Event(Message("raw", partition, offset, None, value, headers))
+
+
+def test_a_chunk_is_decided_record_by_record_with_one_outcome_record() -> None:
+    processor, out, outcomes, dlq = setup()
+    chunk = chunk_event(7, [(2, b"ok"), (3, b"bad"), (5, b"bug"), (6, b"ok")])
+    got = run(processor, [chunk, event(8, b"ok")])
+    assert got == [Outcome.APPLIED, Outcome.DEAD_LETTERED, Outcome.DEAD_LETTERED,
+                   Outcome.APPLIED, Outcome.APPLIED]  # fmt: skip
+    assert [s["value"] for s in out.sent] == [b"ok", b"ok", b"ok"]
+    # One DLQ record per bad record, naming its own line, id, bytes and index.
+    records = [avro.decode("dlq_record", s["value"]) for s in dlq.sent]
+    assert [(r["source_line"], r["correlation_id"], r["original"], r["source_index"])
+            for r in records] == [(3, "run:3", b"bad", 1), (5, "run:5", b"bug", 2)]  # fmt: skip
+    assert len({r["dlq_id"] for r in records}) == 2
+    assert [r["category"] for r in records] == ["invalid_value", "processing_error"]
+    # The chunk's outcomes in one record, per line; the single record's in its own.
+    batch, single = outcomes.sent
+    assert batch["key"] == b"run:2-6"
+    per_line = outcomes_of(batch["value"], "outcome_batch")
+    assert [(o["correlation_id"], o["source_line"], o["outcome"]) for o in per_line] == [
+        ("run:2", 2, "applied"),
+        ("run:3", 3, "dead_lettered"),
+        ("run:5", 5, "dead_lettered"),
+        ("run:6", 6, "applied"),
+    ]
+    assert avro.decode("outcome", single["value"])["correlation_id"] == "run:8"
+    assert processor.writes == 1
+
+
+def test_a_chunk_whose_framing_does_not_fit_its_value_is_one_dead_letter() -> None:
+    processor, _out, outcomes, dlq = setup()
+    broken = chunk_event(1, [(2, b"ok"), (3, b"ok")])
+    broken.message.value += b"x"
+    assert run(processor, [broken]) == [Outcome.DEAD_LETTERED]
+    assert [c for c, _ in dlq_categories(dlq)] == ["parse_error"]
+    assert len(outcomes.sent) == 1
+
+
+def test_a_batch_of_chunks_is_decided_and_flushed_in_parts_of_bounded_records() -> None:
+    processor, _out, outcomes, _dlq = setup()
+    processor.records_per_part = 5
+    events = [chunk_event(1, [(2, b"ok"), (3, b"ok"), (4, b"ok")]), event(2, b"ok"),
+              chunk_event(3, [(5, b"ok"), (6, b"ok")]), chunk_event(4, [(7, b"ok")] * 7),
+              event(5, b"ok")]  # fmt: skip
+    assert [len(p) for p in parts(cast(Any, events), 5)] == [2, 1, 1, 1]
+    got = run(processor, events)
+    assert got == [Outcome.APPLIED] * 14
+    assert processor.writes == 4  # state written once per part
+    assert len(outcomes.sent) == 5

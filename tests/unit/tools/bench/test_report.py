@@ -71,7 +71,8 @@ def test_the_comparisons_print_the_fair_ratios_and_their_targets() -> None:
     r.add_comparisons(report, r.Figures(
         ours_rate=2_000, ours_cpu_rate=2_500, ours_us=400.0, ours_us_steady=300.0,
         bare_us=250.0, quix_rate=1_800, quix_cpu_rate=3_000, quix_us=333.3,
-        raw_rate=100_000, raw_cpu_rate=100_000,
+        raw_rate=100_000, raw_cpu_rate=100_000, records_cpu_rate=1_500, records_us=600.0,
+        bare_records_us=300.0, two_rate=3_000, two_cpu_rate=2_000,
     ))  # fmt: skip
     rows = dict(report.sections["ratios"])
     assert rows["worker overhead factor: worker CPU per line / bare CPU per line"] == (
@@ -79,15 +80,15 @@ def test_the_comparisons_print_the_fair_ratios_and_their_targets() -> None:
     )
     assert rows["worker overhead factor, start-up and shutdown excluded (not the target's "
                 "figure)"] == "1.200x (300.0 us / 250.0 us)"  # fmt: skip
-    assert rows["quixstreams overhead factor: its CPU per line / bare CPU per line"] == (
-        "1.333x (333.3 us / 250.0 us)"
-    )
+    assert rows["worker overhead factor, one line per message"] == "2.000x (600.0 us / 300.0 us)"
+    assert rows["quixstreams overhead factor: its CPU per line / bare CPU per line, one per "
+                "message"] == "1.111x (333.3 us / 300.0 us)"  # fmt: skip
     assert rows[f"per CPU-second: ours / quixstreams ({r.INGEST_NOTE})"] == "0.833x"
     assert rows["per CPU-second: ours / quixstreams, both reading per-record messages"] == (
-        "0.833x"
+        "0.500x"
     )
     assert rows["I/O floor, not a target: ours / raw pass-through"] == "0.020x"
-    assert not any("scaling" in label for label in rows)  # no 2-worker run
+    assert rows["scaling per CPU-second: 2 workers / 1 worker"] == "0.800x"
     verdicts = [t.verdict() for t in report.targets]
     assert verdicts == [
         "MISSED target end-to-end throughput per worker (>= 50,000 lines/s): measured "
@@ -99,7 +100,9 @@ def test_the_comparisons_print_the_fair_ratios_and_their_targets() -> None:
         "MISSED target per CPU-second vs quixstreams (>= 3.00 x): measured 0.833 x "
         f"(3.60x short) [{r.INGEST_NOTE}]",
         "MISSED target per CPU-second vs quixstreams, both reading per-record messages "
-        "(>= 1.00 x): measured 0.833 x (1.20x short)",
+        "(>= 1.00 x): measured 0.5 x (2.00x short)",
+        "MISSED target scaling per CPU-second, 2 workers / 1 (>= 0.9 x): measured 0.8 x "
+        "(1.12x short)",
     ]
     assert not any("raw pass-through" in t.name for t in report.targets)  # not a target
 
