@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from streams.domain.accrual.postings import POSITION_BITS, RecordRef, position
 from streams.errors import Category, RecordError, Stage
 from streams.formats import headers as h
-from streams.formats.records import HeaderList, Source, record_ref
+from streams.formats.records import HeaderList, Source
 from streams.observability.tracing import child_of
 
 LINES = "recon-lines"
@@ -145,7 +145,20 @@ class Chunk:
         return src
 
     def ref(self, i: int) -> RecordRef:
-        return record_ref(self.source(i))
+        """What the engine keeps of record ``i`` (a posting's first or last record): its
+        ledger entries' traceparent is a child of the chunk's hop, which decided it."""
+        src = self.src
+        return RecordRef(
+            self.record_id(i),
+            src.offset,
+            src.source_file,
+            self.lines[i],
+            traceparent=src.hop_traceparent,
+            ingested_at=src.ingested_at,
+            topic=src.topic,
+            partition=src.partition,
+            index=i,
+        )
 
 
 def chunk_of(src: Source) -> Chunk | None:

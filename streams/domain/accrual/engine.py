@@ -91,10 +91,11 @@ class RebateEngine:
         self._parsed: dict[str, tuple[str, Agreement]] = {}  # id -> (version key, terms)
         self._pending: dict[str, Pending] = {}  # posting key -> row awaiting ``settle``
         self._periods: dict[tuple[date, PeriodKind], str] = {}
+        self._row_keys: dict[tuple[str, str], str] = {}  # (agreement, period) -> its key
 
     # -- dedupe ---------------------------------------------------------------------------
 
-    def _claim(self, idem: str, record_id: str, day: date | None = None) -> bool:
+    def _claim(self, idem: str, record_id: str, day: str | None = None) -> bool:
         """True if this record owns ``idem`` (first seen, or it is us being reprocessed).
 
         A mark that is still there decides, whatever the sale's age: the owner reprocessed
@@ -106,7 +107,7 @@ class RebateEngine:
             return bool(mark["o"] == record_id)
         value: dict[str, Any] = {"o": record_id}
         if day is not None:
-            value[MARK_DAY] = day.isoformat()
+            value[MARK_DAY] = day
         self.state.put(keys.dedupe_key(idem), value)
         return True
 
@@ -185,7 +186,7 @@ class RebateEngine:
         if oldest is not None and sale.day < oldest and not self._marked(idem):
             assert self.horizon is not None
             return self.horizon.refusal(sale.sold_at, self._what(sale, ref_at(at)))
-        if not self._claim(idem, record_id, sale.day):
+        if not self._claim(idem, record_id, sale.day_text):
             return Outcome.DUPLICATE
         self._fold_cell(cells, sale, pos)
         vendor = vendors.get(sale.vendor_id)
@@ -220,7 +221,9 @@ class RebateEngine:
         idem: str,
         touched: list[Pending],
     ) -> None:
-        key = keys.posting_key(agreement_id, label)
+        key = self._row_keys.get((agreement_id, label))
+        if key is None:
+            key = self._row_keys[(agreement_id, label)] = keys.posting_key(agreement_id, label)
         pending = self._pending.get(key)
         if pending is None:
             row = self._posting_row(agreement_id, label)
@@ -258,13 +261,13 @@ class RebateEngine:
     def _fold_cell(self, cells: dict[str, dict[str, Any]], sale: SaleFacts, pos: int) -> None:
         """Fold a sale into its (vendor, sku, day) aggregate, held decoded in ``cells``
         (sales values as Decimal) until the end of the call."""
-        key = keys.cell_key(sale.vendor_id, sale.sku, sale.day.isoformat())
+        key = keys.cell_key(sale.vendor_id, sale.sku, sale.day_text)
         cell = cells.get(key)
         if cell is None:
             cell = self.state.get(key)
             if cell is None:
                 cell = {"u": 0, "v": {}, "st": -1}
-                self._add_day(sale.vendor_id, sale.sku, sale.day.isoformat())
+                self._add_day(sale.vendor_id, sale.sku, sale.day_text)
             else:
                 cell["v"] = {cur: Decimal(total) for cur, total in cell["v"].items()}
             cells[key] = cell
@@ -276,7 +279,7 @@ class RebateEngine:
         cell["st"] = pos
 
     def _add_day(self, vendor: str, sku: str, day: str) -> None:
-        key = keys.days_key(vendor, sku)
+        key = keys.days_key(vendor, sku, day[:7])
         days: list[str] = (self.state.get(key) or {"days": []})["days"]
         pos = bisect_left(days, day)
         if pos == len(days) or days[pos] != day:
@@ -352,8 +355,14 @@ class RebateEngine:
         first, last = period_bounds(label, agr.start_date, agr.end_date)
         lo, hi = first.isoformat(), last.isoformat()
         total, stamp = ZERO, -1
+        in_range = keys.months(lo, hi)
         for sku in agr.skus or vendor_skus:
-            days = (self.state.get(keys.days_key(agr.vendor_id, sku)) or {"days": []})["days"]
+            days = [
+                day
+                for month in in_range
+                for day in (self.state.get(keys.days_key(agr.vendor_id, sku, month))
+                            or {"days": []})["days"]
+            ]  # fmt: skip
             for day in days[bisect_left(days, lo) : bisect_right(days, hi)]:
                 cell = self.state.get(keys.cell_key(agr.vendor_id, sku, day))
                 if cell is None:

@@ -29,8 +29,21 @@ def cell_key(vendor: str, sku: str, day: str) -> str:
     return f"g:{vendor}{SEP}{sku}{SEP}{day}"
 
 
-def days_key(vendor: str, sku: str) -> str:
-    return f"k:{vendor}{SEP}{sku}"
+def days_key(vendor: str, sku: str, month: str) -> str:
+    """The days of one month (``YYYY-MM``) with sales of a vendor's SKU: one small list per
+    month, so a new day rewrites a month's list, not the SKU's whole history."""
+    return f"k:{vendor}{SEP}{sku}{SEP}{month}"
+
+
+def months(first: str, last: str) -> list[str]:
+    """``YYYY-MM`` of every month from the day ``first`` to the day ``last`` (ISO dates)."""
+    year, month = int(first[:4]), int(first[5:7])
+    end = last[:7]
+    out = []
+    while (label := f"{year:04d}-{month:02d}") <= end:
+        out.append(label)
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return out
 
 
 def agreement_key(agreement_id: str) -> str:

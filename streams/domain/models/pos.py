@@ -29,6 +29,7 @@ class SaleFacts(NamedTuple):
     txn_id: str
     line_no: int
     idempotency_key: str
+    day_text: str  # ``day`` in ISO 8601: part of its state keys
 
 
 def idempotency_key(vendor_id: str, day: date, txn_id: str, line_no: int) -> str:
@@ -92,4 +93,5 @@ class SaleLine(BaseModel):
             self.txn_id,
             self.line_no,
             self.idempotency_key,
+            self.day.isoformat(),
         )

@@ -98,4 +98,5 @@ class FastSales:
             txn,
             number,
             idempotency_key(vendor, day, txn, number),
+            day.isoformat(),
         )
