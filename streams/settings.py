@@ -38,6 +38,13 @@ class Settings(BaseSettings):
     replication_factor: int = Field(default=1, ge=1)
     retention_ms: int = Field(default=-1, description="Retention of raw and output topics.")
 
+    # Ingest. A record whose Kafka message would be larger than this (or than its raw
+    # topic's max.message.bytes, whichever is smaller) is dead-lettered at ingest as
+    # oversized_record (docs/domain.md §2) instead of failing the run. At most librdkafka's
+    # message.max.bytes, which every producer of the pipeline uses; at least what a dead
+    # letter needs.
+    max_record_bytes: int = Field(default=1_000_000, ge=65_536, le=1_000_000)
+
     # Worker
     app_id: str = "recon-streams"
     drain_idle_seconds: float = Field(default=1.5, gt=0)

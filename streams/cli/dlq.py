@@ -102,5 +102,6 @@ def redrive(
         console.print(table)
     verb = "would redrive" if dry_run else f"redrove (run {result.run_id})"
     console.print(
-        f"{verb} {len(result.redriven)} record(s); {result.skipped} skipped (already redriven)"
+        f"{verb} {len(result.redriven)} record(s); {result.skipped} skipped "
+        "(already redriven, or oversized: fix the file and ingest it again)"
     )

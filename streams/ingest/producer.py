@@ -33,10 +33,13 @@ from streams.formats import avro
 from streams.formats import headers as h
 from streams.formats.csv_source import CsvRecords, IngestError, file_sha256
 from streams.formats.edi_source import EDI_FORMAT, EdiRecords
+from streams.ingest.oversized import OversizedRecords, record_limit
 from streams.kafka import clients
 from streams.kafka.partitioner import keyer
 from streams.kafka.topics import (
+    DLQ,
     MANIFESTS,
+    OUTCOMES,
     RAW_CONFIRMATIONS,
     RAW_EDI,
     RAW_POS,
@@ -73,13 +76,20 @@ class IngestResult:
     rows_published: int
     bytes_read: int
     seconds: float
+    rows_dead_lettered: int = 0
+    """Records too large to publish, dead-lettered at ingest (streams/ingest/oversized.py)."""
 
     def summary(self) -> str:
         rate = self.rows_read / self.seconds if self.seconds > 0 else 0.0
+        oversized = (
+            f", {self.rows_dead_lettered} dead-lettered as oversized"
+            if self.rows_dead_lettered
+            else ""
+        )
         return (
             f"ingested {self.source_file}: {self.rows_read} rows read, {self.rows_published} "
-            f"published to {self.topic} ({self.bytes_read} bytes, {self.seconds:.2f} s, "
-            f"{rate:.0f} rows/s)"
+            f"published to {self.topic}{oversized} ({self.bytes_read} bytes, "
+            f"{self.seconds:.2f} s, {rate:.0f} rows/s)"
         )
 
 
@@ -250,7 +260,12 @@ def ingest_file(
         raise IngestError(f"no such file: {path}")
     logical, record_format, partner = FORMATS[kind]
     topic, manifest_topic = settings.topic(logical), settings.topic(MANIFESTS)
-    require_topics(settings, topic, manifest_topic, co_partitioned=settings.topic(partner))
+    dlq_topic, outcomes_topic = settings.topic(DLQ), settings.topic(OUTCOMES)
+    require_topics(
+        settings, topic, manifest_topic, dlq_topic, outcomes_topic,
+        co_partitioned=settings.topic(partner),
+    )
+    limit = record_limit(settings, topic)
 
     started_at, t0 = datetime.now(UTC), time.perf_counter()
     sha = file_sha256(path)  # first pass: every record's headers carry it
@@ -258,6 +273,12 @@ def ingest_file(
     metrics = metrics or Metrics()
     producer = clients.producer(settings, "ingest", metrics)
     tally = DeliveryTally()
+    dead_letters = DeliveryTally()  # of oversized records: DLQ records and outcomes
+    oversized = OversizedRecords(
+        settings, topic, record_format, limit,
+        lambda to, key, value, hs: produce(producer, to, key, value, hs, dead_letters),
+        metrics,
+    )
     rows_read = 0
     size = path.stat().st_size
     source = EdiRecords(path) if kind == "edi" else CsvRecords(path)
@@ -267,6 +288,8 @@ def ingest_file(
         for line, key, raw in keyed(source, kind):
             rows_read += 1
             headers = record_headers(constant, run_id, line, utc_now_iso(), new_traceparent())
+            if oversized.divert(line, key, raw, headers):
+                continue
             produce(producer, topic, key, raw, headers, tally)
             if rows_read % POLL_EVERY == 0:
                 producer.poll(0)
@@ -299,7 +322,10 @@ def ingest_file(
         manifest_tally,
     )
     manifest_undelivered = producer.flush()
-    failed = tally.failed + undelivered + manifest_tally.failed + manifest_undelivered
+    failed = (
+        tally.failed + undelivered + dead_letters.failed + manifest_tally.failed
+        + manifest_undelivered
+    )
     if failed:
         metrics.producer_errors.labels("ingest").inc(failed)
 
@@ -308,6 +334,12 @@ def ingest_file(
             f"{tally.failed + undelivered} of {rows_read} records from {path.name} were not "
             f"delivered to {topic} (first error: {tally.first_error or 'flush left messages'}"
             f"); re-run the ingest (run {run_id})"
+        )
+    if dead_letters.failed:
+        raise IngestError(
+            f"{oversized.dead_lettered} record(s) of {path.name} too large to publish were "
+            f"not all dead-lettered (first error: {dead_letters.first_error}); re-run the "
+            f"ingest (run {run_id})"
         )
     if manifest_tally.failed or manifest_undelivered:
         raise IngestError(
@@ -325,4 +357,5 @@ def ingest_file(
         tally.delivered,
         bytes_read,
         seconds,
+        oversized.dead_lettered,
     )
