@@ -3,10 +3,15 @@ at ingest (oversized_record) and counted, so the file reconciles on its first in
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
+import typer
+from typer.testing import CliRunner
 
+from streams.cli import audit as audit_cli
+from streams.cli import dlq as dlq_cli
 from streams.ingest.oversized import ORIGINAL_PREFIX_BYTES
 from streams.ingest.producer import ingest_file
 from streams.kafka.topics import create_topics
@@ -20,6 +25,21 @@ pytestmark = pytest.mark.integration
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 HUGE_LINE = b"T-HUGE,1,ST1,INI-7,INITECH,1," + b"9" * (1 << 20) + b",USD,2026-03-01T08:15:00Z"
+
+
+def cli(settings: Settings, *args: str) -> str:
+    """Stdout of `recon dlq ...` or `recon audit ...` on these settings."""
+    app = typer.Typer()
+
+    @app.callback()
+    def root(ctx: typer.Context) -> None:
+        ctx.obj = settings
+
+    app.add_typer(dlq_cli.app, name="dlq")
+    app.command("audit")(audit_cli.audit)
+    result = CliRunner().invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    return result.stdout
 
 
 def big_850(lines: int) -> bytes:
@@ -75,3 +95,14 @@ def test_a_1_mb_line_and_a_huge_x12_set_do_not_block_their_files(
     assert x12_set["source_line"] == 139  # its ST: orders.edi has 136 segments, then ISA, GS
     # Their DLQ records hold a prefix only: a redrive would publish a truncated record.
     assert redrive(settings, category="oversized_record").redriven == []
+
+    # What an operator sees, piped: the two records as JSON lines, the audit as CSV.
+    listed = cli(settings, "dlq", "list", "--category", "oversized_record", "--format", "json")
+    rows = [json.loads(line) for line in listed.splitlines()]
+    assert sorted((r["source_file"], r["stage"]) for r in rows) == [
+        ("orders.edi", "ingest"),
+        ("pos.csv", "ingest"),
+    ]
+    audited = cli(settings, "audit", "--format", "csv").splitlines()
+    assert audited[0].endswith(",pending,reconciles")
+    assert all(line.endswith(",0,True") for line in audited[1:]) and len(audited) == 4
