@@ -33,6 +33,7 @@ from streams.formats import avro
 from streams.formats import headers as h
 from streams.formats.csv_source import CsvRecords, IngestError, file_sha256
 from streams.formats.edi_source import EDI_FORMAT, EdiRecords
+from streams.ingest.columns import header_warning
 from streams.ingest.oversized import OversizedRecords, record_limit
 from streams.kafka import clients
 from streams.kafka.partitioner import keyer
@@ -78,6 +79,8 @@ class IngestResult:
     seconds: float
     rows_dead_lettered: int = 0
     """Records too large to publish, dead-lettered at ingest (streams/ingest/oversized.py)."""
+    warnings: tuple[str, ...] = ()
+    """About the file as a whole (a header row without any expected column)."""
 
     def summary(self) -> str:
         rate = self.rows_read / self.seconds if self.seconds > 0 else 0.0
@@ -284,6 +287,8 @@ def ingest_file(
     source = EdiRecords(path) if kind == "edi" else CsvRecords(path)
     with source, _progress(progress, path.name, size) as show:
         run = RunContext(run_id, path.name, sha, record_format, source.header)
+        columns = source.columns if isinstance(source, CsvRecords) else []
+        warning = header_warning(kind, path.name, columns)
         constant = run.constant_headers()
         for line, key, raw in keyed(source, kind):
             rows_read += 1
@@ -358,4 +363,5 @@ def ingest_file(
         bytes_read,
         seconds,
         oversized.dead_lettered,
+        (warning,) if warning else (),
     )

@@ -166,6 +166,7 @@ def test_ingest_file_publishes_every_record_then_manifest(
     body = avro.decode("ingest_manifest", manifest["value"])
     assert (body["rows_read"], body["rows_published"], body["bytes_read"]) == (3, 3, len(DATA))
     assert (result.rows_read, result.rows_published, result.bytes_read) == (3, 3, len(DATA))
+    assert result.warnings == ()  # agreement_id, vendor_id and skus are expected columns
     assert body["started_at"] <= body["finished_at"]
 
 
@@ -215,3 +216,14 @@ def test_delivery_tally_keeps_first_error() -> None:
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(IngestError, match="no such file"):
         ingest.ingest_file(Settings(), tmp_path / "nope.csv", "pos")
+
+
+def test_a_header_without_any_expected_column_is_reported_once(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    data = b"sku;qty;price\r\nS1;1;2.00\r\nS2;1;3.00\r\n"  # semicolons: one odd column
+    result = run_fake(monkeypatch, tmp_path, FakeProducer(full_every=1000), data)
+    (warning,) = result.warnings
+    assert warning.startswith("promos.csv: the header row has none of the promotions columns")
+    assert "found 'sku;qty;price'" in warning
+    assert result.rows_published == 2  # the rows are still published, to be dead-lettered
