@@ -11,12 +11,16 @@ import pytest
 from streams.errors import Category, Stage
 from streams.formats import avro
 from streams.formats import headers as h
+from streams.formats.csv_source import IngestError
 from streams.formats.edi_source import EDI_FORMAT, EdiRecords
+from streams.ingest import oversized as o
 from streams.ingest.oversized import (
+    DLQ_ROOM,
     ORIGINAL_PREFIX_BYTES,
     SMALLEST_LIMIT,
     OversizedRecords,
     message_size,
+    record_limit,
 )
 from streams.ingest.producer import RunContext, record_headers
 from streams.observability.metrics import Metrics
@@ -127,3 +131,23 @@ def test_an_oversized_x12_set_keeps_its_x12_bytes_not_the_avro_value() -> None:
     raw = avro.decode("edi_document", value)["raw"]
     assert rec["original"] == raw[:ORIGINAL_PREFIX_BYTES] and raw.startswith(b"ISA")
     assert rec["error"].startswith(f"orders.edi segment {position}: the X12 set of {len(raw):,}")
+
+
+def test_the_limit_is_the_smallest_of_the_topics_and_the_setting_less_room_for_a_dlq(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    asked: list[tuple[str, ...]] = []
+
+    def topic_limit(settings: Settings, *names: str) -> int:
+        asked.append(names)
+        return 800_000
+
+    monkeypatch.setattr(o.t, "max_message_bytes", topic_limit)
+    settings = Settings(topic_prefix="t")
+    assert record_limit(settings, "t.raw.pos") == 800_000 - DLQ_ROOM
+    assert asked == [("t.raw.pos", "t.dlq", "t.outcomes")]
+    tighter = settings.with_overrides(max_record_bytes=100_000)
+    assert record_limit(tighter, "t.raw.pos") == 100_000 - DLQ_ROOM
+    monkeypatch.setattr(o.t, "max_message_bytes", lambda *args: SMALLEST_LIMIT - 1)
+    with pytest.raises(IngestError, match="too small"):
+        record_limit(settings, "t.raw.pos")
