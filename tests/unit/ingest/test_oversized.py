@@ -8,11 +8,12 @@ from typing import Any
 
 import pytest
 
-from streams.errors import Category, Stage
+from streams.errors import Category, RecordError, Stage
 from streams.formats import avro
 from streams.formats import headers as h
 from streams.formats.csv_source import IngestError
 from streams.formats.edi_source import EDI_FORMAT, EdiRecords
+from streams.formats.records import Source, dead_letter_message
 from streams.ingest import oversized as o
 from streams.ingest.oversized import (
     DLQ_ROOM,
@@ -151,3 +152,21 @@ def test_the_limit_is_the_smallest_of_the_topics_and_the_setting_less_room_for_a
     monkeypatch.setattr(o.t, "max_message_bytes", lambda *args: SMALLEST_LIMIT - 1)
     with pytest.raises(IngestError, match="too small"):
         record_limit(settings, "t.raw.pos")
+
+
+def test_a_record_at_the_limit_leaves_room_for_the_workers_dead_letter() -> None:
+    """The worker's DLQ record of the largest record ingest publishes, with an error that
+    quotes its (4-byte character) value, still fits the producers' message.max.bytes."""
+    settings = Settings(topic_prefix="t")
+    limit = settings.max_record_bytes - DLQ_ROOM
+    headers = headers_of(2)
+    head = b"T1,1,S1,"
+    filler = limit - message_size(b"V1", head, headers)
+    value = head + "😀".encode() * (filler // 4) + b"x" * (filler % 4)
+    assert message_size(b"V1", value, headers) == limit
+    assert not guard(Sent(), limit).divert(2, b"V1", value, headers)  # published as is
+    src = Source("t.raw.pos", 5, 10**12, b"V1", value, h.to_dict(headers))
+    quoted = f"pos.csv line 2: field sku={value.decode(errors='replace')!r}: too long"
+    err = RecordError(Category.SCHEMA_VIOLATION, Stage.VALIDATE, quoted, field="sku")
+    key, dlq_value, dlq_headers = dead_letter_message(src, err)
+    assert message_size(key, dlq_value, dlq_headers) <= settings.max_record_bytes
