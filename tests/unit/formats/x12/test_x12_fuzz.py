@@ -5,7 +5,7 @@ Properties: the tokenizer loses no data byte and repeats none (tokens in file or
 overlapping, each one's bytes those of the file at its offset; between them only
 whitespace, NULs and terminators); nothing raises out of the envelope reader, the document
 extraction or ingest's encoding of each set or fault; no two transaction sets share a
-segment.
+segment, no two ingest records a position (their correlation id).
 """
 
 from __future__ import annotations
@@ -77,7 +77,10 @@ def test_every_set_reads_as_one_document_or_fault(data: bytes, chunk_size: int) 
 
 @settings(max_examples=100, deadline=None)
 @given(x12_files(EXAMPLES))
-def test_ingest_encodes_every_set_and_fault(data: bytes) -> None:
+def test_ingest_encodes_every_set_and_fault_at_a_position_of_its_own(data: bytes) -> None:
+    """The position is the record's correlation id within the run (`<run>:<segment>`):
+    two records at one position would share one outcome, and the file never reconcile."""
+    positions = []
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "in.edi"
         path.write_bytes(data)
@@ -85,4 +88,6 @@ def test_ingest_encodes_every_set_and_fault(data: bytes) -> None:
             for position, key, value in source:
                 record = avro.decode("edi_document", value)
                 assert record["segment_index"] == position and key
+                positions.append(position)
         assert source.bytes_read == len(data)
+    assert len(set(positions)) == len(positions), positions
