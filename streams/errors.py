@@ -19,9 +19,11 @@ class Category(StrEnum):
     UNKNOWN_REFERENCE = "unknown_reference"
     TRANSIENT_EXHAUSTED = "transient_exhausted"
     PROCESSING_ERROR = "processing_error"
+    OVERSIZED_RECORD = "oversized_record"
 
 
 class Stage(StrEnum):
+    INGEST = "ingest"
     PARSE = "parse"
     VALIDATE = "validate"
     ENRICH = "enrich"

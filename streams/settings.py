@@ -44,11 +44,19 @@ class Settings(BaseSettings):
         default=500, ge=1, le=1 << 16, description="Most POS lines in one Kafka message."
     )
     ingest_chunk_bytes: int = Field(
-        default=256 * 1024, ge=1024, description="Most bytes of lines in one Kafka message."
+        default=256 * 1024,
+        ge=1024,
+        description="Most bytes of lines in one Kafka message (at most half the record limit).",
     )
     ingest_chunk_linger_ms: float = Field(
         default=50.0, gt=0, description="Longest a line waits for its chunk to fill."
     )
+    # A record whose Kafka message would be larger than this (or than its raw topic's
+    # max.message.bytes, whichever is smaller) is dead-lettered at ingest as
+    # oversized_record (docs/domain.md §2) instead of failing the run. At most librdkafka's
+    # message.max.bytes, which every producer of the pipeline uses; at least what a dead
+    # letter needs.
+    max_record_bytes: int = Field(default=1_000_000, ge=65_536, le=1_000_000)
 
     # Worker
     app_id: str = "recon-streams"

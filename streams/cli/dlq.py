@@ -9,8 +9,16 @@ from rich.markup import escape
 from rich.table import Table
 
 from streams.cli.common import console, reports_errors, settings_from
+from streams.cli.listing import FormatOption, OutputFormat, emit
 from streams.cli.sre import kafka_errors, parse_time
-from streams.ops.dlq import DEAD_LETTERED_AT, describe, dlq_records, find_dlq_record
+from streams.ops.dlq import (
+    DEAD_LETTERED_AT,
+    LIST_FIELDS,
+    describe,
+    dlq_records,
+    find_dlq_record,
+    list_row,
+)
 from streams.ops.redrive import redrive as run_redrive
 from streams.ops.redrive import redriven_ids
 
@@ -27,31 +35,42 @@ def list_dlq(
         str | None,
         typer.Option(help="Only records dead-lettered at or after this ISO time (with offset)."),
     ] = None,
+    fmt: FormatOption = OutputFormat.TABLE,
 ) -> None:
-    """DLQ records with id, category, attempts, source position and error text."""
+    """DLQ records with id, category, attempts, source position and error text, on stdout
+    (the count on stderr). The table cuts long values: `recon dlq show ID` has them whole."""
     settings = settings_from(ctx)
     redriven = redriven_ids(settings)
-    table = Table(
-        "id", "category", "stage", "attempts", "dead-lettered", "source", "error", "redriven"
-    )
-    count = 0
-    for rec in dlq_records(settings, category, since=parse_time(since, "--since")):
-        count += 1
-        table.add_row(
-            rec["dlq_id"][:12],
-            rec["category"],
-            rec["stage"],
-            str(rec["attempts"]),
-            rec[DEAD_LETTERED_AT].strftime("%Y-%m-%d %H:%M:%SZ"),
-            escape(
-                f"{rec['source_file']}:{rec['source_line']} "
-                f"({rec['source_topic']}/{rec['source_partition']}@{rec['source_offset']})"
-            ),
-            escape(rec["error"]),
-            "yes" if rec["dlq_id"] in redriven else "",
-        )
-    console.print(table)
-    console.print(f"{count} dead-lettered record(s)")
+    rows = [
+        list_row(rec, rec["dlq_id"] in redriven)
+        for rec in dlq_records(settings, category, since=parse_time(since, "--since"))
+    ]
+    if fmt is OutputFormat.TABLE:
+        emit(fmt, TABLE_COLUMNS, [_table_row(row) for row in rows], TABLE_CAPS)
+    else:
+        emit(fmt, LIST_FIELDS, rows, {})
+    console.print(f"{len(rows)} dead-lettered record(s)")
+
+
+TABLE_COLUMNS = (
+    "id", "category", "stage", "attempts", "dead-lettered", "source", "error", "redriven"
+)
+TABLE_CAPS = {"category": 20, "source": 60, "error": 80}
+
+
+def _table_row(row: dict[str, object]) -> dict[str, object]:
+    at = str(row[DEAD_LETTERED_AT])
+    return {
+        "id": str(row["dlq_id"])[:12],  # a prefix `recon dlq show` takes
+        "category": row["category"],
+        "stage": row["stage"],
+        "attempts": row["attempts"],
+        "dead-lettered": f"{at[:10]} {at[11:19]}Z",
+        "source": f"{row['source_file']}:{row['source_line']} "
+        f"({row['source_topic']}/{row['source_partition']}@{row['source_offset']})",
+        "error": row["error"],
+        "redriven": "yes" if row["redriven"] else "",
+    }
 
 
 @app.command("show")
@@ -102,5 +121,6 @@ def redrive(
         console.print(table)
     verb = "would redrive" if dry_run else f"redrove (run {result.run_id})"
     console.print(
-        f"{verb} {len(result.redriven)} record(s); {result.skipped} skipped (already redriven)"
+        f"{verb} {len(result.redriven)} record(s); {result.skipped} skipped "
+        "(already redriven, or oversized: fix the file and ingest it again)"
     )

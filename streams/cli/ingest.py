@@ -29,6 +29,8 @@ def _ingest(ctx: typer.Context, file: Path, kind: Kind) -> None:
             settings, file, kind, progress=sys.stderr.isatty(), metrics=run.metrics
         )
         run.published(result.topic, result.rows_published)
+    for warning in result.warnings:
+        typer.echo(f"warning: {warning}", err=True)
     typer.echo(result.summary())
     typer.echo(run.summary())
 

@@ -70,6 +70,11 @@ def document_record(item: ParsedDocument | Fault) -> tuple[int, bytes, dict[str,
     return ts.position.segment_index, partition_key, record
 
 
+def x12_bytes(value: bytes) -> bytes:
+    """The X12 bytes of the set (or fault) inside one encoded edi_document value."""
+    return bytes(avro.decode("edi_document", value)["raw"])
+
+
 class EdiRecords:
     """Iterate ``(segment index, key, Avro value)`` over an X12 file, in constant memory."""
 

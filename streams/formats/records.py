@@ -190,18 +190,34 @@ def describe_unexpected(exc: BaseException) -> str:
     return f"unexpected {type(exc).__name__}: {exc} at {where}"
 
 
+# An error names the offending value, which may be most of a huge record: cut, so the DLQ
+# record stays within the message limit (the original bytes are in it anyway).
+ERROR_TEXT_MAX = 2000
+
+
+def cut(text: str, limit: int) -> str:
+    """``text``, or its first ``limit`` - 1 characters and an ellipsis."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def dlq_record(src: Source, error: RecordError, message: str | None = None) -> tuple[str, bytes]:
-    where = f"{src.topic}:{src.partition}:{src.offset}"
+    # A record dead-lettered at ingest never reached its topic (offset -1): its correlation
+    # id, unique per run and line, takes the place of the position.
+    position = (
+        f"{src.topic}:{src.partition}:{src.offset}"
+        if src.offset >= 0
+        else f"{src.topic}:{src.correlation_id}"
+    )
     if src.index:
-        where += f"/{src.index}"
-    dlq_id = hashlib.sha256(f"{where}:{src.attempts}".encode()).hexdigest()[:32]
+        position += f"/{src.index}"
+    dlq_id = hashlib.sha256(f"{position}:{src.attempts}".encode()).hexdigest()[:32]
     first_seen = src.headers.get("recon-first-seen")
     record: dict[str, Any] = {
         "dlq_id": dlq_id,
         "category": error.category.value,
         "severity": "error",
         "stage": error.stage.value,
-        "error": message or error.message,
+        "error": cut(message or error.message, ERROR_TEXT_MAX),
         "field": error.field,
         "source_topic": src.topic,
         "source_partition": src.partition,

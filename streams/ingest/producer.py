@@ -33,17 +33,22 @@ from streams.formats import avro
 from streams.formats import headers as h
 from streams.formats.csv_source import CsvRecords, IngestError, file_sha256
 from streams.formats.edi_source import EDI_FORMAT, EdiRecords
+from streams.ingest.columns import header_warning
+from streams.ingest.oversized import OversizedRecords, record_limit
 from streams.ingest.publishers import (
     ChunkPublisher,
     DeliveryTally,
     Publisher,
     RecordPublisher,
     produce,
+    record_headers,
 )
 from streams.kafka import clients
 from streams.kafka.partitioner import keyer
 from streams.kafka.topics import (
+    DLQ,
     MANIFESTS,
+    OUTCOMES,
     RAW_CONFIRMATIONS,
     RAW_EDI,
     RAW_POS,
@@ -51,6 +56,7 @@ from streams.kafka.topics import (
     RAW_TRADES,
 )
 from streams.observability.metrics import Metrics
+from streams.observability.tracing import new_traceparent
 from streams.settings import Settings
 
 __all__ = ["IngestError", "IngestResult", "ingest_file"]
@@ -79,13 +85,22 @@ class IngestResult:
     rows_published: int
     bytes_read: int
     seconds: float
+    rows_dead_lettered: int = 0
+    """Records too large to publish, dead-lettered at ingest (streams/ingest/oversized.py)."""
+    warnings: tuple[str, ...] = ()
+    """About the file as a whole (a header row without any expected column)."""
 
     def summary(self) -> str:
         rate = self.rows_read / self.seconds if self.seconds > 0 else 0.0
+        oversized = (
+            f", {self.rows_dead_lettered} dead-lettered as oversized"
+            if self.rows_dead_lettered
+            else ""
+        )
         return (
             f"ingested {self.source_file}: {self.rows_read} rows read, {self.rows_published} "
-            f"published to {self.topic} ({self.bytes_read} bytes, {self.seconds:.2f} s, "
-            f"{rate:.0f} rows/s)"
+            f"published to {self.topic}{oversized} ({self.bytes_read} bytes, "
+            f"{self.seconds:.2f} s, {rate:.0f} rows/s)"
         )
 
 
@@ -175,12 +190,17 @@ def publisher_of(
     partitions: int,
     run: RunContext,
     tally: DeliveryTally,
+    record_limit: int,
 ) -> Publisher:
     """Chunks for a POS feed unless ``ingest_chunk_records`` is 1; one message per record
-    for the other kinds (master data, trades and EDI sets are few and large)."""
+    for the other kinds (master data, trades and EDI sets are few and large). A chunk's
+    lines take at most half the record limit: its headers must fit the message too."""
     constant = run.constant_headers()
     if kind in CHUNKED and settings.ingest_chunk_records > 1:
-        return ChunkPublisher(producer, topic, partitions, constant, run.run_id, tally, settings)
+        bound = min(settings.ingest_chunk_bytes, record_limit // 2)
+        return ChunkPublisher(
+            producer, topic, partitions, constant, run.run_id, tally, settings, bound
+        )
     return RecordPublisher(producer, topic, constant, run.run_id, tally)
 
 
@@ -213,9 +233,16 @@ def ingest_file(
         raise IngestError(f"no such file: {path}")
     logical, record_format, partner = FORMATS[kind]
     topic, manifest_topic = settings.topic(logical), settings.topic(MANIFESTS)
+    dlq_topic, outcomes_topic = settings.topic(DLQ), settings.topic(OUTCOMES)
     partitions = require_topics(
-        settings, topic, manifest_topic, co_partitioned=settings.topic(partner)
+        settings,
+        topic,
+        manifest_topic,
+        dlq_topic,
+        outcomes_topic,
+        co_partitioned=settings.topic(partner),
     )
+    limit = record_limit(settings, topic)
 
     started_at, t0 = datetime.now(UTC), time.perf_counter()
     sha = file_sha256(path)  # first pass: every record's headers carry it
@@ -223,15 +250,38 @@ def ingest_file(
     metrics = metrics or Metrics()
     producer = clients.producer(settings, "ingest", metrics)
     tally = DeliveryTally()
+    dead_letters = DeliveryTally()  # of oversized records: DLQ records and outcomes
+    oversized = OversizedRecords(
+        settings,
+        topic,
+        record_format,
+        limit,
+        lambda to, key, value, hs: produce(producer, to, key, value, hs, dead_letters),
+        metrics,
+    )
     rows_read = 0
     size = path.stat().st_size
     source = EdiRecords(path) if kind == "edi" else CsvRecords(path)
     with source, _progress(progress, path.name, size) as show:
         run = RunContext(run_id, path.name, sha, record_format, source.header)
-        publisher = publisher_of(settings, kind, producer, topic, partitions, run, tally)
+        publisher = publisher_of(settings, kind, producer, topic, partitions, run, tally, limit)
+        columns = source.columns if isinstance(source, CsvRecords) else []
+        warning = header_warning(kind, path.name, columns)
+        constant = run.constant_headers()
+        # A record this small fits its message whatever its own headers: only a larger
+        # one is measured exactly (with the headers it would be published with alone).
+        surely_fits = limit - sum(len(n) + len(v) for n, v in constant) - 1024
         for line, key, raw in keyed(source, kind):
             rows_read += 1
-            publisher.add(line, key, raw, utc_now_iso())
+            ingested_at = utc_now_iso()
+            if len(key) + len(raw) > surely_fits and oversized.divert(
+                line,
+                key,
+                raw,
+                record_headers(constant, run_id, line, ingested_at, new_traceparent()),
+            ):
+                continue
+            publisher.add(line, key, raw, ingested_at)
             if rows_read % PROGRESS_EVERY == 0:
                 show(source.bytes_read, rows_read)
         publisher.close()
@@ -262,7 +312,13 @@ def ingest_file(
         manifest_tally,
     )
     manifest_undelivered = producer.flush()
-    failed = tally.failed + undelivered + manifest_tally.failed + manifest_undelivered
+    failed = (
+        tally.failed
+        + undelivered
+        + dead_letters.failed
+        + manifest_tally.failed
+        + manifest_undelivered
+    )
     if failed:
         metrics.producer_errors.labels("ingest").inc(failed)
 
@@ -271,6 +327,12 @@ def ingest_file(
             f"{tally.failed + undelivered} of {rows_read} records from {path.name} were not "
             f"delivered to {topic} (first error: {tally.first_error or 'flush left messages'}"
             f"); re-run the ingest (run {run_id})"
+        )
+    if dead_letters.failed:
+        raise IngestError(
+            f"{oversized.dead_lettered} record(s) of {path.name} too large to publish were "
+            f"not all dead-lettered (first error: {dead_letters.first_error}); re-run the "
+            f"ingest (run {run_id})"
         )
     if manifest_tally.failed or manifest_undelivered:
         raise IngestError(
@@ -288,4 +350,6 @@ def ingest_file(
         tally.delivered,
         bytes_read,
         seconds,
+        oversized.dead_lettered,
+        (warning,) if warning else (),
     )

@@ -131,9 +131,7 @@ class RecordPublisher:
         self._count = 0
 
     def add(self, line: int, key: bytes, raw: bytes, ingested_at: str) -> None:
-        headers = record_headers(
-            self.constant, self.run_id, line, ingested_at, new_traceparent()
-        )
+        headers = record_headers(self.constant, self.run_id, line, ingested_at, new_traceparent())
         produce(self.producer, self.topic, key, raw, headers, self.tally)
         self._count += 1
         if self._count % POLL_EVERY == 0:
@@ -176,10 +174,11 @@ class ChunkPublisher:
         run_id: str,
         tally: DeliveryTally,
         settings: Settings,
+        max_bytes: int,
     ) -> None:
         self.producer, self.topic, self.partitions = producer, topic, partitions
         self.constant, self.run_id, self.tally = constant, run_id, tally
-        self.chunker = chunks.Chunker(settings.ingest_chunk_records, settings.ingest_chunk_bytes)
+        self.chunker = chunks.Chunker(settings.ingest_chunk_records, max_bytes)
         self.linger = settings.ingest_chunk_linger_ms / 1000
         self._partition: dict[bytes, int] = {}
         self._count = 0

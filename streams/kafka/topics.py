@@ -7,7 +7,11 @@ import time
 from dataclasses import dataclass
 
 from confluent_kafka import KafkaException
-from confluent_kafka.admin import NewTopic  # type: ignore[attr-defined]
+from confluent_kafka.admin import (  # type: ignore[attr-defined]
+    ConfigResource,
+    NewTopic,
+    ResourceType,
+)
 
 from streams.errors import KafkaOperationError
 from streams.kafka.clients import admin_client
@@ -124,6 +128,23 @@ def create_topics(settings: Settings, timeout: float = 30.0) -> dict[str, str]:
             raise KafkaOperationError(f"topics created but not visible after {timeout:.0f} s")
         time.sleep(0.1)
     return result
+
+
+def max_message_bytes(settings: Settings, *names: str, timeout: float = 15.0) -> int:
+    """The smallest ``max.message.bytes`` of the topics ``names`` (the broker's default for
+    a topic that sets none)."""
+    resources = [ConfigResource(ResourceType.TOPIC, name) for name in names]
+    admin = admin_client(settings)  # kept alive until the futures are resolved
+    futures = admin.describe_configs(resources, request_timeout=timeout)
+    limits: list[int] = []
+    for resource, future in futures.items():
+        try:
+            limits.append(int(future.result()["max.message.bytes"].value))
+        except (KafkaException, KeyError, ValueError) as exc:
+            raise KafkaOperationError(
+                f"cannot read max.message.bytes of topic {resource.name}: {exc}"
+            ) from exc
+    return min(limits)
 
 
 def app_topic_names(settings: Settings) -> list[str]:

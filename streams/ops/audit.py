@@ -38,6 +38,11 @@ class FileAudit:
     def reconciles(self) -> bool:
         return self.read == self.decided
 
+    def as_row(self) -> dict[str, object]:
+        """The COLUMNS, then ``pending`` (read - decided) and ``reconciles``."""
+        row: dict[str, object] = {name: getattr(self, name) for name in COLUMNS}
+        return row | {"pending": self.read - self.decided, "reconciles": self.reconciles}
+
 
 def audit(settings: Settings) -> list[FileAudit]:
     files: dict[tuple[str, str], FileAudit] = {}

@@ -85,6 +85,36 @@ def escape_bytes(raw: bytes) -> str:
     return "".join(out)
 
 
+def escape_text(text: str) -> str:
+    """``text`` with control and other unprintable characters escaped, as escape_bytes."""
+    return escape_bytes(text.encode("utf-8", "surrogateescape"))
+
+
+# `recon dlq list`: the fields of each record, in order (json and csv hold them all).
+LIST_FIELDS = (
+    "dlq_id",
+    "category",
+    "stage",
+    "attempts",
+    DEAD_LETTERED_AT,
+    "source_file",
+    "source_line",
+    "source_topic",
+    "source_partition",
+    "source_offset",
+    "error",
+    "redriven",
+)
+
+
+def list_row(rec: dict[str, Any], redriven: bool) -> dict[str, object]:
+    """One DLQ record as `recon dlq list` shows it: LIST_FIELDS, times in ISO 8601 UTC."""
+    row: dict[str, object] = {name: rec.get(name) for name in LIST_FIELDS}
+    row[DEAD_LETTERED_AT] = rec[DEAD_LETTERED_AT].astimezone(UTC).isoformat()
+    row["redriven"] = redriven
+    return row
+
+
 FIELD_ORDER = (
     "dlq_id",
     "category",

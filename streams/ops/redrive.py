@@ -27,7 +27,7 @@ from typing import Any
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import NewTopic  # type: ignore[attr-defined]
 
-from streams.errors import KafkaOperationError
+from streams.errors import Category, KafkaOperationError
 from streams.formats import headers as h
 from streams.ingest.publishers import DeliveryTally
 from streams.kafka import clients
@@ -40,6 +40,9 @@ from streams.settings import Settings
 REDRIVEN = "dlq.redriven"  # logical name of the compacted topic of redriven dlq_ids
 FIRST_SEEN = "recon-first-seen"  # honoured by the worker for the DLQ record's first_seen
 REDRIVEN_FROM = "recon-redriven-from"  # the dlq_id a redriven record came from
+# An oversized record's DLQ record holds only its first few KB: redriving them would
+# publish a truncated record. The fix is in the file, ingested again.
+NOT_REDRIVABLE = frozenset({Category.OVERSIZED_RECORD.value})
 
 
 def redriven_topic(settings: Settings) -> str:
@@ -80,7 +83,8 @@ def redriven_ids(settings: Settings) -> dict[str, dict[str, Any]]:
 def select(
     settings: Settings, *, category: str | None = None, dlq_id: str | None = None
 ) -> tuple[list[dict[str, Any]], int]:
-    """DLQ records to redrive (not redriven before), and how many were skipped as such."""
+    """DLQ records to redrive, and how many were skipped: redriven before, or not
+    redrivable (NOT_REDRIVABLE)."""
     if dlq_id is not None:
         candidates = [find_dlq_record(settings, dlq_id)]
         if category is not None and candidates[0]["category"] != category:
@@ -88,7 +92,9 @@ def select(
     else:
         candidates = list(dlq_records(settings, category))
     done = redriven_ids(settings)
-    todo = [r for r in candidates if r["dlq_id"] not in done]
+    todo = [
+        r for r in candidates if r["dlq_id"] not in done and r["category"] not in NOT_REDRIVABLE
+    ]
     return todo, len(candidates) - len(todo)
 
 

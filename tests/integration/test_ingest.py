@@ -20,7 +20,6 @@ from streams.formats.records import source_of_message
 from streams.ingest.producer import IngestError, ingest_file
 from streams.kafka.partitioner import keyer
 from streams.kafka.topics import MANIFESTS, RAW_POS, RAW_PROMOTIONS, create_topics
-from streams.observability.metrics import Metrics
 from streams.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -223,19 +222,3 @@ def test_ingest_without_topics_fails(isolated_settings: Settings, tmp_path: Path
     write_csv(path, POS_HEADER, pos_records())
     with pytest.raises(IngestError, match="recon topics create"):
         ingest_file(isolated_settings, path, "pos")
-
-
-def test_undeliverable_records_are_counted_as_producer_errors(
-    isolated_settings: Settings, tmp_path: Path
-) -> None:
-    create_topics(isolated_settings)
-    header = "txn_id,line_no,store_id,sku,vendor_id,qty,unit_price,currency,sold_at"
-    good = "T1,1,S1,SKU1,V1,3,2.50,USD,2026-03-05T14:22:10Z"
-    huge = "T2,1,S1," + "X" * 2_000_000 + ",V1,3,2.50,USD,2026-03-05T14:22:10Z"  # > 1 MB
-    src = tmp_path / "huge.csv"
-    src.write_text("\n".join([header, good, huge, good]) + "\n")
-    metrics = Metrics()
-    with pytest.raises(IngestError, match="1 of 3 records"):
-        ingest_file(isolated_settings, src, "pos", metrics=metrics)
-    errors = metrics.registry.get_sample_value("recon_producer_errors_total", {"client": "ingest"})
-    assert errors == 1

@@ -1,4 +1,4 @@
-"""Settings validation: the dedupe horizon."""
+"""Settings validation: the dedupe horizon, the record size limit."""
 
 from __future__ import annotations
 
@@ -48,3 +48,15 @@ def test_bad_horizons_are_refused(days: int, message: str) -> None:
 def test_purge_interval_must_be_positive() -> None:
     with pytest.raises(ValidationError, match="dedupe_purge_interval_seconds"):
         Settings(dedupe_purge_interval_seconds=0)
+
+
+def test_max_record_bytes_from_the_environment_within_its_bounds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert Settings().max_record_bytes == 1_000_000
+    monkeypatch.setenv("RECON_MAX_RECORD_BYTES", "200000")
+    assert Settings().max_record_bytes == 200_000
+    for refused in ("1000001", "65535"):  # over the producers' limit; under a dead letter
+        monkeypatch.setenv("RECON_MAX_RECORD_BYTES", refused)
+        with pytest.raises(ValidationError, match="max_record_bytes"):
+            Settings()

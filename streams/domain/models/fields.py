@@ -53,7 +53,14 @@ def validate_currency(value: str) -> str:
 def _aware_utc(value: datetime) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise rule("timestamp '{value}' has no UTC offset", value=value.isoformat())
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as exc:  # 9999-12-31T23:59:59-12:00 is in year 10000 in UTC
+        raise PydanticCustomError(
+            "datetime_range",
+            "timestamp '{value}' is outside the dates that UTC can hold",
+            {"value": value.isoformat()},
+        ) from exc
 
 
 DecimalStr = Annotated[Decimal, BeforeValidator(_decimal)]

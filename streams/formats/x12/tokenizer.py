@@ -378,7 +378,9 @@ class Tokenizer:
             sid = elements[0]
             if sid not in valid:
                 if not _SEGMENT_ID.fullmatch(sid):
-                    yield self._garbage(start, next_pos, f"not a segment id: {sid[:20]!r}", False)
+                    # at the end of the file next_pos counts a terminator that is not there
+                    stop = min(next_pos, len(buf))
+                    yield self._garbage(start, stop, f"not a segment id: {sid[:20]!r}", False)
                     pos = next_pos
                     continue
                 valid.add(sid)

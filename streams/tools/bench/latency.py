@@ -21,6 +21,7 @@ from streams.formats import avro
 from streams.formats import headers as h
 from streams.formats.chunks import LINES
 from streams.formats.csv_source import CsvRecords
+from streams.ingest.oversized import record_limit
 from streams.ingest.producer import RunContext, publisher_of, require_topics, utc_now_iso
 from streams.ingest.publishers import DeliveryTally
 from streams.kafka import clients
@@ -72,7 +73,8 @@ def paced_ingest(settings: Settings, path: Path, rate: float, seconds: float) ->
     with CsvRecords(path) as source:
         run = RunContext(uuid.uuid4().hex, path.name, "-", "pos-csv", source.header)
         partitions = require_topics(settings, topic)
-        publisher = publisher_of(settings, "pos", producer, topic, partitions, run, tally)
+        limit = record_limit(settings, topic)
+        publisher = publisher_of(settings, "pos", producer, topic, partitions, run, tally, limit)
         index = key_index(source.columns)
         start = time.perf_counter()
         for line, raw in source:

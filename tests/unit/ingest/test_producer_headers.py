@@ -19,6 +19,7 @@ from streams.ingest.producer import IngestError, IngestResult, RunContext, utc_n
 from streams.ingest.publishers import DeliveryTally, record_headers
 from streams.kafka import clients
 from streams.kafka.partitioner import record_key
+from streams.observability.metrics import Metrics
 from streams.observability.tracing import new_traceparent
 from streams.settings import Settings
 
@@ -115,13 +116,19 @@ class FakeProducer:
 
 
 def run_fake(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, fake: FakeProducer, data: bytes
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    fake: FakeProducer,
+    data: bytes,
+    limit: int = 1_000_000,
+    metrics: Metrics | None = None,
 ) -> IngestResult:
     monkeypatch.setattr(clients, "Producer", lambda conf: fake)
     monkeypatch.setattr(ingest, "require_topics", lambda *args, **kwargs: None)
+    monkeypatch.setattr(ingest, "record_limit", lambda *args: limit)
     path = tmp_path / "promos.csv"
     path.write_bytes(data)
-    return ingest.ingest_file(Settings(topic_prefix="t"), path, "promotions")
+    return ingest.ingest_file(Settings(topic_prefix="t"), path, "promotions", metrics=metrics)
 
 
 DATA = b'agreement_id,vendor_id,skus\r\nA1,V1,"S1\r\nS2"\r\n\r\nA2,,S3\r\nA3,V3,S\xff\r\n'
@@ -153,6 +160,7 @@ def test_ingest_file_publishes_every_record_then_manifest(
     body = avro.decode("ingest_manifest", manifest["value"])
     assert (body["rows_read"], body["rows_published"], body["bytes_read"]) == (3, 3, len(DATA))
     assert (result.rows_read, result.rows_published, result.bytes_read) == (3, 3, len(DATA))
+    assert result.warnings == ()  # agreement_id, vendor_id and skus are expected columns
     assert body["started_at"] <= body["finished_at"]
 
 
@@ -160,11 +168,35 @@ def test_failed_deliveries_raise_after_flush(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     fake = FakeProducer(fail_lines=frozenset({b"5"}), full_every=1000)
+    metrics = Metrics()
     with pytest.raises(IngestError, match=r"1 of 3 records .*first error: boom"):
-        run_fake(monkeypatch, tmp_path, fake, DATA)
+        run_fake(monkeypatch, tmp_path, fake, DATA, metrics=metrics)
     (manifest,) = [m for m in fake.sent if m["topic"] == "t.manifests"]
     body = avro.decode("ingest_manifest", manifest["value"])
     assert (body["rows_read"], body["rows_published"]) == (3, 2)  # the gap is on record
+    errors = metrics.registry.get_sample_value(
+        "recon_producer_errors_total", {"client": "ingest"}
+    )
+    assert errors == 1
+
+
+def test_a_record_over_the_limit_is_dead_lettered_not_published(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    huge = b"A9,V9," + b"S" * 5000
+    fake = FakeProducer(full_every=1000)
+    result = run_fake(monkeypatch, tmp_path, fake, DATA + huge + b"\r\n", limit=4096)
+    raw = [m for m in fake.sent if m["topic"] == "t.raw.promotions"]
+    assert huge not in [m["value"] for m in raw]
+    (dlq,) = [m for m in fake.sent if m["topic"] == "t.dlq"]
+    (outcome,) = [m for m in fake.sent if m["topic"] == "t.outcomes"]
+    assert avro.decode("dlq_record", dlq["value"])["source_line"] == 7
+    assert avro.decode("outcome", outcome["value"])["outcome"] == "dead_lettered"
+    assert (result.rows_read, result.rows_published, result.rows_dead_lettered) == (4, 3, 1)
+    assert "1 dead-lettered as oversized" in result.summary()
+    (manifest,) = [m for m in fake.sent if m["topic"] == "t.manifests"]
+    body = avro.decode("ingest_manifest", manifest["value"])
+    assert (body["rows_read"], body["rows_published"]) == (4, 3)
 
 
 def test_delivery_tally_keeps_first_error() -> None:
@@ -178,3 +210,14 @@ def test_delivery_tally_keeps_first_error() -> None:
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(IngestError, match="no such file"):
         ingest.ingest_file(Settings(), tmp_path / "nope.csv", "pos")
+
+
+def test_a_header_without_any_expected_column_is_reported_once(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    data = b"sku;qty;price\r\nS1;1;2.00\r\nS2;1;3.00\r\n"  # semicolons: one odd column
+    result = run_fake(monkeypatch, tmp_path, FakeProducer(full_every=1000), data)
+    (warning,) = result.warnings
+    assert warning.startswith("promos.csv: the header row has none of the promotions columns")
+    assert "found 'sku;qty;price'" in warning
+    assert result.rows_published == 2  # the rows are still published, to be dead-lettered
