@@ -20,6 +20,7 @@ from streams.relay.process import RelayProcess
 from streams.runtime.app import create_app
 from streams.runtime.drain import install_drain
 from streams.runtime.health import WorkerObservability
+from streams.runtime.state.restore import restore_tables
 from streams.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,8 @@ def run_worker(settings: Settings, *, drain: bool, loglevel: str = "warn") -> No
         settings, {topic: fn for p in pipelines for topic, fn in p.relays.items()}, metrics
     )
     relay.start()  # a fork: before the worker has threads, sockets or Kafka clients
+    # In bulk, not record by record through Faust's recovery (runtime/state/restore.py).
+    restore_tables(app, settings)
     observability = WorkerObservability(app, settings, pipelines, metrics)
     drain_state = install_drain(app, settings, pipelines, relay) if drain else None
     worker = faust.Worker(

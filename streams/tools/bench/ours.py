@@ -6,6 +6,7 @@ ledger entry's, so it covers ingest, worker start-up, processing and the outbox 
 
 from __future__ import annotations
 
+import re
 import sys
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -47,7 +48,8 @@ class PipelineRun:
     worker_cpu_seconds: float  # all workers, user + system
     entries: int
     problems: list[str]
-    partition_counts: list[int] = field(default_factory=list)  # raw POS records per partition
+    partition_counts: list[int] = field(default_factory=list)  # raw POS messages per partition
+    restored: tuple[int, float] | None = None  # changelog records restored at start, seconds
 
     @property
     def e2e_rate(self) -> float:
@@ -157,4 +159,14 @@ def run_pipeline(
         entries=len(ledger.entries),
         problems=problems,
         partition_counts=partition_counts(settings, settings.topic(t.RAW_POS)),
+        restored=restored(runs[0].log) if runs else None,
     )
+
+
+RESTORED = re.compile(r"restored (\d+) changelog records into \d+ table partitions in ([\d.]+) s")
+
+
+def restored(log: str) -> tuple[int, float] | None:
+    """What a worker's bulk restore at start took (its log line), if it restored anything."""
+    found = RESTORED.search(log)
+    return (int(found[1]), float(found[2])) if found else None

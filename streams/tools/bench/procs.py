@@ -27,7 +27,12 @@ class ChildRun:
     peak_rss_mb: float
     cpu_seconds: float  # user + system
     output: str  # stdout (the child's JSON result, when it prints one)
-    errors: str  # the tail of stderr
+    log: str  # stderr
+
+    @property
+    def errors(self) -> str:
+        """The tail of stderr: what to show when the child failed."""
+        return self.log[-2000:]
 
     def json(self) -> dict[str, Any]:
         lines = [line for line in self.output.splitlines() if line.startswith("{")]
@@ -69,7 +74,7 @@ class Child:
         self._out.seek(0)
         self._err.seek(0)
         out = self._out.read().decode("utf-8", "replace")
-        err = self._err.read().decode("utf-8", "replace")[-2000:]
+        err = self._err.read().decode("utf-8", "replace")
         self._out.close()
         self._err.close()
         if not peak_kb:  # no /proc: ru_maxrss (on Linux it may include the parent at fork)

@@ -14,6 +14,7 @@ TARGET_SCALING = 0.9  # 2 workers / 1 worker, per CPU-second
 TARGET_ENTRIES_PER_1000 = 10.0  # ledger entries per 1,000 POS lines (postings per flush)
 TARGET_PRODUCER_RSS_MB = 300.0
 TARGET_WORKER_RSS_MB = 600.0
+TARGET_RESTORE_S = 120.0  # 10M keys from the changelog
 
 
 @dataclass(frozen=True)

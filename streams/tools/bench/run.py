@@ -230,7 +230,13 @@ def _state_keys(
     preload_marks(stage, options.state_keys)
     log(f"our pipeline, 1 worker, {options.state_keys:,} keys restored, {small.lines:,} lines")
     run = run_pipeline(stage, small, expected, workers=1, timeout=options.stage_timeout)
-    _report_pipeline(report, run, f"ours, 1 worker, {options.state_keys:,} keys in its state")
+    section = f"ours, 1 worker, {options.state_keys:,} keys in its state"
+    _report_pipeline(report, run, section)
+    if run.restored is not None:
+        records, seconds = run.restored
+        speed = r.show_rate(records / seconds if seconds else None, "records/s")
+        report.add(section, "restore of its state from the changelog at start",
+                   f"{records:,} records in {seconds:.1f} s ({speed})")  # fmt: skip
     return run
 
 
@@ -411,7 +417,16 @@ def _verdicts(
                  higher_is_better=False, note=_csv_note(options, runs.get("ingest_bytes", 0))),
         r.Target("worker peak RSS", worker_rss, r.TARGET_WORKER_RSS_MB, "MB",
                  higher_is_better=False, note=_rss_note(options, loaded)),
+        r.Target("restore of 10M keys from the changelog", _restore_seconds(options, loaded),
+                 r.TARGET_RESTORE_S, "s", higher_is_better=False,
+                 note="the keys stage's bulk restore (--state-keys 10000000)"),
     ]  # fmt: skip
+
+
+def _restore_seconds(options: BenchOptions, loaded: PipelineRun | None) -> float | None:
+    if options.state_keys < 10_000_000 or loaded is None or loaded.restored is None:
+        return None
+    return loaded.restored[1]
 
 
 def entries_per_1000(run: PipelineRun | None) -> float | None:
