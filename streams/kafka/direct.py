@@ -95,7 +95,7 @@ class DirectOutput:
 
     async def flush(self) -> None:
         """Wait until every message sent so far is delivered; raise DeliveryFailed if any
-        was not (the worker then exits without acking the batch: see ``records.attach``)."""
+        was not (the worker then exits without acking the batch: ``runtime.agents``)."""
         producer = self._producer
         if producer is None:
             return

@@ -5,13 +5,18 @@ goes through the same five steps:
 
 1. **decide** every record, synchronously and under its own event: validate, dedupe,
    apply to the state (read-modify-write), choose the outputs. A window tick (see
-   ``streams.formats.ticks``) advances the processor's clock instead;
+   ``streams.formats.ticks``) advances the processor's clock instead; the records of a
+   chunked message (``streams.formats.chunks``) are decided together, each with its own
+   result;
 2. **write state**: the processor's write-behind state, once per partition's run;
-3. **produce** every record's outputs: direct outputs, its outcome, or its DLQ record;
+3. **produce** every record's outputs: direct outputs, its outcome, or its DLQ record
+   (one outcome record for a chunk's records);
 4. **flush** until every output is durable;
 5. **commit**: return, so Faust acks the events and commits their offsets.
 
-Deciding and writing never await, so no other agent sees a batch half-applied.
+Steps 1-4 run in parts of a bounded number of records (``parts``). Deciding and writing
+never await, so no other agent sees a part half-applied. The agents that run processors
+are in ``streams.runtime.agents``; what a decision is, in ``streams.runtime.decisions``.
 
 Failure policy. A record whose processing raises is one record's problem: a RecordError
 is dead-lettered with its category, anything else with category ``processing_error`` and
@@ -24,7 +29,6 @@ batch on the state restored from the changelog (docs/design.md, "One pipeline se
 from __future__ import annotations
 
 import logging
-import os
 import time
 import weakref
 from abc import ABC, abstractmethod
@@ -32,17 +36,15 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager as ContextManager
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import Any, NoReturn, cast
+from typing import Any, cast
 
-import faust
 from faust.streams import _current_event
-from faust.types import EventT, StreamT, TopicT
+from faust.types import EventT, TopicT
 
 from streams.domain.matching.messages import Tick
 from streams.domain.models.outcome import Outcome
 from streams.domain.models.parsing import parse_columns
-from streams.errors import Category, ReconError, RecordError, Stage
+from streams.errors import Category, RecordError, Stage
 from streams.formats import headers as h
 from streams.formats import ticks
 from streams.formats.chunks import LINES, Chunk, chunk_of
@@ -60,74 +62,17 @@ from streams.kafka.direct import DirectOutput
 from streams.observability.logs import record_context
 from streams.observability.metrics import Metrics
 from streams.observability.tracing import seconds_since
-from streams.settings import Settings
+from streams.runtime.decisions import (
+    Decided,
+    DecidedChunk,
+    Decision,
+    OutputsUndelivered,
+    SequenceFailed,
+    StateLost,
+    WorkerMustStop,
+)
 
 log = logging.getLogger(__name__)
-
-EXIT_BATCH_FAILED = 70  # EX_SOFTWARE
-
-
-class WorkerMustStop(ReconError):
-    """A condition under which no record can be processed safely: the worker stops."""
-
-
-class StateLost(WorkerMustStop):
-    """The batch's state could not be written: what the records decided may be lost."""
-
-
-class OutputsUndelivered(WorkerMustStop):
-    """The broker did not take the batch's outputs within the producer's delivery timeout:
-    unreachable past that limit, or the producer was fenced or refused them."""
-
-
-class SequenceFailed(WorkerMustStop):
-    """The sequence itself failed outside any one record (a bug in the frame)."""
-
-
-@dataclass(frozen=True)
-class Send:
-    """A direct output: must be deterministic for the record, so a resend is harmless.
-    ``headers`` None: the record's trace headers under ``schema``."""
-
-    topic: TopicT
-    key: bytes | None
-    value: bytes
-    schema: str
-    headers: HeaderList | None = None
-
-
-@dataclass
-class Decision:
-    """What deciding a record produced. ``outcome`` None: this stage decides no outcome
-    for the record (a later stage does, or it is an internal message)."""
-
-    outcome: Outcome | None
-    idempotency_key: str | None = None
-    sends: list[Send] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class Decided:
-    """A record of a batch once decided: its decision, or why it is dead-lettered."""
-
-    src: Source
-    decision: Decision | None
-    error: RecordError | None
-    started: float  # perf_counter when its decision began
-    # Dead-lettering it is its outcome: a source record's, not a tick's or an internal
-    # message's (see ``RecordProcessor.dead_letter_is_outcome``).
-    owes_outcome: bool = True
-
-
-@dataclass(frozen=True)
-class DecidedChunk:
-    """A chunked message once decided: for each of its records, its decision or why it is
-    dead-lettered (a chunk holds source records: each is owed an outcome)."""
-
-    chunk: Chunk
-    results: list[Decision | RecordError]
-    started: float
-
 
 @contextmanager
 def in_event(event: EventT[Any]) -> Iterator[None]:
@@ -494,42 +439,3 @@ def records_in(headers: Any) -> int:
         if name == LINES and value:
             return int(value.count(b",")) + 1
     return 1
-
-
-def exit_without_acking(agent: str, exc: BaseException) -> NoReturn:
-    """A batch whose outputs may not all be durable must not be acked, and Faust would ack
-    it (``take_events`` acks a batch even when its consumer raises, and a stopping worker
-    commits what was acked). So exit at once, as kill -9 would: the restarted worker
-    rebuilds its state from the changelog and processes the batch again."""
-    log.critical("%s: a batch failed, exiting without committing it: %s", agent, exc, exc_info=exc)
-    logging.shutdown()
-    os._exit(EXIT_BATCH_FAILED)
-
-
-def attach(
-    app: faust.App,
-    settings: Settings,
-    topic: TopicT,
-    processor: RecordProcessor,
-    name: str,
-    *,
-    one_at_a_time: bool = False,
-) -> None:
-    """Run ``processor`` over the events of ``topic`` as the agent ``name``, in batches of
-    up to ``agent_batch_max`` events, or of one (``one_at_a_time``)."""
-    processor.agent = name
-    batch_max = 1 if one_at_a_time else settings.agent_batch_max
-    processor.records_per_part = settings.agent_batch_max
-
-    async def process(stream: StreamT[Any]) -> None:
-        # faust-streaming has take_events; its StreamT stub does not declare it.
-        batches = stream.take_events(  # type: ignore[attr-defined]
-            batch_max, settings.agent_batch_seconds
-        )
-        async for events in batches:
-            try:
-                await processor.run(events)
-            except WorkerMustStop as exc:
-                exit_without_acking(name, exc)
-
-    app.agent(topic, name=name)(process)

@@ -1,19 +1,22 @@
 """The rebate engine: applies validated sales and agreements to state, yields ledger postings.
 
-Exactness (docs/domain.md §3.5): per (agreement, period) the state holds the net measure X and the
-running total ``posted``; the engine posts ``T - posted`` where
-``T = round_half_even(accrual(X), 2)``, so the sum of postings always equals T. A sale
-folds into X and leaves its row pending; ``settle`` posts each pending row once, so a
-batch of sales gives one entry per (agreement, period) it touched, not one per sale. The
-row (X and ``posted`` together) is written only when settled: a crash can never leave X
-folded in without its posting. An agreement re-rates and posts its periods at once.
+Exactness (docs/domain.md §3.5, the rule in ``posting_rule.py``): per (agreement, period)
+the state holds the net measure X and the running total ``posted``; the engine posts
+``T - posted`` where ``T = round_half_even(accrual(X), 2)``, so the sum of postings always
+equals T. Sales fold into X and leave their rows pending; ``settle`` posts each pending
+row once, so a batch of sales gives one entry per (agreement, period) it touched, not one
+per sale. The row (X and ``posted`` together) is written only when settled: a crash can
+never leave X folded in without its posting. An agreement re-rates and posts its periods
+at once. ``apply_sales`` takes many sales (a chunk's lines) and reads and writes each
+state key they touch once.
 
 Crash safety: every value is idempotent on its own key. Sale aggregates and posting rows
-carry ``st``, the source offset of the last POS record folded in, so reprocessing a record
-after a crash never adds it twice; an agreement carries the offset of the version in
-force, so a redelivered older version never rolls the terms back; dedupe marks name the
-record that owns the key, so that record is recognised as the owner (applied), and any
-other copy as a duplicate. A sale's mark records its day, so marks beyond the dedupe
+carry ``st``, the position (``RecordRef.position``: offset and index in the message) of
+the last POS record folded in, so reprocessing a record after a crash, even from the
+middle of a chunk, never adds it twice; an agreement carries the position of the version
+in force, so a redelivered older version never rolls the terms back; dedupe marks name
+the record that owns the key, so that record is recognised as the owner (applied), and
+any other copy as a duplicate. A sale's mark records its day, so marks beyond the dedupe
 horizon can be purged; a sale beyond the horizon without a mark is refused (horizon.py).
 Posting rows carry the entries of their write (``out``): the outbox the relay publishes,
 so the ledger never holds an entry the state does not.
@@ -30,12 +33,13 @@ from typing import Any
 
 from streams.domain.accrual import keys
 from streams.domain.accrual.horizon import MARK_DAY, DedupeHorizon
-from streams.domain.accrual.postings import EntryKind, Posting, RecordRef, entry_id, posting_to_json
+from streams.domain.accrual.posting_rule import post
+from streams.domain.accrual.postings import Posting, RecordRef
 from streams.domain.models.outcome import Outcome
 from streams.domain.models.periods import PeriodKind, period_bounds, period_of, periods_in_window
 from streams.domain.models.pos import SaleFacts, SaleLine
 from streams.domain.models.promotion import Agreement, Basis
-from streams.domain.models.tiers import ZERO, TierMethod, rate_at, target
+from streams.domain.models.tiers import ZERO
 from streams.domain.state import KeyValueState
 from streams.errors import Category, RecordError, Stage
 
@@ -386,95 +390,11 @@ class RebateEngine:
         measure_before: Decimal | None,
         covers: Pending | None = None,
     ) -> list[Posting]:
-        """Post ``T - posted`` (and reverse a total held in a former currency); write the
-        row with the entries of this write as its outbox."""
-        key = keys.posting_key(agr.agreement_id, label)
-        row["n"] = int(row.get("n", 0)) + 1  # write sequence: part of the entry ids
-        postings: list[Posting] = []
-        posted = Decimal(row["posted"])
-        if posted and row["cur"] != agr.currency:
-            postings.append(
-                self._entry(
-                    agr,
-                    label,
-                    row,
-                    ref,
-                    trigger,
-                    EntryKind.RE_RATE,
-                    -posted,
-                    row["cur"],
-                    ZERO,
-                    covers,
-                )
-            )
-            posted = ZERO
-        row["cur"] = agr.currency
-        measure = Decimal(row["x"])
-        goal = target(measure, agr.tiers, agr.tier_method)
-        if goal != posted:
-            kind = self._kind(agr, goal - posted, measure_before, measure)
-            postings.append(
-                self._entry(
-                    agr, label, row, ref, trigger, kind, goal - posted, agr.currency, goal, covers
-                )
-            )
-        row["posted"] = str(goal)
-        # Outbox: the row carries the entries of this write, so the ledger relay publishes
-        # exactly what the state holds (one changelog record, no cross-topic gap).
-        row["out"] = [posting_to_json(p) for p in postings]
-        self.state.put(key, row)
+        """Post the row (``posting_rule.post``) and write it with its outbox."""
+        first, records = (covers.first, covers.records) if covers else (None, 1)
+        postings = post(agr, label, row, ref, trigger, measure_before, first, records)
+        self.state.put(keys.posting_key(agr.agreement_id, label), row)
         return postings
-
-    @staticmethod
-    def _kind(agr: Agreement, amount: Decimal, before: Decimal | None, after: Decimal) -> EntryKind:
-        if before is None:
-            return EntryKind.RE_RATE
-        if amount < 0:
-            return EntryKind.REVERSAL
-        if (
-            agr.tier_method is TierMethod.RETROACTIVE
-            and before > 0
-            and (rate_at(before, agr.tiers) != rate_at(after, agr.tiers))
-        ):
-            return EntryKind.TRUE_UP
-        return EntryKind.ACCRUAL
-
-    @staticmethod
-    def _entry(
-        agr: Agreement,
-        label: str,
-        row: dict[str, Any],
-        ref: RecordRef,
-        trigger: str,
-        kind: EntryKind,
-        amount: Decimal,
-        currency: str,
-        total: Decimal,
-        covers: Pending | None,
-    ) -> Posting:
-        first = covers.first if covers and covers.first else ref
-        return Posting(
-            entry_id=entry_id(trigger, agr.agreement_id, label, currency, int(row["n"])),
-            agreement_id=agr.agreement_id,
-            vendor_id=agr.vendor_id,
-            period=label,
-            kind=kind,
-            amount=amount,
-            currency=currency,
-            measure=Decimal(row["x"]),
-            posted_total=total,
-            source_key=trigger,
-            source_file=ref.source_file,
-            source_line=ref.line,
-            correlation_id=ref.record_id,
-            traceparent=ref.traceparent,
-            ingested_at=ref.ingested_at,
-            records=covers.records if covers else 1,
-            source_topic=ref.topic,
-            source_partition=ref.partition,
-            first_offset=first.offset,
-            last_offset=ref.offset,
-        )
 
     # -- state access ---------------------------------------------------------------------
 

@@ -37,7 +37,7 @@ class RecordRef:
     @property
     def position(self) -> int:
         """Orders records within one source partition, across and within messages: what
-        state rows are stamped with (docs/domain.md §3.4)."""
+        state rows are stamped with (docs/design.md, "At-least-once delivery")."""
         return position(self.offset, self.index)
 
 

@@ -8,7 +8,8 @@ from faust.types import TopicT
 
 from streams.formats.records import Source
 from streams.observability.metrics import Metrics
-from streams.runtime.sequence import Decision, RecordProcessor, Send
+from streams.runtime.decisions import Decision, Send
+from streams.runtime.sequence import RecordProcessor
 
 
 class Forward(RecordProcessor):

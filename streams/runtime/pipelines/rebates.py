@@ -22,8 +22,10 @@ from streams.kafka import topics as t
 from streams.kafka.direct import DirectOutput
 from streams.observability.metrics import Metrics
 from streams.relay.ledger import ledger_publishes
+from streams.runtime.agents import attach
+from streams.runtime.decisions import Decision, Send
 from streams.runtime.pipeline import Pipeline, raw_topic, state_table
-from streams.runtime.sequence import Decision, RecordProcessor, Send, attach
+from streams.runtime.sequence import RecordProcessor
 from streams.runtime.state.batch import BatchTableState
 from streams.runtime.state.dedupe_purge import purger
 from streams.settings import Settings

@@ -28,10 +28,12 @@ from streams.kafka import topics as t
 from streams.observability.metrics import Metrics
 from streams.relay.matching import outbox_publishes
 from streams.relay.threeway import publish_of
+from streams.runtime.agents import attach
+from streams.runtime.decisions import Decision
 from streams.runtime.pipeline import Pipeline, raw_topic, state_table, window_ticks
 from streams.runtime.pipelines.forward import Forward
 from streams.runtime.pipelines.matching import ingested_micros
-from streams.runtime.sequence import Decision, RecordProcessor, attach
+from streams.runtime.sequence import RecordProcessor
 from streams.runtime.state.table import TableState
 from streams.settings import Settings
 

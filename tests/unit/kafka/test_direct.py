@@ -10,7 +10,7 @@ import pytest
 
 from streams.kafka.direct import DeliveryFailed, DirectOutput
 from streams.observability.metrics import Metrics
-from streams.runtime import sequence as records
+from streams.runtime import agents as records
 from streams.settings import Settings
 
 pytestmark = pytest.mark.unit

@@ -16,15 +16,9 @@ from streams.formats import avro, chunks, ticks
 from streams.formats import headers as h
 from streams.formats.records import Source, outcomes_of
 from streams.observability.metrics import Metrics
+from streams.runtime.decisions import Decision, OutputsUndelivered, Send, StateLost
 from streams.runtime.pipelines.forward import Forward
-from streams.runtime.sequence import (
-    Decision,
-    OutputsUndelivered,
-    RecordProcessor,
-    Send,
-    StateLost,
-    parts,
-)
+from streams.runtime.sequence import RecordProcessor, parts
 
 pytestmark = pytest.mark.unit
 
