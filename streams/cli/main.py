@@ -11,6 +11,7 @@ from streams.cli import (
     audit,
     bench,
     broker,
+    deliver,
     dlq,
     edi,
     ingest,
@@ -62,6 +63,7 @@ app.add_typer(matching.exceptions_app, name="exceptions")
 app.add_typer(sre.group_app, name="group")
 app.add_typer(sre.state_app, name="state")
 app.command("worker")(worker.worker)
+app.command("deliver")(deliver.deliver)
 app.command("replay")(sre.replay)
 app.command("lag")(sre.lag)
 app.command("audit")(audit.audit)
