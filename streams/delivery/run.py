@@ -20,7 +20,7 @@ from streams.settings import Settings
 
 log = logging.getLogger(__name__)
 
-TARGETS = ("postgres",)
+TARGETS = ("postgres", "erp")
 
 
 def build_target(
@@ -33,6 +33,12 @@ def build_target(
         if not dsn:
             raise ConfigError("delivery to postgres: no server (set RECON_POSTGRES_DSN)")
         return PostgresTarget(dsn, settings.postgres_schema, breaker), breaker
+    if name == "erp":
+        from streams.delivery.erp import ErpTarget  # httpx only where it is used
+
+        if not settings.erp_url:
+            raise ConfigError("delivery to erp: no endpoint (set RECON_ERP_URL)")
+        return ErpTarget(settings, metrics, breaker), breaker
     raise ConfigError(f"delivery target {name!r}: expected one of {', '.join(TARGETS)}")
 
 
