@@ -95,14 +95,18 @@ class Republisher:
         key: bytes | None,
         value: bytes,
         headers: HeaderList,
-        file: FileCount,
+        file: FileCount | None,
     ) -> None:
-        counted = self.files.setdefault((file.source_file, file.file_sha256), file)
-        counted.rows += 1
-        counted.bytes += len(value)
+        """Publish one record; ``file`` is the source file it counts for in the manifests
+        (None: a record no worker decides, e.g. a ledger entry for a delivery target)."""
+        counted = None
+        if file is not None:
+            counted = self.files.setdefault((file.source_file, file.file_sha256), file)
+            counted.rows += 1
+            counted.bytes += len(value)
 
         def delivered(err: object, _msg: object) -> None:
-            if err is None:
+            if err is None and counted is not None:
                 counted.delivered += 1
             self.tally(err, _msg)  # type: ignore[arg-type]
 
