@@ -17,6 +17,7 @@ from streams.cli import (
     ingest,
     ledger,
     matching,
+    postgres,
     sre,
     topics,
     trace,
@@ -58,6 +59,7 @@ app.add_typer(ingest.app, name="ingest")
 app.add_typer(ledger.app, name="ledger")
 app.add_typer(dlq.app, name="dlq")
 app.add_typer(edi.app, name="edi")
+app.add_typer(postgres.app, name="postgres")
 app.add_typer(matching.matches_app, name="matches")
 app.add_typer(matching.exceptions_app, name="exceptions")
 app.add_typer(sre.group_app, name="group")
