@@ -144,6 +144,11 @@ class Metrics:
             "recon_delivery_batch_seconds", "Time to deliver and commit one batch.", ["target"],
             buckets=PROCESSING_BUCKETS, registry=r,
         )
+        self.ledger_check_differences = Gauge(
+            "recon_ledger_check_differences",
+            "(agreement, period, currency) rows where a target differs from the ledger topic, "
+            "at the last `recon ledger check`.", ["target"], registry=r,
+        )
         self.ready = Gauge(
             "recon_worker_ready", "1 once table recovery has completed, else 0.", registry=r
         )
