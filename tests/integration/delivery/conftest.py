@@ -13,6 +13,7 @@ import pytest
 
 from streams.broker.postgres import LocalPostgres
 from streams.settings import Settings
+from tests.integration.delivery.processes import Deliverer
 
 # A stable dir outside pytest's 0700 tmp dirs: when we are root the server runs as the
 # postgres user, which must reach its data directory.
@@ -63,3 +64,12 @@ def delivery_settings(isolated_settings: Settings, postgres_dsn: str) -> Setting
         breaker_reset_seconds=1.0,
         session_timeout_seconds=6.0,
     )
+
+
+@pytest.fixture
+def deliverers() -> Iterator[list[Deliverer]]:
+    """The `recon deliver` processes a test starts: none outlives it."""
+    started: list[Deliverer] = []
+    yield started
+    for d in started:
+        d.reap()

@@ -7,7 +7,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import cast
 
@@ -22,6 +22,7 @@ from streams.ops.ledger import read_ledger
 from streams.settings import Settings
 
 CREATED = datetime(2026, 3, 31, 12, 0, tzinfo=UTC)
+DAYS = 3  # business dates the entries are spread over (created_at)
 
 
 def postings(count: int, seed: int = 7) -> list[Posting]:
@@ -55,7 +56,7 @@ def publish(settings: Settings, entries: list[Posting], duplicate_every: int = 0
     topic = settings.topic(t.LEDGER)
     sent = 0
     for n, p in enumerate(entries):
-        key, value, headers = ledger_message(p, CREATED)
+        key, value, headers = ledger_message(p, CREATED + timedelta(days=n % DAYS))
         copies = 2 if duplicate_every and n % duplicate_every == 0 else 1
         for _ in range(copies):
             producer.produce(
