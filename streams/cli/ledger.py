@@ -55,8 +55,11 @@ def check(
     with run_metrics(settings, "ledger-check") as run:
         found = check_against_postgres(settings, dsn, run.metrics)
     for diff in found:
-        console.print(diff.describe(), markup=False, highlight=False)
+        console.print(diff.describe(), markup=False, highlight=False, soft_wrap=True)
     if found:
-        console.print(f"[bold red]ledger check: {len(found)} difference(s) against {against}[/]")
+        console.print(
+            f"[bold red]ledger check: {len(found)} difference(s) against {against}[/]",
+            soft_wrap=True,
+        )
         raise typer.Exit(1)
-    console.print(f"ledger check: {against} equals the ledger topic")
+    console.print(f"ledger check: {against} equals the ledger topic", soft_wrap=True)
