@@ -164,6 +164,10 @@ class Settings(BaseSettings):
         default=1000.0, ge=0, description="Token bucket of entries; 0: unlimited."
     )
 
+    # Parquet archive target (`recon deliver archive`): files under <archive dir>/<topic>/
+    # date=<business date>/, each batch committed by a manifest record (docs/delivery.md).
+    archive_dir: Path | None = Field(default=None, description="Default: <home>/archive.")
+
     # Local broker (embedded default). Ports sit below Linux's ephemeral range (32768+), where
     # any outgoing client socket could already hold them.
     kafka_version: str = "4.2.0"
@@ -203,6 +207,10 @@ class Settings(BaseSettings):
     @property
     def broker_dir(self) -> Path:
         return self.home / "broker"
+
+    @property
+    def archive_root(self) -> Path:
+        return self.archive_dir or self.home / "archive"
 
     @property
     def postgres_dir(self) -> Path:

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from streams.cli import (
+    archive,
     audit,
     bench,
     broker,
@@ -60,6 +61,7 @@ app.add_typer(ledger.app, name="ledger")
 app.add_typer(dlq.app, name="dlq")
 app.add_typer(edi.app, name="edi")
 app.add_typer(postgres.app, name="postgres")
+app.add_typer(archive.app, name="archive")
 app.add_typer(matching.matches_app, name="matches")
 app.add_typer(matching.exceptions_app, name="exceptions")
 app.add_typer(sre.group_app, name="group")

@@ -20,7 +20,7 @@ from streams.settings import Settings
 
 log = logging.getLogger(__name__)
 
-TARGETS = ("postgres", "erp")
+TARGETS = ("postgres", "erp", "archive")
 
 
 def build_target(
@@ -39,6 +39,10 @@ def build_target(
         if not settings.erp_url:
             raise ConfigError("delivery to erp: no endpoint (set RECON_ERP_URL)")
         return ErpTarget(settings, metrics, breaker), breaker
+    if name == "archive":
+        from streams.delivery.archive import ArchiveTarget  # pyarrow only where it is used
+
+        return ArchiveTarget(settings.archive_root), breaker
     raise ConfigError(f"delivery target {name!r}: expected one of {', '.join(TARGETS)}")
 
 
