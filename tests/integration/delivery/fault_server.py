@@ -22,15 +22,25 @@ from typing import Any
 SLOW_SECONDS = 1.5
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a client killed mid-request (the kill -9 tests) is expected, not news
+
+
 class FaultyErp:
-    def __init__(self, faults: list[str]) -> None:
+    """``unique_entries``: the ERP also holds entry_id unique (docs/delivery.md): a line
+    whose entry it has is skipped, counted in ``replayed_lines``."""
+
+    def __init__(self, faults: list[str], *, unique_entries: bool = False) -> None:
         self.faults = deque(faults)
+        self.unique_entries = unique_entries
+        self.replayed_lines = 0
         self.lock = threading.Lock()
         self.posts: list[tuple[float, str, str]] = []  # (monotonic time, key, answer)
         self.keys: set[str] = set()
         self.accepted: Counter[str] = Counter()  # entry_id -> requests that accepted it
         self.amounts: dict[str, str] = {}
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server = _QuietServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
@@ -60,6 +70,9 @@ class FaultyErp:
             if not replay and fault in ("ok", "slow", "lost"):
                 self.keys.add(key)
                 for line in body["entries"]:
+                    if self.unique_entries and line["entry_id"] in self.accepted:
+                        self.replayed_lines += 1
+                        continue
                     self.accepted[line["entry_id"]] += 1
                     self.amounts[line["entry_id"]] = line["amount"]
             answer = "409" if replay and fault == "ok" else fault

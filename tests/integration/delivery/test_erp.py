@@ -6,6 +6,7 @@ the breaker opens and closes again; exhausted retries go to the DLQ and come bac
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,6 +24,7 @@ from streams.ops.redrive import redrive
 from streams.settings import Settings
 from tests.integration.delivery.fault_server import FaultyErp
 from tests.integration.delivery.ledger_feed import LoopThread, postings, publish, wait_until
+from tests.integration.delivery.processes import Deliverer
 
 pytestmark = pytest.mark.integration
 
@@ -153,3 +155,42 @@ def test_exhausted_and_refused_entries_are_dead_lettered_then_redriven(
     wait_until(lambda: set(server.accepted) == expected, 120, "the redriven entries")
     loop.stop()
     assert set(server.accepted.values()) == {1}
+
+
+def test_kill_9_mid_stream_three_times_loses_nothing(
+    erp_settings: Settings,
+    server_factory: list[FaultyErp],
+    deliverers: list[Deliverer],
+    tmp_path: Path,
+) -> None:
+    """`recon deliver erp` killed three times mid-stream, against an ERP that holds
+    entry_id unique as required: every entry posted once, none lost, the group caught up.
+    Requests cut differently after a restart show up as replayed lines (printed)."""
+    server = FaultyErp(["503", "reset"], unique_entries=True).start()
+    server_factory.append(server)
+    settings = erp_settings.with_overrides(
+        erp_url=server.url, deliver_batch_max=100, erp_batch_size=20, erp_requests_per_second=25.0
+    )
+    t.create_topics(settings)
+    entries = postings(5000, seed=31)
+    publish(settings, entries, duplicate_every=17)
+    log = tmp_path / "deliver.log"
+    for kill in range(3):
+        run = Deliverer(settings, "erp", log)
+        deliverers.append(run)
+        before = len(server.accepted)
+        wait_until(
+            lambda b=before, r=run: len(server.accepted) >= b + 300 or not r.alive(),  # type: ignore[misc]
+            180,
+            f"progress, kill {kill + 1}",
+        )
+        assert len(server.accepted) < len(entries), "everything was posted before the kill"
+        run.kill_9()
+    final = Deliverer(settings, "erp", log)
+    deliverers.append(final)
+    wait_until(lambda: caught_up(settings) or not final.alive(), 300, "the ERP group to catch up")
+    assert final.stop() == 0, f"recon deliver exit status: see {log}"
+    assert set(server.accepted) == {p.entry_id for p in entries}
+    assert set(server.accepted.values()) == {1}
+    assert server.amounts == {p.entry_id: f"{p.amount:.2f}" for p in entries}
+    print(f"replayed lines after 3 kills: {server.replayed_lines}, 409s: {server.answers()['409']}")
