@@ -125,7 +125,7 @@ class Settings(BaseSettings):
 
     # Delivery to downstream targets (`recon deliver TARGET`, docs/delivery.md). Each target
     # is its own consumer group on the ledger topic; a batch is delivered, then committed.
-    deliver_batch_max: int = Field(default=500, ge=1, description="Entries per delivery batch.")
+    deliver_batch_max: int = Field(default=2000, ge=1, description="Entries per delivery batch.")
     deliver_poll_seconds: float = Field(
         default=0.5, gt=0, description="Longest wait for a delivery batch to fill."
     )

@@ -105,12 +105,19 @@ class PostgresTarget:
         self.schema = sql.Identifier(schema)
         self.breaker = breaker
         self._conn: psycopg.Connection[Any] | None = None
+        self._staged = False  # the session's staging table exists
+        # A batch is COPYed into a temporary staging table, then merged with one INSERT:
+        # about three times the rate of one INSERT per entry (docs/delivery.md).
         columns = sql.SQL(", ").join(map(sql.Identifier, ENTRY_COLUMNS + POSITION_COLUMNS))
-        marks = sql.SQL(", ").join(sql.Placeholder() * len(ENTRY_COLUMNS + POSITION_COLUMNS))
-        self._insert = sql.SQL(
-            "INSERT INTO {schema}.ledger_entries ({columns}) VALUES ({marks}) "
+        self._stage = sql.SQL(
+            "CREATE TEMPORARY TABLE incoming (LIKE {schema}.ledger_entries INCLUDING DEFAULTS) "
+            "ON COMMIT DELETE ROWS"
+        ).format(schema=self.schema)
+        self._copy = sql.SQL("COPY incoming ({columns}) FROM STDIN").format(columns=columns)
+        self._merge = sql.SQL(
+            "INSERT INTO {schema}.ledger_entries ({columns}) SELECT {columns} FROM incoming "
             "ON CONFLICT (entry_id) DO NOTHING"
-        ).format(schema=self.schema, columns=columns, marks=marks)
+        ).format(schema=self.schema, columns=columns)
         self._offsets = sql.SQL(
             "INSERT INTO {schema}.delivery_offsets "
             "(consumer_group, topic, partition, next_offset) VALUES (%s, %s, %s, %s) "
@@ -152,7 +159,13 @@ class PostgresTarget:
             conn = self._connection()
             with conn.transaction(), conn.cursor() as cur:
                 if entries:
-                    cur.executemany(self._insert, [entry_row(e) for e in entries])
+                    if not self._staged:
+                        cur.execute(self._stage)
+                        self._staged = True
+                    with cur.copy(self._copy) as copy:
+                        for e in entries:
+                            copy.write_row(entry_row(e))
+                    cur.execute(self._merge)
                 cur.executemany(
                     self._offsets, [(group, p.topic, p.partition, p.offset) for p in positions]
                 )
@@ -188,6 +201,7 @@ class PostgresTarget:
             self._conn = psycopg.connect(
                 self.dsn, autocommit=True, connect_timeout=CONNECT_TIMEOUT_SECONDS
             )
+            self._staged = False
         return self._conn
 
     def _call(self, work: Callable[[], T]) -> T:
