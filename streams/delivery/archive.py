@@ -82,9 +82,9 @@ def business_date(e: Entry) -> str:
 def row_of(e: Entry) -> dict[str, Any]:
     row = {c: e.record[c] for c in RECORD_COLUMNS}
     row.update(
-        ledger_topic=e.source.topic,
-        ledger_partition=e.source.partition,
-        ledger_offset=e.source.offset,
+        ledger_topic=e.topic,
+        ledger_partition=e.partition,
+        ledger_offset=e.offset,
     )
     return row
 
@@ -130,6 +130,7 @@ def archived_files(root: Path) -> Iterator[Path]:
 
 class ArchiveTarget:
     name = "archive"
+    stores_positions = True
 
     def __init__(self, root: Path) -> None:
         self.root = root.expanduser().resolve()
@@ -163,11 +164,11 @@ class ArchiveTarget:
             return Delivered()
         cells: dict[tuple[str, str, int], list[Entry]] = defaultdict(list)
         for e in entries:
-            cells[(e.source.topic, business_date(e), e.source.partition)].append(e)
+            cells[(e.topic, business_date(e), e.partition)].append(e)
         files = []
         for (topic, day, partition), cell in sorted(cells.items()):
-            cell.sort(key=lambda e: e.source.offset)
-            rel = f"{topic}/date={day}/p{partition:03d}-o{cell[0].source.offset:020d}.parquet"
+            cell.sort(key=lambda e: e.offset)
+            rel = f"{topic}/date={day}/p{partition:03d}-o{cell[0].offset:020d}.parquet"
             table = pa.Table.from_pylist([row_of(e) for e in cell], schema=SCHEMA)
             path = self.root / rel
             write_atomically(path, partial(pq.write_table, table))

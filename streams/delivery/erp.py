@@ -78,7 +78,7 @@ def to_post(entries: list[Entry], recent: RecentIds) -> list[Entry]:
     requests), each id once, less those accepted recently."""
     seen: set[str] = set()
     out = []
-    for e in sorted(entries, key=lambda e: (e.source.topic, e.source.partition, e.source.offset)):
+    for e in sorted(entries, key=lambda e: (e.topic, e.partition, e.offset)):
         if e.entry_id not in seen and e.entry_id not in recent:
             seen.add(e.entry_id)
             out.append(e)
@@ -151,6 +151,7 @@ def backoff(
 
 class ErpTarget:
     name = "erp"
+    stores_positions = False
 
     def __init__(
         self,

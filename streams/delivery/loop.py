@@ -25,7 +25,6 @@ from streams.delivery.target import (
     Target,
     TargetUnavailable,
     entry_of,
-    message_source,
 )
 from streams.errors import DeliveryError, RecordError
 from streams.formats.records import dead_letter_message
@@ -60,7 +59,7 @@ class Batch:
         them again from the last commit)."""
 
         def kept(e: Entry) -> bool:
-            return (e.source.topic, e.source.partition) not in partitions
+            return (e.topic, e.partition) not in partitions
 
         return Batch(
             [e for e in self.entries if kept(e)],
@@ -80,12 +79,12 @@ def batch_of(messages: list[Message]) -> Batch:
                 raise DeliveryError(f"consumer failed: {err}")
             log.warning("delivery consumer: %s", err)
             continue
-        src = message_source(msg)
-        batch.next_offsets[(src.topic, src.partition)] = src.offset + 1
+        topic, partition, offset = msg.topic() or "", msg.partition() or 0, msg.offset() or 0
+        batch.next_offsets[(topic, partition)] = offset + 1
         try:
-            batch.entries.append(entry_of(src))
+            batch.entries.append(entry_of(msg))
         except RecordError as exc:
-            batch.undecodable.append((Entry(src, {}), exc))
+            batch.undecodable.append((Entry(topic, partition, offset, {}, msg), exc))
     return batch
 
 
@@ -231,7 +230,7 @@ class DeliveryLoop:
                 failures.append(str(err))
 
         for entry, error in rejected:
-            key, value, headers = dead_letter_message(entry.source, error)
+            key, value, headers = dead_letter_message(entry.source(), error)
             kafka_headers = cast("list[tuple[str, str | bytes | None]]", headers)
             producer.produce(
                 self.dlq_topic, key=key, value=value, headers=kafka_headers, on_delivery=report
@@ -254,7 +253,10 @@ class DeliveryLoop:
         if not offsets:
             return
         try:
-            consumer.commit(offsets=offsets, asynchronous=False)
+            if self.target.stores_positions:
+                consumer.commit(offsets=offsets, asynchronous=True)
+            else:
+                consumer.commit(offsets=offsets, asynchronous=False)
         except KafkaException as exc:
             # A rebalance took the partitions: their new owner delivers the batch again and
             # the target takes it as a replay.

@@ -91,14 +91,15 @@ CREATE TABLE IF NOT EXISTS {schema}.delivery_offsets (
 def entry_row(e: Entry) -> tuple[Any, ...]:
     return (
         *(e.record[c] for c in ENTRY_COLUMNS),
-        e.source.topic,
-        e.source.partition,
-        e.source.offset,
+        e.topic,
+        e.partition,
+        e.offset,
     )
 
 
 class PostgresTarget:
     name = "postgres"
+    stores_positions = True
 
     def __init__(self, dsn: str, schema: str, breaker: Breaker) -> None:
         self.dsn = dsn

@@ -19,14 +19,25 @@ class TargetUnavailable(ReconError):
 
 @dataclass(frozen=True)
 class Entry:
-    """One ledger entry as consumed: the decoded Avro record and where it came from."""
+    """One ledger entry as consumed: where it was read, the decoded Avro record, and the
+    message itself (its headers are decoded only if it is dead-lettered: decoding them and
+    drawing a traceparent for every entry was a third of the loop's time)."""
 
-    source: Source
+    topic: str
+    partition: int
+    offset: int
     record: dict[str, Any]
+    message: Message | None = None
 
     @property
     def entry_id(self) -> str:
         return str(self.record["entry_id"])
+
+    def source(self) -> Source:
+        """The message as a pipeline's Source (for its DLQ record)."""
+        if self.message is None:
+            return Source(self.topic, self.partition, self.offset, None, b"", {})
+        return message_source(self.message)
 
 
 def message_source(msg: Message) -> Source:
@@ -44,20 +55,22 @@ def message_source(msg: Message) -> Source:
     )
 
 
-def entry_of(src: Source) -> Entry:
-    """The ledger entry ``src`` carries; a RecordError (parse_error) if it is not one."""
+def entry_of(msg: Message) -> Entry:
+    """The ledger entry ``msg`` carries; a RecordError (parse_error) if it is not one."""
+    topic, partition, offset = msg.topic() or "", msg.partition() or 0, msg.offset() or 0
+    value = msg.value() or b""
     try:
-        record = avro.decode("ledger_entry", src.value)
+        record = avro.decode("ledger_entry", value)
     except Exception as exc:  # fastavro raises plain ValueError, EOFError, IndexError...
         raise RecordError(
             Category.PARSE_ERROR,
             Stage.SINK,
-            f"{src.topic}/{src.partition}@{src.offset}: value is not an Avro ledger_entry "
+            f"{topic}/{partition}@{offset}: value is not an Avro ledger_entry "
             f"({type(exc).__name__}: {exc})",
             field="value",
-            value=src.value[:64],
+            value=value[:64],
         ) from exc
-    return Entry(src, record)
+    return Entry(topic, partition, offset, record, msg)
 
 
 @dataclass
@@ -83,6 +96,9 @@ class Target(Protocol):
     replayed entry (same entry_id) must leave it as it was."""
 
     name: str
+    # True: the target keeps the offsets with its data (in the same transaction) and seeks
+    # there; the group's commits are only a fallback, so they need not wait.
+    stores_positions: bool
 
     def start(self) -> None:
         """Connect and prepare (tables, sessions); may raise TargetUnavailable."""

@@ -41,7 +41,7 @@ from streams.formats.records import ledger_message
 from streams.kafka import clients
 from streams.kafka import topics as t
 from streams.kafka.clients import admin_client
-from streams.kafka.read import group_lag
+from streams.kafka.read import LagProbe
 from streams.observability.metrics import Metrics
 from streams.settings import Settings
 from streams.tools.bench.procs import BenchError
@@ -109,11 +109,11 @@ def publish(settings: Settings, count: int) -> None:
         raise RuntimeError("benchmark entries not all delivered to Kafka")
 
 
-def caught_up(settings: Settings, target: str) -> bool:
+def caught_up(probe: LagProbe, settings: Settings) -> bool:
     """The target's group committed every entry; False while the cluster cannot say (its
     group coordinator loading or moving)."""
     try:
-        lags = group_lag(settings, delivery_group(settings, target), [settings.topic(t.LEDGER)])
+        lags = probe.lag([settings.topic(t.LEDGER)])
     except KafkaException:
         return False
     return all(lag.behind == 0 for lag in lags)
@@ -135,13 +135,17 @@ def deliver(settings: Settings, target: Target, breaker: Breaker, metrics: Metri
             done.set()
 
     thread = threading.Thread(target=run, name="bench-delivery", daemon=True)
+    # One connection asked every half second: a new client per question costs this
+    # process CPU that would count against the loop.
+    probe = LagProbe(settings, delivery_group(settings, target.name))
     thread.start()
     try:
-        while not done.is_set() and not caught_up(settings, target.name):
-            time.sleep(0.2)
+        while not done.is_set() and not caught_up(probe, settings):
+            time.sleep(0.5)
     finally:
         stop.set()
         thread.join()
+        probe.close()
     if errors:
         raise errors[0]
 

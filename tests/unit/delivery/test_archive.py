@@ -13,7 +13,6 @@ import pytest
 from streams.delivery.archive import TMP_PREFIX, ArchiveTarget, archived_files, verify
 from streams.delivery.target import Entry, Position
 from streams.errors import DeliveryError
-from streams.formats.records import Source
 
 pytestmark = pytest.mark.unit
 
@@ -39,7 +38,7 @@ def entry(n: int, partition: int, offset: int, day: int) -> Entry:
         "correlation_id": f"r:{n}",
         "created_at": datetime(2026, 3, day, 23, 30, tzinfo=UTC),
     }
-    return Entry(Source(TOPIC, partition, offset, None, b"", {}), record)
+    return Entry(TOPIC, partition, offset, record)
 
 
 def test_a_batch_commits_one_file_per_date_and_partition_with_its_positions(

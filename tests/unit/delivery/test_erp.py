@@ -10,14 +10,12 @@ import pytest
 
 from streams.delivery.erp import RecentIds, backoff, idempotency_key, retry_after_seconds, to_post
 from streams.delivery.target import Entry
-from streams.formats.records import Source
 
 pytestmark = pytest.mark.unit
 
 
 def entry(entry_id: str, partition: int = 0, offset: int = 0) -> Entry:
-    src = Source("recon.ledger", partition, offset, None, b"", {})
-    return Entry(src, {"entry_id": entry_id})
+    return Entry("recon.ledger", partition, offset, {"entry_id": entry_id})
 
 
 @pytest.mark.parametrize("attempt", [1, 2, 3, 4, 8])
