@@ -1,4 +1,5 @@
-"""`recon deliver TARGET` as a real process, killed with SIGKILL or stopped with SIGTERM."""
+"""`recon` as a real process: `recon deliver TARGET` killed with SIGKILL or stopped with
+SIGTERM, one-shot commands run to their end."""
 
 from __future__ import annotations
 
@@ -10,6 +11,18 @@ from pathlib import Path
 
 from streams.settings import Settings
 from streams.tools.batch import worker_env
+
+
+def recon(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    """A one-shot `recon` command with exactly these settings, run to its end."""
+    return subprocess.run(
+        [sys.executable, "-m", "streams", *args],
+        env=worker_env(settings),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 class Deliverer:

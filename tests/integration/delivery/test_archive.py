@@ -5,8 +5,6 @@ leaves a half file visible, and the archive ends holding every message once."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections import Counter
 from decimal import Decimal
 from pathlib import Path
@@ -21,7 +19,6 @@ from streams.delivery.loop import DeliveryLoop
 from streams.kafka import topics as t
 from streams.observability.metrics import Metrics
 from streams.settings import Settings
-from streams.tools.batch import worker_env
 from tests.integration.delivery.ledger_feed import (
     DAYS,
     LoopThread,
@@ -31,7 +28,7 @@ from tests.integration.delivery.ledger_feed import (
     publish,
     wait_until,
 )
-from tests.integration.delivery.processes import Deliverer
+from tests.integration.delivery.processes import Deliverer, recon
 
 pytestmark = pytest.mark.integration
 
@@ -79,17 +76,6 @@ def assert_every_message_once(settings: Settings, sent: int) -> None:
     assert totals == ledger_totals(settings)
 
 
-def recon_verify(root: Path, settings: Settings) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "streams", "archive", "verify", "--dir", str(root)],
-        env=worker_env(settings),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
 def test_archive_is_complete_and_verify_finds_tampering(
     isolated_settings: Settings, tmp_path: Path
 ) -> None:
@@ -107,7 +93,7 @@ def test_archive_is_complete_and_verify_finds_tampering(
     topic_dir = root / settings.topic(t.LEDGER)
     assert len(list(topic_dir.glob("date=*"))) == DAYS
 
-    passed = recon_verify(root, settings)
+    passed = recon(settings, "archive", "verify", "--dir", str(root))
     assert passed.returncode == 0, passed.stdout + passed.stderr
     assert f"{sent} rows, all as committed" in passed.stderr
 
@@ -119,7 +105,7 @@ def test_archive_is_complete_and_verify_finds_tampering(
     missing.unlink()
     stray = topic_dir / "date=2026-03-31" / "p000-o99999999999999999999.parquet"
     stray.write_bytes(files[2].read_bytes())
-    failed = recon_verify(root, settings)
+    failed = recon(settings, "archive", "verify", "--dir", str(root))
     assert failed.returncode == 1, failed.stdout + failed.stderr
     out = failed.stderr
     assert f"{modified.relative_to(root)}: modified" in out

@@ -4,8 +4,6 @@ equal to the ledger to the cent, once per entry, with the offsets stored beside 
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -22,7 +20,6 @@ from streams.delivery.target import Position
 from streams.kafka import topics as t
 from streams.observability.metrics import Metrics
 from streams.settings import Settings
-from streams.tools.batch import worker_env
 from tests.integration.delivery.conftest import local_postgres
 from tests.integration.delivery.ledger_feed import (
     LoopThread,
@@ -32,6 +29,7 @@ from tests.integration.delivery.ledger_feed import (
     publish,
     wait_until,
 )
+from tests.integration.delivery.processes import recon
 
 pytestmark = pytest.mark.integration
 
@@ -192,17 +190,6 @@ def test_postgres_down_mid_stream_pauses_then_resumes_losing_nothing(
         shutil.rmtree(home, ignore_errors=True)
 
 
-def ledger_check(settings: Settings) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "streams", "ledger", "check", "--against", "postgres"],
-        env=worker_env(settings),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
 def test_ledger_check_passes_then_finds_a_tampered_cent(delivery_settings: Settings) -> None:
     settings = delivery_settings
     t.create_topics(settings)
@@ -211,7 +198,7 @@ def test_ledger_check_passes_then_finds_a_tampered_cent(delivery_settings: Setti
     loop = loop_for(settings, Metrics())
     wait_until(lambda: rows(settings) == len(entries), 120, "every entry in PostgreSQL")
     loop.stop()
-    passed = ledger_check(settings)
+    passed = recon(settings, "ledger", "check", "--against", "postgres")
     assert passed.returncode == 0, passed.stdout + passed.stderr
     assert "equals the ledger topic" in passed.stderr
 
@@ -224,7 +211,7 @@ def test_ledger_check_passes_then_finds_a_tampered_cent(delivery_settings: Setti
             ).format(schema=sql.Identifier(settings.postgres_schema)),
             (victim.entry_id,),
         )
-    failed = ledger_check(settings)
+    failed = recon(settings, "ledger", "check", "--against", "postgres")
     assert failed.returncode == 1, failed.stdout + failed.stderr
     assert f"agreement {victim.agreement_id} period {victim.period} EUR" in failed.stderr
     assert "(difference +0.01)" in failed.stderr
