@@ -12,7 +12,7 @@ from streams.cli.common import console, reports_errors, settings_from
 from streams.errors import ConfigError
 from streams.observability.push import run_metrics
 from streams.ops.ledger import read_ledger, write_export, write_totals
-from streams.ops.ledger_check import check_against_postgres
+from streams.ops.ledger_check import check_against_export, check_against_postgres
 
 app = typer.Typer(help="Read the ledger topic (each entry_id counted once).", no_args_is_help=True)
 
@@ -44,16 +44,31 @@ def export(ctx: typer.Context, out: OutOption) -> None:
 @reports_errors
 def check(
     ctx: typer.Context,
-    against: Annotated[str, typer.Option("--against", help="The target: postgres.")],
+    against: Annotated[
+        str, typer.Option("--against", help="postgres, or erp-export (with --export).")
+    ],
+    export: Annotated[
+        Path | None,
+        typer.Option(
+            "--export",
+            exists=True,
+            dir_okay=False,
+            help="ERP export CSV: entry_id,agreement_id,period,currency,amount.",
+        ),
+    ] = None,
 ) -> None:
     """Compare the ledger topic's totals per (agreement, period, currency) with what the
     target holds; exit status 1 on any difference (to the cent, or in entry count)."""
     settings = settings_from(ctx)
-    if against != "postgres":
-        raise ConfigError(f"--against {against!r}: only postgres can be checked so far")
-    dsn = ensure_postgres(settings)
+    if against not in ("postgres", "erp-export"):
+        raise ConfigError(f"--against {against!r}: expected postgres or erp-export")
+    if (against == "erp-export") != (export is not None):
+        raise ConfigError("--export FILE goes with --against erp-export, and only with it")
     with run_metrics(settings, "ledger-check") as run:
-        found = check_against_postgres(settings, dsn, run.metrics)
+        if export is not None:
+            found = check_against_export(settings, export, run.metrics)
+        else:
+            found = check_against_postgres(settings, ensure_postgres(settings), run.metrics)
     for diff in found:
         console.print(diff.describe(), markup=False, highlight=False, soft_wrap=True)
     if found:

@@ -10,6 +10,7 @@ Idempotency-Key was accepted before is answered 409 Conflict, a new one 201.
 
 from __future__ import annotations
 
+import csv
 import json
 import socket
 import struct
@@ -17,6 +18,7 @@ import threading
 import time
 from collections import Counter, deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 SLOW_SECONDS = 1.5
@@ -40,6 +42,7 @@ class FaultyErp:
         self.keys: set[str] = set()
         self.accepted: Counter[str] = Counter()  # entry_id -> requests that accepted it
         self.amounts: dict[str, str] = {}
+        self.lines: dict[str, dict[str, str]] = {}  # entry_id -> the journal line posted
         self._server = _QuietServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -55,6 +58,27 @@ class FaultyErp:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+    def export(self, path: Path, leave_out: int = 0) -> None:
+        """The ERP's posted lines as the export `recon ledger check` reads, less the first
+        ``leave_out``."""
+        with path.open("w", newline="", encoding="utf-8") as f:
+            w = csv.writer(f)
+            w.writerow(["entry_id", "agreement_id", "period", "currency", "amount", "kind"])
+            for line in list(self.lines.values())[leave_out:]:
+                w.writerow(
+                    [
+                        line[c]
+                        for c in (
+                            "entry_id",
+                            "agreement_id",
+                            "period",
+                            "currency",
+                            "amount",
+                            "kind",
+                        )
+                    ]
+                )
 
     def answers(self) -> Counter[str]:
         with self.lock:
@@ -75,6 +99,7 @@ class FaultyErp:
                         continue
                     self.accepted[line["entry_id"]] += 1
                     self.amounts[line["entry_id"]] = line["amount"]
+                    self.lines[line["entry_id"]] = line
             answer = "409" if replay and fault == "ok" else fault
             self.posts.append((time.monotonic(), key, answer))
             return answer

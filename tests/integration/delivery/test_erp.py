@@ -24,7 +24,7 @@ from streams.ops.redrive import redrive
 from streams.settings import Settings
 from tests.integration.delivery.fault_server import FaultyErp
 from tests.integration.delivery.ledger_feed import LoopThread, postings, publish, wait_until
-from tests.integration.delivery.processes import Deliverer
+from tests.integration.delivery.processes import Deliverer, recon
 
 pytestmark = pytest.mark.integration
 
@@ -81,7 +81,7 @@ def server_factory() -> Iterator[list[FaultyErp]]:
 
 
 def test_every_entry_accepted_exactly_once_through_faults(
-    erp_settings: Settings, server_factory: list[FaultyErp]
+    erp_settings: Settings, server_factory: list[FaultyErp], tmp_path: Path
 ) -> None:
     settings = erp_settings
     t.create_topics(settings)
@@ -115,6 +115,15 @@ def test_every_entry_accepted_exactly_once_through_faults(
     assert sample("recon_delivery_retried_total", {"target": "erp"}) == 5
     assert (sample("recon_delivery_rate_limited_seconds_total", {"target": "erp"}) or 0) > 0
     assert not list(dlq_records(settings))
+
+    export = tmp_path / "erp-export.csv"
+    server.export(export)
+    passed = recon(settings, "ledger", "check", "--against", "erp-export", "--export", str(export))
+    assert passed.returncode == 0, passed.stdout + passed.stderr
+    server.export(export, leave_out=1)
+    failed = recon(settings, "ledger", "check", "--against", "erp-export", "--export", str(export))
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert "1 difference(s) against erp-export" in failed.stderr
 
 
 def test_exhausted_and_refused_entries_are_dead_lettered_then_redriven(

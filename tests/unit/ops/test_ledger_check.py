@@ -3,11 +3,13 @@ side."""
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
-from streams.ops.ledger_check import Difference, differences
+from streams.ops.ledger_check import Difference, ExportError, differences, export_totals
 
 pytestmark = pytest.mark.unit
 
@@ -43,3 +45,42 @@ def test_a_cent_a_count_or_a_missing_row_is_a_difference() -> None:
         "entries (difference +0.01)"
     )
     assert isinstance(found[0], Difference)
+
+
+def test_an_erp_export_sums_each_entry_once(tmp_path: Path) -> None:
+    export = tmp_path / "export.csv"
+    export.write_text(
+        "entry_id,agreement_id,period,currency,amount,memo\n"
+        "e1,A,2026-01,EUR,10.00,x\n"
+        "e2,A,2026-01,EUR,-2.50,y\n"
+        "e1,A,2026-01,EUR,10.00,posted again\n"
+        "e3,B,2026-02,USD,1.00,z\n"
+    )
+    assert export_totals(export) == {
+        ("A", "2026-01", "EUR"): (D("7.50"), 2),
+        ("B", "2026-02", "USD"): (D("1.00"), 1),
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("entry_id,agreement_id,period,amount\n", "no column currency in the header"),
+        (
+            "entry_id,agreement_id,period,currency,amount\ne1,A,2026-01,EUR,ten\n",
+            "line 2: field amount='ten': not a decimal number",
+        ),
+        (
+            "entry_id,agreement_id,period,currency,amount\n"
+            "e1,A,2026-01,EUR,1.00\ne1,A,2026-01,EUR,2.00\n",
+            "line 3: entry e1 posted twice, differently: 1.00 and 2.00",
+        ),
+    ],
+)
+def test_an_export_that_cannot_be_compared_names_the_line_field_and_value(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    export = tmp_path / "export.csv"
+    export.write_text(text)
+    with pytest.raises(ExportError, match=re.escape(message)):
+        export_totals(export)
