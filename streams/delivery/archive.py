@@ -35,6 +35,7 @@ import pyarrow.parquet as pq
 
 from streams.delivery.target import Delivered, Entry, Position
 from streams.errors import DeliveryError
+from streams.kafka import topics as t
 
 COMMITS = "_commits"
 TMP_PREFIX = ".tmp-"
@@ -130,6 +131,7 @@ def archived_files(root: Path) -> Iterator[Path]:
 
 class ArchiveTarget:
     name = "archive"
+    topics: tuple[str, ...] = (t.LEDGER,)
     stores_positions = True
 
     def __init__(self, root: Path) -> None:

@@ -42,6 +42,7 @@ from streams.delivery.breaker import Breaker, BreakerOpen
 from streams.delivery.ratelimit import TokenBucket
 from streams.delivery.target import Delivered, Entry, Position, TargetUnavailable
 from streams.errors import Category, ConfigError, ReconError, RecordError, Stage
+from streams.kafka import topics as t
 from streams.observability.metrics import Metrics
 from streams.settings import Settings
 
@@ -151,6 +152,7 @@ def backoff(
 
 class ErpTarget:
     name = "erp"
+    topics: tuple[str, ...] = (t.LEDGER,)
     stores_positions = False
 
     def __init__(

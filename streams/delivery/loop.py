@@ -19,6 +19,8 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Produ
 
 from streams.delivery.breaker import Breaker
 from streams.delivery.target import (
+    LEDGER_SCHEMA,
+    TOPIC_SCHEMAS,
     Delivered,
     Entry,
     Position,
@@ -68,7 +70,9 @@ class Batch:
         )
 
 
-def batch_of(messages: list[Message]) -> Batch:
+def batch_of(messages: list[Message], schemas: dict[str, str | None] | None = None) -> Batch:
+    """The batch of ``messages``, each decoded with its topic's schema (``schemas``, real
+    topic name -> schema; default: every message a ledger entry)."""
     batch = Batch()
     for msg in messages:
         err = msg.error()
@@ -82,7 +86,8 @@ def batch_of(messages: list[Message]) -> Batch:
         topic, partition, offset = msg.topic() or "", msg.partition() or 0, msg.offset() or 0
         batch.next_offsets[(topic, partition)] = offset + 1
         try:
-            batch.entries.append(entry_of(msg))
+            schema = schemas[topic] if schemas is not None else LEDGER_SCHEMA
+            batch.entries.append(entry_of(msg, schema))
         except RecordError as exc:
             batch.undecodable.append((Entry(topic, partition, offset, {}, msg), exc))
     return batch
@@ -97,7 +102,7 @@ class DeliveryLoop:
         self.breaker = breaker
         self.metrics = metrics
         self.group = delivery_group(settings, target.name)
-        self.topic = settings.topic(t.LEDGER)
+        self.schemas = {settings.topic(n): TOPIC_SCHEMAS[n] for n in target.topics}
         self.dlq_topic = settings.topic(t.DLQ)
         self._holding = False  # a batch is held for a target that is down: keep paused
         self._revoked: set[tuple[str, int]] = set()
@@ -116,7 +121,9 @@ class DeliveryLoop:
         )
         producer = clients.producer(self.settings, "operator")
         try:
-            consumer.subscribe([self.topic], on_assign=self._on_assign, on_revoke=self._on_revoke)
+            consumer.subscribe(
+                sorted(self.schemas), on_assign=self._on_assign, on_revoke=self._on_revoke
+            )
             while not should_stop():
                 messages = consumer.consume(
                     self.settings.deliver_batch_max, timeout=self.settings.deliver_poll_seconds
@@ -125,7 +132,7 @@ class DeliveryLoop:
                     continue
                 started = time.perf_counter()
                 self._revoked.clear()
-                batch = batch_of(messages)
+                batch = batch_of(messages, self.schemas)
                 if batch.undecodable:
                     # Before the target stores offsets past them: a DLQ record is never lost.
                     self._dead_letter(producer, batch.undecodable)
@@ -189,16 +196,19 @@ class DeliveryLoop:
     # --- group callbacks -------------------------------------------------------------------
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        stored: dict[tuple[str, int], int] = {}
         try:
-            stored = self.target.stored_positions(self.group, self.topic)
+            for topic in sorted({tp.topic for tp in partitions}):
+                for partition, offset in self.target.stored_positions(self.group, topic).items():
+                    stored[(topic, partition)] = offset
         except TargetUnavailable as exc:
             # The group's commits follow the target's own (commit after delivery): starting
             # there delivers again what the target may have, which it takes as replays.
             log.warning("delivery to %s: stored offsets unavailable (%s)", self.target.name, exc)
             stored = {}
         for tp in partitions:
-            if tp.partition in stored:
-                tp.offset = stored[tp.partition]
+            if (tp.topic, tp.partition) in stored:
+                tp.offset = stored[(tp.topic, tp.partition)]
         consumer.assign(partitions)
         if self._holding:
             consumer.pause(partitions)

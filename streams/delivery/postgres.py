@@ -5,6 +5,9 @@ Tables (schema ``RECON_POSTGRES_SCHEMA``, default ``recon``; docs/delivery.md):
 
 - ``ledger_entries``: one row per entry_id; an entry already there is left as it is
   (entries are immutable: an id always carries the same amount, docs/domain.md §3.7);
+- ``match_events``, ``exception_events`` (and the views ``live_matches``,
+  ``open_exceptions``): the matches and exceptions topics, one row per event id
+  (``pg_events``);
 - ``delivery_offsets``: per (consumer group, topic, partition) the next offset to read.
   It only moves forward; a restarted ``recon deliver postgres`` seeks there.
 """
@@ -20,8 +23,10 @@ import psycopg
 from psycopg import sql
 
 from streams.delivery.breaker import Breaker, BreakerOpen
-from streams.delivery.target import Delivered, Entry, Position, TargetUnavailable
+from streams.delivery.pg_events import EVENT_DDL, event_row, insert_statements
+from streams.delivery.target import LEDGER_SCHEMA, Delivered, Entry, Position, TargetUnavailable
 from streams.errors import DeliveryError
+from streams.kafka import topics as t
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +80,7 @@ CREATE TABLE IF NOT EXISTS {schema}.ledger_entries (
     ledger_offset    bigint NOT NULL,
     delivered_at     timestamptz NOT NULL DEFAULT now()
 );
-CREATE INDEX IF NOT EXISTS ledger_entries_agreement_period
+CREATE INDEX IF NOT EXISTS ledger_ledgeragreement_period
     ON {schema}.ledger_entries (agreement_id, period);
 CREATE TABLE IF NOT EXISTS {schema}.delivery_offsets (
     consumer_group text NOT NULL,
@@ -99,6 +104,7 @@ def entry_row(e: Entry) -> tuple[Any, ...]:
 
 class PostgresTarget:
     name = "postgres"
+    topics: tuple[str, ...] = (t.LEDGER, t.MATCHES, t.EXCEPTIONS)
     stores_positions = True
 
     def __init__(self, dsn: str, schema: str, breaker: Breaker) -> None:
@@ -114,6 +120,7 @@ class PostgresTarget:
             "CREATE TEMPORARY TABLE incoming (LIKE {schema}.ledger_entries INCLUDING DEFAULTS) "
             "ON COMMIT DELETE ROWS"
         ).format(schema=self.schema)
+        self._events = insert_statements(self.schema)
         self._copy = sql.SQL("COPY incoming ({columns}) FROM STDIN").format(columns=columns)
         self._merge = sql.SQL(
             "INSERT INTO {schema}.ledger_entries ({columns}) SELECT {columns} FROM incoming "
@@ -135,6 +142,7 @@ class PostgresTarget:
                 conn = self._connection()
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (DDL_LOCK,))
                 conn.execute(sql.SQL(DDL).format(schema=self.schema))  # type: ignore[arg-type]
+                conn.execute(sql.SQL(EVENT_DDL).format(schema=self.schema))  # type: ignore[arg-type]
 
         self._call(create)
 
@@ -159,12 +167,20 @@ class PostgresTarget:
         def write() -> None:
             conn = self._connection()
             with conn.transaction(), conn.cursor() as cur:
-                if entries:
+                events: dict[str, list[tuple[Any, ...]]] = {}
+                for e in entries:
+                    if e.schema != LEDGER_SCHEMA:
+                        table, row = event_row(e)
+                        events.setdefault(table, []).append(row)
+                for table, rows in events.items():
+                    cur.executemany(self._events[table], rows)
+                ledger = [e for e in entries if e.schema == LEDGER_SCHEMA]
+                if ledger:
                     if not self._staged:
                         cur.execute(self._stage)
                         self._staged = True
                     with cur.copy(self._copy) as copy:
-                        for e in entries:
+                        for e in ledger:
                             copy.write_row(entry_row(e))
                     cur.execute(self._merge)
                 cur.executemany(

@@ -10,6 +10,17 @@ from confluent_kafka import Message
 from streams.errors import Category, ReconError, RecordError, Stage
 from streams.formats import avro
 from streams.formats.records import Source, source_of_message
+from streams.kafka import topics as t
+
+LEDGER_SCHEMA = "ledger_entry"
+# What each topic a target may read carries; the matches topic carries two schemas, named by
+# each message's schema header (trade pairs and three-way document matches).
+TOPIC_SCHEMAS: dict[str, str | None] = {
+    t.LEDGER: LEDGER_SCHEMA,
+    t.MATCHES: None,
+    t.EXCEPTIONS: "match_exception",
+}
+EVENT_SCHEMAS = frozenset({"match", "document_match", "match_exception"})
 
 
 class TargetUnavailable(ReconError):
@@ -28,6 +39,7 @@ class Entry:
     offset: int
     record: dict[str, Any]
     message: Message | None = None
+    schema: str = LEDGER_SCHEMA  # the Avro schema of ``record``
 
     @property
     def entry_id(self) -> str:
@@ -55,22 +67,35 @@ def message_source(msg: Message) -> Source:
     )
 
 
-def entry_of(msg: Message) -> Entry:
-    """The ledger entry ``msg`` carries; a RecordError (parse_error) if it is not one."""
+def header_schema(msg: Message) -> str:
+    raw = msg.headers() or []
+    pairs = raw.items() if isinstance(raw, dict) else raw
+    for name, value in pairs:
+        if name == avro.SCHEMA_HEADER and value:
+            return value.decode() if isinstance(value, bytes) else str(value)
+    return ""
+
+
+def entry_of(msg: Message, schema: str | None = LEDGER_SCHEMA) -> Entry:
+    """The record ``msg`` carries, decoded with ``schema`` (None: the one its schema header
+    names, a match event's); a RecordError (parse_error) if it is not one."""
     topic, partition, offset = msg.topic() or "", msg.partition() or 0, msg.offset() or 0
     value = msg.value() or b""
+    name = schema or header_schema(msg)
     try:
-        record = avro.decode("ledger_entry", value)
+        if schema is None and name not in EVENT_SCHEMAS:
+            raise ValueError(f"schema header {name!r} names no match event")
+        record = avro.decode(name, value)
     except Exception as exc:  # fastavro raises plain ValueError, EOFError, IndexError...
         raise RecordError(
             Category.PARSE_ERROR,
             Stage.SINK,
-            f"{topic}/{partition}@{offset}: value is not an Avro ledger_entry "
+            f"{topic}/{partition}@{offset}: value is not an Avro {name or 'record'} "
             f"({type(exc).__name__}: {exc})",
             field="value",
             value=value[:64],
         ) from exc
-    return Entry(topic, partition, offset, record, msg)
+    return Entry(topic, partition, offset, record, msg, name)
 
 
 @dataclass
@@ -96,6 +121,7 @@ class Target(Protocol):
     replayed entry (same entry_id) must leave it as it was."""
 
     name: str
+    topics: tuple[str, ...]  # logical names of the topics it takes (TOPIC_SCHEMAS)
     # True: the target keeps the offsets with its data (in the same transaction) and seeks
     # there; the group's commits are only a fallback, so they need not wait.
     stores_positions: bool

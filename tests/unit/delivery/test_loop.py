@@ -80,6 +80,7 @@ class FakeConsumer:
 
 class FlakyTarget:
     name = "fake"
+    topics = ("ledger",)
     stores_positions = False
 
     def __init__(self, failures: int) -> None:
