@@ -1,4 +1,4 @@
-"""`recon deliver TARGET`: deliver the ledger topic to a downstream system."""
+"""`recon deliver TARGET`: deliver the ledger (and events) to a downstream system."""
 
 from __future__ import annotations
 

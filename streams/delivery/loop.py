@@ -1,4 +1,4 @@
-"""The delivery loop: poll a batch of the ledger topic, deliver it, dead-letter what the
+"""The delivery loop: poll a batch of the target's topics, deliver it, dead-letter what the
 target refused, flush, then commit; the same order as the worker's sequence
 (docs/design.md): nothing is committed before the target has it.
 

@@ -114,7 +114,7 @@ class PostgresTarget:
         self._conn: psycopg.Connection[Any] | None = None
         self._staged = False  # the session's staging table exists
         # A batch is COPYed into a temporary staging table, then merged with one INSERT:
-        # about three times the rate of one INSERT per entry (docs/delivery.md).
+        # about twice the rate of one INSERT per entry (docs/delivery.md).
         columns = sql.SQL(", ").join(map(sql.Identifier, ENTRY_COLUMNS + POSITION_COLUMNS))
         self._stage = sql.SQL(
             "CREATE TEMPORARY TABLE incoming (LIKE {schema}.ledger_entries INCLUDING DEFAULTS) "

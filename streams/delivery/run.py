@@ -53,7 +53,7 @@ def run_delivery(
     postgres_dsn: str | None = None,
     loglevel: str = "warn",
 ) -> None:
-    """Deliver the ledger topic to ``target_name`` until SIGTERM or SIGINT."""
+    """Deliver the topics ``target_name`` takes until SIGTERM or SIGINT."""
     logging.config.dictConfig(logging_config(level_number(loglevel), settings.log_format))
     metrics = Metrics()
     target, breaker = build_target(target_name, settings, metrics, postgres_dsn)
