@@ -19,9 +19,13 @@ def deliver(
         int | None, typer.Option(help="Port of /metrics (env RECON_METRICS_PORT; 0: any).")
     ] = None,
     loglevel: Annotated[str, typer.Option(help="crit|error|warn|info|debug")] = "warn",
+    drain: Annotated[
+        bool,
+        typer.Option("--drain", help="Exit 0 once the target's group has caught up (batch runs)."),
+    ] = False,
 ) -> None:
     """Deliver ledger entries to TARGET (own consumer group per target), committing offsets
     only after the target has them; runs until SIGTERM (docs/delivery.md)."""
     settings = settings_from(ctx).with_overrides(metrics_port=metrics_port)
     dsn = ensure_postgres(settings) if target == "postgres" else None
-    run_delivery(settings, target, postgres_dsn=dsn, loglevel=loglevel)
+    run_delivery(settings, target, postgres_dsn=dsn, loglevel=loglevel, drain=drain)

@@ -9,6 +9,7 @@ import threading
 from types import FrameType
 
 from streams.delivery.breaker import Breaker
+from streams.delivery.drain import deliver_until_caught_up
 from streams.delivery.loop import DeliveryLoop
 from streams.delivery.postgres import PostgresTarget
 from streams.delivery.target import Target
@@ -52,11 +53,16 @@ def run_delivery(
     *,
     postgres_dsn: str | None = None,
     loglevel: str = "warn",
+    drain: bool = False,
 ) -> None:
-    """Deliver the topics ``target_name`` takes until SIGTERM or SIGINT."""
+    """Deliver the topics ``target_name`` takes until SIGTERM or SIGINT; with ``drain``,
+    until its group has caught up (then return)."""
     logging.config.dictConfig(logging_config(level_number(loglevel), settings.log_format))
     metrics = Metrics()
     target, breaker = build_target(target_name, settings, metrics, postgres_dsn)
+    if drain:
+        deliver_until_caught_up(settings, target, breaker, metrics)
+        return
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import resource
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -26,22 +25,19 @@ from multiprocessing.connection import Connection
 from typing import Any, cast
 
 import psycopg
-from confluent_kafka import KafkaException
 from psycopg import sql
 
 from streams.broker.postgres import ensure_postgres
 from streams.broker.server import ensure_broker
 from streams.delivery.breaker import Breaker
+from streams.delivery.drain import deliver_until_caught_up
 from streams.delivery.erp import ErpTarget
-from streams.delivery.loop import DeliveryLoop, delivery_group
 from streams.delivery.postgres import ENTRY_COLUMNS, POSITION_COLUMNS, PostgresTarget
-from streams.delivery.target import Target
 from streams.domain.accrual.postings import EntryKind, Posting
 from streams.formats.records import ledger_message
 from streams.kafka import clients
 from streams.kafka import topics as t
 from streams.kafka.clients import admin_client
-from streams.kafka.read import LagProbe
 from streams.observability.metrics import Metrics
 from streams.settings import Settings
 from streams.tools.bench.procs import BenchError
@@ -109,47 +105,6 @@ def publish(settings: Settings, count: int) -> None:
         raise RuntimeError("benchmark entries not all delivered to Kafka")
 
 
-def caught_up(probe: LagProbe, settings: Settings) -> bool:
-    """The target's group committed every entry; False while the cluster cannot say (its
-    group coordinator loading or moving)."""
-    try:
-        lags = probe.lag([settings.topic(t.LEDGER)])
-    except KafkaException:
-        return False
-    return all(lag.behind == 0 for lag in lags)
-
-
-def deliver(settings: Settings, target: Target, breaker: Breaker, metrics: Metrics) -> None:
-    """Run the loop in this process until the target's group has committed everything."""
-    loop = DeliveryLoop(settings, target, breaker, metrics)
-    stop = threading.Event()
-    done = threading.Event()
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            loop.run(stop.is_set, lambda: None)
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            done.set()
-
-    thread = threading.Thread(target=run, name="bench-delivery", daemon=True)
-    # One connection asked every half second: a new client per question costs this
-    # process CPU that would count against the loop.
-    probe = LagProbe(settings, delivery_group(settings, target.name))
-    thread.start()
-    try:
-        while not done.is_set() and not caught_up(probe, settings):
-            time.sleep(0.5)
-    finally:
-        stop.set()
-        thread.join()
-        probe.close()
-    if errors:
-        raise errors[0]
-
-
 def copy_rows(dsn: str, schema: str, count: int) -> Callable[[], None]:
     """A plain COPY of the same rows into a table shaped like ledger_entries."""
     ident = sql.Identifier(schema)
@@ -213,7 +168,11 @@ def run(settings: Settings, entries: int) -> list[Measured]:
         "postgres", metrics, settings.breaker_fail_max, settings.breaker_reset_seconds
     )
     pg = PostgresTarget(dsn, settings.postgres_schema, breaker)
-    results.append(measure("postgres", entries, lambda: deliver(settings, pg, breaker, metrics)))
+    results.append(
+        measure(
+            "postgres", entries, lambda: deliver_until_caught_up(settings, pg, breaker, metrics)
+        )
+    )
     held = sum(n for _, n in pg.totals().values())
     if held != entries:
         raise BenchError(f"delivery benchmark: PostgreSQL holds {held} of {entries} entries")
@@ -228,7 +187,7 @@ def run(settings: Settings, entries: int) -> list[Measured]:
             measure(
                 "erp (local HTTP sink)",
                 entries,
-                lambda: deliver(erp_settings, erp, breaker, metrics),
+                lambda: deliver_until_caught_up(erp_settings, erp, breaker, metrics),
             )
         )
     finally:

@@ -216,3 +216,12 @@ def test_ledger_check_passes_then_finds_a_tampered_cent(delivery_settings: Setti
     assert f"agreement {victim.agreement_id} period {victim.period} EUR" in failed.stderr
     assert "(difference +0.01)" in failed.stderr
     assert "1 difference(s) against postgres" in failed.stderr
+
+
+def test_recon_deliver_drain_exits_once_caught_up(delivery_settings: Settings) -> None:
+    settings = delivery_settings
+    t.create_topics(settings)
+    publish(settings, postings(700, seed=13), duplicate_every=4)
+    done = recon(settings, "deliver", "postgres", "--drain")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert_equal_to_ledger(settings)
