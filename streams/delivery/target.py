@@ -68,12 +68,14 @@ def message_source(msg: Message) -> Source:
 
 
 def header_schema(msg: Message) -> str:
+    """The schema a matches-topic message's header names; ``match`` without one, as
+    `recon matches export` reads them."""
     raw = msg.headers() or []
     pairs = raw.items() if isinstance(raw, dict) else raw
     for name, value in pairs:
         if name == avro.SCHEMA_HEADER and value:
             return value.decode() if isinstance(value, bytes) else str(value)
-    return ""
+    return "match"
 
 
 def entry_of(msg: Message, schema: str | None = LEDGER_SCHEMA) -> Entry:
