@@ -35,7 +35,7 @@ lock: ## regenerate requirements.lock from pyproject.toml (runtime + dev, with h
 	$(BIN)/uv pip compile -q pyproject.toml --extra dev --universal --python-version 3.11 \
 		--generate-hashes --custom-compile-command 'make lock' $(LOCK_ARGS) -o $(LOCK)
 
-demo: $(STAMP) ## run the rebate, matching and EDI three-way pipelines end to end and self-check
+demo: $(STAMP) postgresql-tools ## run the rebate, matching and EDI three-way pipelines end to end, deliver to PostgreSQL, self-check
 	$(BIN)/python -m streams.tools.demo --out $(OUT)
 
 QUIX_STAMP := .venv-quix/.installed
