@@ -14,33 +14,33 @@ from psycopg import sql
 
 from streams.delivery.target import Entry
 
-EVENT_DDL = """
+# Columns every event table ends with: its order, its content, where it was read.
+EVENT_COLUMNS = """
+    seq              bigint NOT NULL,
+    event_at         timestamptz NOT NULL,
+    record           jsonb NOT NULL,
+    source_topic     text NOT NULL,
+    source_partition integer NOT NULL,
+    source_offset    bigint NOT NULL,
+    delivered_at     timestamptz NOT NULL DEFAULT now()
+"""
+
+EVENT_DDL = (
+    """
 CREATE TABLE IF NOT EXISTS {schema}.match_events (
     event_id         text PRIMARY KEY,
     kind             text NOT NULL,
     subject_id       text NOT NULL,
-    event            text NOT NULL,
-    seq              bigint NOT NULL,
-    event_at         timestamptz NOT NULL,
-    record           jsonb NOT NULL,
-    source_topic     text NOT NULL,
-    source_partition integer NOT NULL,
-    source_offset    bigint NOT NULL,
-    delivered_at     timestamptz NOT NULL DEFAULT now()
-);
+    event            text NOT NULL,"""
+    + EVENT_COLUMNS
+    + """);
 CREATE TABLE IF NOT EXISTS {schema}.exception_events (
     event_id         text PRIMARY KEY,
     exception_id     text NOT NULL,
     status           text NOT NULL,
-    exception_kind   text NOT NULL,
-    seq              bigint NOT NULL,
-    event_at         timestamptz NOT NULL,
-    record           jsonb NOT NULL,
-    source_topic     text NOT NULL,
-    source_partition integer NOT NULL,
-    source_offset    bigint NOT NULL,
-    delivered_at     timestamptz NOT NULL DEFAULT now()
-);
+    exception_kind   text NOT NULL,"""
+    + EVENT_COLUMNS
+    + """);
 CREATE OR REPLACE VIEW {schema}.live_matches AS
     SELECT * FROM (
         SELECT DISTINCT ON (kind, subject_id) * FROM {schema}.match_events
@@ -52,8 +52,8 @@ CREATE OR REPLACE VIEW {schema}.open_exceptions AS
         ORDER BY exception_id, seq DESC
     ) latest WHERE status = 'open';
 """
+)
 
-TABLES = {"match": "match_events", "document_match": "match_events"}
 SUBJECTS = {"match": "pair_id", "document_match": "match_id"}
 
 
