@@ -1,19 +1,20 @@
-"""The Parquet archive target: ledger entries as Parquet files partitioned by topic and
-business date, each file committed atomically and listed with its SHA-256 and row count,
-so an auditor can prove the archive complete and untouched (``verify``).
+"""The Parquet archive target: ledger entries, match and exception events as Parquet
+files partitioned by topic and business date, each file committed atomically and listed
+with its SHA-256 and row count, so an auditor can prove the archive complete and untouched
+(``verify``).
 
 Layout under the archive directory (``RECON_ARCHIVE_DIR``, default ``<home>/archive``)::
 
     <topic>/date=<YYYY-MM-DD>/p<partition>-o<first offset>.parquet
     _commits/<consumer group>/<batch id>.json
 
-A batch writes one file per (business date, partition) it holds, each to a hidden
+A batch writes one file per (topic, business date, partition) it holds, each to a hidden
 temporary name, fsynced, then renamed; then its commit record (same way): the files with
 their topic, SHA-256 and rows, and the next offset of each partition. The commit record is
 the commit: a restart seeks to the offsets the records hold and first deletes every file
 no record lists (what a crash left between rename and record). The business date of an
-entry is the UTC date of its ``created_at``. One ``recon deliver archive`` per directory
-(a lock file says so).
+entry is the UTC date of its ``created_at``, of an event its ``event_at``. One ``recon
+deliver archive`` per directory (a lock file says so).
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ from typing import IO, Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from streams.delivery.target import Delivered, Entry, Position
+from streams.delivery.events import event_json, state_of, subject_of
+from streams.delivery.target import LEDGER_SCHEMA, Delivered, Entry, Position
 from streams.errors import DeliveryError
 from streams.kafka import topics as t
 
@@ -65,6 +67,22 @@ SCHEMA = pa.schema(
     ]
 )
 RECORD_COLUMNS = SCHEMA.names[:-3]
+# Match and exception events (the matches and exceptions topics): what each is about, its
+# state and order, and the whole event as JSON (docs/delivery.md).
+EVENT_SCHEMA = pa.schema(
+    [
+        ("event_id", pa.string()),
+        ("schema", pa.string()),
+        ("subject_id", pa.string()),
+        ("state", pa.string()),
+        ("seq", pa.int64()),
+        ("event_at", pa.timestamp("us", tz="UTC")),
+        ("record", pa.string()),
+        ("source_topic", pa.string()),
+        ("source_partition", pa.int32()),
+        ("source_offset", pa.int64()),
+    ]
+)
 
 
 @dataclass(frozen=True)
@@ -76,8 +94,32 @@ class ArchivedFile:
 
 
 def business_date(e: Entry) -> str:
-    created: datetime = e.record["created_at"]
-    return created.astimezone(UTC).date().isoformat()
+    """The UTC date an entry was posted (``created_at``) or an event happened."""
+    at: datetime = e.record["created_at" if e.schema == LEDGER_SCHEMA else "event_at"]
+    return at.astimezone(UTC).date().isoformat()
+
+
+def table_of(entries: list[Entry]) -> pa.Table:
+    """The rows of one file: entries of one topic (ledger entries, or events)."""
+    if entries[0].schema == LEDGER_SCHEMA:
+        return pa.Table.from_pylist([row_of(e) for e in entries], schema=SCHEMA)
+    return pa.Table.from_pylist([event_row_of(e) for e in entries], schema=EVENT_SCHEMA)
+
+
+def event_row_of(e: Entry) -> dict[str, Any]:
+    r = e.record
+    return {
+        "event_id": r["event_id"],
+        "schema": e.schema,
+        "subject_id": subject_of(e),
+        "state": state_of(e),
+        "seq": r["seq"],
+        "event_at": r["event_at"],
+        "record": event_json(e),
+        "source_topic": e.topic,
+        "source_partition": e.partition,
+        "source_offset": e.offset,
+    }
 
 
 def row_of(e: Entry) -> dict[str, Any]:
@@ -131,7 +173,7 @@ def archived_files(root: Path) -> Iterator[Path]:
 
 class ArchiveTarget:
     name = "archive"
-    topics: tuple[str, ...] = (t.LEDGER,)
+    topics: tuple[str, ...] = (t.LEDGER, t.MATCHES, t.EXCEPTIONS)
     stores_positions = True
 
     def __init__(self, root: Path) -> None:
@@ -171,7 +213,7 @@ class ArchiveTarget:
         for (topic, day, partition), cell in sorted(cells.items()):
             cell.sort(key=lambda e: e.offset)
             rel = f"{topic}/date={day}/p{partition:03d}-o{cell[0].offset:020d}.parquet"
-            table = pa.Table.from_pylist([row_of(e) for e in cell], schema=SCHEMA)
+            table = table_of(cell)
             path = self.root / rel
             write_atomically(path, partial(pq.write_table, table))
             files.append(ArchivedFile(rel, topic, table.num_rows, sha256_of(path)))

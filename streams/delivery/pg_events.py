@@ -5,13 +5,11 @@ read (docs/matching.md): per pair, document match or exception, the event with t
 
 from __future__ import annotations
 
-import json
-from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from psycopg import sql
 
+from streams.delivery.events import event_json, state_of, subject_of
 from streams.delivery.target import Entry
 
 # Columns every event table ends with: its order, its content, where it was read.
@@ -54,31 +52,14 @@ CREATE OR REPLACE VIEW {schema}.open_exceptions AS
 """
 )
 
-SUBJECTS = {"match": "pair_id", "document_match": "match_id"}
-
-
-def _json_value(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, datetime):
-        return value.isoformat()
-    raise TypeError(f"not JSON: {type(value).__name__}")
-
 
 def event_row(e: Entry) -> tuple[str, tuple[Any, ...]]:
     """The table of an event entry and its row."""
     r = e.record
-    record = json.dumps(r, default=_json_value, sort_keys=True)
-    where = (e.topic, e.partition, e.offset)
+    common = (r["seq"], r["event_at"], event_json(e), e.topic, e.partition, e.offset)
     if e.schema == "match_exception":
-        return "exception_events", (
-            r["event_id"], r["exception_id"], r["status"], r["kind"], r["seq"], r["event_at"],
-            record, *where,
-        )  # fmt: skip
-    return "match_events", (
-        r["event_id"], e.schema, r[SUBJECTS[e.schema]], r["event"], r["seq"], r["event_at"],
-        record, *where,
-    )  # fmt: skip
+        return "exception_events", (r["event_id"], subject_of(e), state_of(e), r["kind"], *common)
+    return "match_events", (r["event_id"], e.schema, subject_of(e), state_of(e), *common)
 
 
 def insert_statements(schema: sql.Identifier) -> dict[str, sql.Composed]:

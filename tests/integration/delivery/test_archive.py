@@ -5,6 +5,7 @@ leaves a half file visible, and the archive ends holding every message once."""
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from decimal import Decimal
 from pathlib import Path
@@ -19,6 +20,7 @@ from streams.delivery.loop import DeliveryLoop
 from streams.kafka import topics as t
 from streams.observability.metrics import Metrics
 from streams.settings import Settings
+from tests.integration.delivery.event_feed import AT, document_match, exception, match, send
 from tests.integration.delivery.ledger_feed import (
     DAYS,
     LoopThread,
@@ -42,12 +44,12 @@ def archive_settings(isolated_settings: Settings, tmp_path: Path, **overrides: o
     )
 
 
-def archived(settings: Settings) -> pa.Table:
-    """Every committed row (the files the commit records list)."""
+def archived(settings: Settings, topic: str = t.LEDGER) -> pa.Table:
+    """Every committed row of ``topic`` (the files the commit records list)."""
     root = settings.archive_root
     result = verify(root)
     assert not result.problems, result.problems
-    paths = sorted(archived_files(root))
+    paths = sorted(archived_files(root / settings.topic(topic)))
     return pa.concat_tables([pq.read_table(p) for p in paths]) if paths else pa.table({})
 
 
@@ -82,22 +84,38 @@ def test_archive_is_complete_and_verify_finds_tampering(
     settings = archive_settings(isolated_settings, tmp_path, deliver_batch_max=300)
     t.create_topics(settings)
     sent = publish(settings, postings(1200, seed=21), duplicate_every=9)
+    events = [
+        (t.MATCHES, "match", match("P1", "matched", 1)),
+        (t.MATCHES, "document_match", document_match("M1", 1)),
+        (t.EXCEPTIONS, "match_exception", exception("X1", "open", 1)),
+    ]
+    send(settings, events)
     metrics = Metrics()
     breaker = Breaker("archive", metrics, 3, 1.0)
     loop = DeliveryLoop(settings, ArchiveTarget(settings.archive_root), breaker, metrics)
     runner = LoopThread(lambda should_stop: loop.run(should_stop, lambda: None))
-    wait_until(lambda: rows_archived(settings) == sent, 120, "every message archived")
+    wait_until(lambda: rows_archived(settings) == sent + 3, 120, "every message archived")
     runner.stop()
     assert_every_message_once(settings, sent)
+    matches = archived(settings, t.MATCHES).to_pylist()
+    assert sorted((m["schema"], m["subject_id"], m["state"]) for m in matches) == [
+        ("document_match", "M1", "matched"),
+        ("match", "P1", "matched"),
+    ]
+    (exc,) = archived(settings, t.EXCEPTIONS).to_pylist()
+    assert (exc["subject_id"], exc["state"], exc["seq"]) == ("X1", "open", 1)
+    assert json.loads(exc["record"])["differences"][0]["partner_value"] == "2"
+    matches_dir = settings.archive_root / settings.topic(t.MATCHES)
+    assert [p.name for p in matches_dir.iterdir()] == [f"date={AT.date().isoformat()}"]
     root = settings.archive_root
     topic_dir = root / settings.topic(t.LEDGER)
     assert len(list(topic_dir.glob("date=*"))) == DAYS
 
     passed = recon(settings, "archive", "verify", "--dir", str(root))
     assert passed.returncode == 0, passed.stdout + passed.stderr
-    assert f"{sent} rows, all as committed" in passed.stderr
+    assert f"{sent + 3} rows, all as committed" in passed.stderr
 
-    files = sorted(archived_files(root))
+    files = sorted(archived_files(topic_dir))
     modified, missing = files[0], files[1]
     data = bytearray(modified.read_bytes())
     data[len(data) // 2] ^= 0x01

@@ -94,3 +94,32 @@ def test_one_deliverer_per_directory(tmp_path: Path) -> None:
 def test_verify_refuses_a_directory_that_is_no_archive(tmp_path: Path) -> None:
     with pytest.raises(DeliveryError, match="not an archive"):
         verify(tmp_path)
+
+
+def test_events_go_to_their_topic_by_event_date_with_the_record_as_json(tmp_path: Path) -> None:
+    at = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    exc = {
+        "event_id": "X1:1",
+        "exception_id": "X1",
+        "status": "open",
+        "kind": "mismatch",
+        "seq": 1,
+        "event_at": at,
+        "differences": [{"field": "price", "value": Decimal("1.50"), "partner_value": "2"}],
+    }
+    target = ArchiveTarget(tmp_path)
+    target.start()
+    event = Entry("recon.exceptions", 2, 40, exc, schema="match_exception")
+    target.deliver("g", [event, entry(1, 0, 0, 30)], [Position(TOPIC, 0, 1)])
+    (path,) = archived_files(tmp_path / "recon.exceptions")
+    assert path.parent.name == "date=2026-03-02"
+    (row,) = pq.read_table(path).to_pylist()
+    assert (row["subject_id"], row["state"], row["seq"], row["source_offset"]) == (
+        "X1",
+        "open",
+        1,
+        40,
+    )
+    assert '"value": "1.50"' in row["record"]
+    assert verify(tmp_path).rows == 2
+    target.close()
