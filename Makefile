@@ -11,7 +11,7 @@ OUT    ?= out
 BENCH_ARGS ?=
 LOCK_ARGS  ?=
 
-.PHONY: help venv lock venv-quix demo bench test unit integration lint typecheck broker-start broker-stop clean prometheus-tools
+.PHONY: help venv lock venv-quix demo bench test unit integration lint typecheck broker-start broker-stop clean prometheus-tools postgresql-tools
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -35,7 +35,7 @@ lock: ## regenerate requirements.lock from pyproject.toml (runtime + dev, with h
 	$(BIN)/uv pip compile -q pyproject.toml --extra dev --universal --python-version 3.11 \
 		--generate-hashes --custom-compile-command 'make lock' $(LOCK_ARGS) -o $(LOCK)
 
-demo: $(STAMP) ## run the rebate, matching and EDI three-way pipelines end to end and self-check
+demo: $(STAMP) postgresql-tools ## run the rebate, matching and EDI three-way pipelines end to end, deliver to PostgreSQL, self-check
 	$(BIN)/python -m streams.tools.demo --out $(OUT)
 
 QUIX_STAMP := .venv-quix/.installed
@@ -52,7 +52,10 @@ bench: $(STAMP) $(QUIX_STAMP) ## benchmark: ingest, worker end to end, baselines
 prometheus-tools: ## install Debian's prometheus package if prometheus/promtool are missing
 	sh deploy/ensure-prometheus.sh
 
-test: $(STAMP) prometheus-tools ## the whole suite: lint, types, unit and integration (starts the local broker)
+postgresql-tools: ## install Debian's postgresql package if initdb/pg_ctl are missing
+	sh deploy/ensure-postgresql.sh
+
+test: $(STAMP) prometheus-tools postgresql-tools ## the whole suite: lint, types, unit and integration (starts the local broker and PostgreSQL)
 	$(BIN)/ruff check streams tests
 	$(BIN)/mypy
 	$(BIN)/pytest
@@ -60,7 +63,7 @@ test: $(STAMP) prometheus-tools ## the whole suite: lint, types, unit and integr
 unit: $(STAMP) ## unit tests only
 	$(BIN)/pytest -m unit
 
-integration: $(STAMP) prometheus-tools ## integration tests only (real broker)
+integration: $(STAMP) prometheus-tools postgresql-tools ## integration tests only (real broker, real PostgreSQL)
 	$(BIN)/pytest -m integration
 
 broker-start: $(STAMP) ## start the embedded single-node KRaft broker

@@ -18,6 +18,7 @@ class Category(StrEnum):
     INVALID_VALUE = "invalid_value"
     UNKNOWN_REFERENCE = "unknown_reference"
     TRANSIENT_EXHAUSTED = "transient_exhausted"
+    TARGET_REJECTED = "target_rejected"
     PROCESSING_ERROR = "processing_error"
     OVERSIZED_RECORD = "oversized_record"
 
@@ -45,6 +46,10 @@ class BrokerError(ReconError):
 
 class KafkaOperationError(ReconError):
     """A Kafka admin, produce or consume operation failed."""
+
+
+class DeliveryError(ReconError):
+    """A delivery target is misconfigured, or refused something it should have accepted."""
 
 
 class RecordError(ReconError):

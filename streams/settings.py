@@ -143,6 +143,51 @@ class Settings(BaseSettings):
         description="Wait after an invoice arrives for its PO and ASN: then missing_document.",
     )
 
+    # Delivery to downstream targets (`recon deliver TARGET`, docs/delivery.md). Each target
+    # is its own consumer group on the ledger topic; a batch is delivered, then committed.
+    deliver_batch_max: int = Field(default=2000, ge=1, description="Entries per delivery batch.")
+    deliver_poll_seconds: float = Field(
+        default=0.5, gt=0, description="Longest wait for a delivery batch to fill."
+    )
+    # How long a target that is down (breaker open, database unreachable) is left alone
+    # before the next probe; the consumer's partitions stay paused meanwhile.
+    breaker_fail_max: int = Field(
+        default=5, ge=1, description="Consecutive failed calls that open a target's breaker."
+    )
+    breaker_reset_seconds: float = Field(
+        default=30.0, gt=0, description="Cool-down of an open breaker before a probe."
+    )
+    # PostgreSQL target. Without a DSN, the commands start a private local server (initdb
+    # under <home>/postgres, run as an unprivileged user when we are root).
+    postgres_dsn: str | None = Field(default=None, description="Existing PostgreSQL server.")
+    postgres_schema: str = Field(
+        default="recon", pattern=r"^[a-z_][a-z0-9_]{0,62}$", description="Schema of the tables."
+    )
+    postgres_port: int = Field(default=29432, ge=1, description="Port of the local server.")
+    postgres_user: str = Field(
+        default="postgres", description="OS user that runs the local server when we are root."
+    )
+    # ERP journal API (HTTP). Retries: full-jitter exponential backoff, uniform(0, min(max,
+    # base * 2^(n-1))) before retry n; a Retry-After is honoured and spread by up to
+    # erp_jitter_seconds so the clients it throttled do not come back at the same instant.
+    erp_url: str | None = Field(default=None, description="Journal endpoint (POST).")
+    erp_batch_size: int = Field(default=100, ge=1, description="Entries per POST.")
+    erp_timeout_seconds: float = Field(default=10.0, gt=0)
+    erp_retries: int = Field(default=3, ge=0, description="Retries after the first attempt.")
+    erp_backoff_base_seconds: float = Field(default=2.0, ge=0)
+    erp_backoff_max_seconds: float = Field(default=60.0, ge=0)
+    erp_jitter_seconds: float = Field(default=5.0, ge=0)
+    erp_requests_per_second: float = Field(
+        default=10.0, ge=0, description="Token bucket of POSTs; 0: unlimited."
+    )
+    erp_records_per_second: float = Field(
+        default=1000.0, ge=0, description="Token bucket of entries; 0: unlimited."
+    )
+
+    # Parquet archive target (`recon deliver archive`): files under <archive dir>/<topic>/
+    # date=<business date>/, each batch committed by a manifest record (docs/delivery.md).
+    archive_dir: Path | None = Field(default=None, description="Default: <home>/archive.")
+
     # Local broker (embedded default). Ports sit below Linux's ephemeral range (32768+), where
     # any outgoing client socket could already hold them.
     kafka_version: str = "4.2.0"
@@ -182,6 +227,14 @@ class Settings(BaseSettings):
     @property
     def broker_dir(self) -> Path:
         return self.home / "broker"
+
+    @property
+    def archive_root(self) -> Path:
+        return self.archive_dir or self.home / "archive"
+
+    @property
+    def postgres_dir(self) -> Path:
+        return self.home / "postgres"
 
     def topic(self, name: str) -> str:
         return f"{self.topic_prefix}.{name}"

@@ -8,14 +8,17 @@ from typing import Annotated
 import typer
 
 from streams.cli import (
+    archive,
     audit,
     bench,
     broker,
+    deliver,
     dlq,
     edi,
     ingest,
     ledger,
     matching,
+    postgres,
     sre,
     topics,
     trace,
@@ -57,11 +60,14 @@ app.add_typer(ingest.app, name="ingest")
 app.add_typer(ledger.app, name="ledger")
 app.add_typer(dlq.app, name="dlq")
 app.add_typer(edi.app, name="edi")
+app.add_typer(postgres.app, name="postgres")
+app.add_typer(archive.app, name="archive")
 app.add_typer(matching.matches_app, name="matches")
 app.add_typer(matching.exceptions_app, name="exceptions")
 app.add_typer(sre.group_app, name="group")
 app.add_typer(sre.state_app, name="state")
 app.command("worker")(worker.worker)
+app.command("deliver")(deliver.deliver)
 app.command("replay")(sre.replay)
 app.command("lag")(sre.lag)
 app.command("audit")(audit.audit)

@@ -12,6 +12,7 @@ Label meanings:
   error's stage (parse, validate, compute...); of latency: the output reached (outcome, dlq,
   agreement, ledger).
 - ``topic``: the real Kafka topic name.
+- ``target`` of delivery metrics: ``postgres`` or ``erp`` (`recon deliver TARGET`).
 """
 
 from __future__ import annotations
@@ -113,6 +114,40 @@ class Metrics:
         self.ledger_entries = Counter(
             "recon_ledger_entries", "Ledger entries published, per currency and kind.",
             ["currency", "kind"], registry=r,
+        )
+        self.delivered = Counter(
+            "recon_delivery_delivered", "Ledger entries the target accepted, per target.",
+            ["target"], registry=r,
+        )
+        self.delivery_retried = Counter(
+            "recon_delivery_retried", "Calls to the target retried after a transient failure.",
+            ["target"], registry=r,
+        )
+        self.delivery_failed = Counter(
+            "recon_delivery_failed", "Ledger entries dead-lettered by delivery, per category.",
+            ["target", "category"], registry=r,
+        )
+        self.breaker_state = Gauge(
+            "recon_delivery_breaker_state",
+            "Circuit breaker of a target: 0 closed, 1 half-open, 2 open (partitions paused).",
+            ["target"], registry=r,
+        )
+        self.breaker_opened = Counter(
+            "recon_delivery_breaker_opened", "Times the target's breaker opened.", ["target"],
+            registry=r,
+        )
+        self.rate_limited = Counter(
+            "recon_delivery_rate_limited_seconds",
+            "Time delivery waited for the target's rate limit.", ["target"], registry=r,
+        )
+        self.delivery_batch = Histogram(
+            "recon_delivery_batch_seconds", "Time to deliver and commit one batch.", ["target"],
+            buckets=PROCESSING_BUCKETS, registry=r,
+        )
+        self.ledger_check_differences = Gauge(
+            "recon_ledger_check_differences",
+            "(agreement, period, currency) rows where a target differs from the ledger topic, "
+            "at the last `recon ledger check`.", ["target"], registry=r,
         )
         self.ready = Gauge(
             "recon_worker_ready", "1 once table recovery has completed, else 0.", registry=r

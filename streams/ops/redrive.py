@@ -9,6 +9,10 @@ original topic and partition with:
   new DLQ record (its dlq_id hashes the new position and attempt) with attempts + 1;
 - ``recon-first-seen`` = the original first_seen, which the DLQ keeps on the new record.
 
+A delivery dead letter (stage ``sink``: a ledger entry a target refused or could not take)
+goes back to the ledger topic, where the delivery consumers read it again; it is not
+counted in any manifest, since no worker decides it (docs/delivery.md).
+
 Each DLQ record is redriven at most once: once its redriven copy is delivered, its dlq_id
 is marked in the small compacted topic ``<prefix>.dlq.redriven`` (key dlq_id), and a
 redrive skips marked ids. A failed redrive run (crash between delivery and mark) may
@@ -27,7 +31,7 @@ from typing import Any
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import NewTopic  # type: ignore[attr-defined]
 
-from streams.errors import Category, KafkaOperationError
+from streams.errors import Category, KafkaOperationError, Stage
 from streams.formats import headers as h
 from streams.ingest.publishers import DeliveryTally
 from streams.kafka import clients
@@ -143,7 +147,11 @@ def redrive(
             None if rec["original_key"] is None else bytes(rec["original_key"]),
             bytes(rec["original"]),
             redrive_headers(rec, correlation_id),
-            FileCount(
+            # A delivery dead letter (stage sink) goes back to the ledger topic, which no
+            # worker decides: no outcome will follow, so no manifest may count it as read.
+            None
+            if rec["stage"] == Stage.SINK
+            else FileCount(
                 rec["source_file"], rec["file_sha256"], rec["record_format"], rec["source_topic"]
             ),
         )

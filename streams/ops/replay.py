@@ -97,17 +97,21 @@ class Republisher:
         key: bytes | None,
         value: bytes,
         headers: HeaderList,
-        file: FileCount,
+        file: FileCount | None,
         records: int = 1,
     ) -> None:
-        """Publish one message holding ``records`` records (a chunk holds several)."""
-        counted = self.files.setdefault((file.source_file, file.file_sha256), file)
-        counted.rows += records
-        counted.bytes += len(value)
+        """Publish one message holding ``records`` records (a chunk holds several);
+        ``file`` is the source file they count for in the manifests (None: a record no
+        worker decides, e.g. a ledger entry for a delivery target)."""
+        counted = None
+        if file is not None:
+            counted = self.files.setdefault((file.source_file, file.file_sha256), file)
+            counted.rows += records
+            counted.bytes += len(value)
         report = self.tally.report(records)
 
         def delivered(err: object, msg: object) -> None:
-            if err is None:
+            if err is None and counted is not None:
                 counted.delivered += records
             report(err, msg)  # type: ignore[arg-type]
 

@@ -6,7 +6,8 @@ topics, ingests the sample sales and then the agreements (master data arriving l
 purpose), the sample trades and confirmations, and the sample X12 orders and freight
 invoices, drains the worker (a batch run: end of input closes every window), writes the
 ledger, matches, exceptions and audit CSVs and checks the ledger, the pairing and the
-three-way results against the plain reference computations.
+three-way results against the plain reference computations; then delivers the ledger,
+matches and exceptions to the local PostgreSQL and checks it against the topics.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from streams.ops.threeway_report import (
 )
 from streams.settings import Settings
 from streams.tools.batch import drain
+from streams.tools.demo_delivery import postgres_report
 from streams.tools.references import differences, expected_matches, expected_totals
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"  # streams/tools/demo.py
@@ -163,6 +165,7 @@ def run(out_dir: Path) -> int:
     problems = differences(ledger, expected_totals([pos], [promotions]))
     problems += matching_report(settings, out_dir)
     problems += threeway_report(settings)
+    problems += postgres_report(base, settings, out)
     problems += [f"{r.source_file}: audit does not reconcile" for r in rows if not r.reconciles]
     for problem in problems:
         out.print(f"[red]MISMATCH[/] {problem}")
@@ -170,7 +173,7 @@ def run(out_dir: Path) -> int:
         return 1
     out.print(
         f"[green]ledger equals the reference to the cent; the pairing and the three-way "
-        f"results equal the references; "
+        f"results equal the references; PostgreSQL equals the topics; "
         f"every file reconciles.[/] CSVs in {out_dir}/ (ledger_totals, ledger_entries, "
         f"matches, exceptions, audit); "
         f"`recon dlq list` with RECON_TOPIC_PREFIX=demo shows the dead letters."
