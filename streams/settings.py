@@ -65,7 +65,14 @@ class Settings(BaseSettings):
     commit_interval_seconds: float = Field(default=1.0, gt=0)
     # Agents take records in batches: the state is written once per key per batch, which
     # is most of the cost of a record. A batch waits at most agent_batch_seconds to fill.
-    agent_batch_max: int = Field(default=1000, ge=1, description="Records per agent batch.")
+    agent_batch_max: int = Field(default=1000, ge=1, description="Messages per agent batch.")
+    # A batch is decided, written and flushed in parts of at most this many records (a
+    # chunk counts its lines): a part settles its postings once per (agreement, period),
+    # so larger parts mean fewer ledger entries and fewer writes, and bound the memory and
+    # the time a part holds the event loop.
+    agent_part_records: int = Field(
+        default=10_000, ge=1, description="Most records decided before their outputs flush."
+    )
     agent_batch_seconds: float = Field(
         default=0.05, gt=0, description="Longest wait for an agent batch to fill."
     )

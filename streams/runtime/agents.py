@@ -42,7 +42,7 @@ def attach(
     up to ``agent_batch_max`` events, or of one (``one_at_a_time``)."""
     processor.agent = name
     batch_max = 1 if one_at_a_time else settings.agent_batch_max
-    processor.records_per_part = settings.agent_batch_max
+    processor.records_per_part = settings.agent_part_records
 
     async def process(stream: StreamT[Any]) -> None:
         # faust-streaming has take_events; its StreamT stub does not declare it.

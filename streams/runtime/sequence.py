@@ -106,7 +106,7 @@ class RecordProcessor(ABC):
 
     # Records decided and written before their outputs are flushed: bounds the memory and
     # the time without an await of a batch of chunks (set by ``attach``).
-    records_per_part = 1000
+    records_per_part = 10_000
     # The input is source records, each owed exactly one outcome: dead-lettering one here
     # is its outcome. False for a stage reading internal messages, whose records' outcomes
     # an earlier stage already published.
