@@ -20,10 +20,12 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Produ
 from streams.delivery.breaker import Breaker
 from streams.delivery.target import (
     LEDGER_SCHEMA,
+    NO_READERS,
     TOPIC_SCHEMAS,
     Delivered,
     Entry,
     Position,
+    Readers,
     Target,
     TargetUnavailable,
     entry_of,
@@ -70,9 +72,14 @@ class Batch:
         )
 
 
-def batch_of(messages: list[Message], schemas: dict[str, str | None] | None = None) -> Batch:
+def batch_of(
+    messages: list[Message],
+    schemas: dict[str, str | None] | None = None,
+    readers: Readers = NO_READERS,
+) -> Batch:
     """The batch of ``messages``, each decoded with its topic's schema (``schemas``, real
-    topic name -> schema; default: every message a ledger entry)."""
+    topic name -> schema; default: every message a ledger entry), by the target's own
+    reader of that schema if ``readers`` has one."""
     batch = Batch()
     for msg in messages:
         err = msg.error()
@@ -87,7 +94,7 @@ def batch_of(messages: list[Message], schemas: dict[str, str | None] | None = No
         batch.next_offsets[(topic, partition)] = offset + 1
         try:
             schema = schemas[topic] if schemas is not None else LEDGER_SCHEMA
-            batch.entries.append(entry_of(msg, schema))
+            batch.entries.append(entry_of(msg, schema, readers))
         except RecordError as exc:
             batch.undecodable.append((Entry(topic, partition, offset, {}, msg), exc))
     return batch
@@ -104,6 +111,8 @@ class DeliveryLoop:
         self.group = delivery_group(settings, target.name)
         self.schemas = {settings.topic(n): TOPIC_SCHEMAS[n] for n in target.topics}
         self.dlq_topic = settings.topic(t.DLQ)
+        # A target may read some schemas its own way (Target: optional ``readers``).
+        self.readers: Readers = getattr(target, "readers", NO_READERS)
         self._holding = False  # a batch is held for a target that is down: keep paused
         self._revoked: set[tuple[str, int]] = set()
 
@@ -132,7 +141,7 @@ class DeliveryLoop:
                     continue
                 started = time.perf_counter()
                 self._revoked.clear()
-                batch = batch_of(messages, self.schemas)
+                batch = batch_of(messages, self.schemas, self.readers)
                 if batch.undecodable:
                     # Before the target stores offsets past them: a DLQ record is never lost.
                     self._dead_letter(producer, batch.undecodable)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, Protocol
 
 from confluent_kafka import Message
@@ -21,6 +23,12 @@ TOPIC_SCHEMAS: dict[str, str | None] = {
     t.EXCEPTIONS: "match_exception",
 }
 EVENT_SCHEMAS = frozenset({"match", "document_match", "match_exception"})
+
+# How a target reads the body of one schema's messages, instead of avro.decode: a record
+# shaped for what it writes (the PostgreSQL target's ledger rows, pg_ledger).
+Reader = Callable[[bytes], dict[str, Any]]
+Readers = Mapping[str, Reader]
+NO_READERS: Readers = MappingProxyType({})
 
 
 class TargetUnavailable(ReconError):
@@ -78,16 +86,20 @@ def header_schema(msg: Message) -> str:
     return "match"
 
 
-def entry_of(msg: Message, schema: str | None = LEDGER_SCHEMA) -> Entry:
+def entry_of(
+    msg: Message, schema: str | None = LEDGER_SCHEMA, readers: Readers = NO_READERS
+) -> Entry:
     """The record ``msg`` carries, decoded with ``schema`` (None: the one its schema header
-    names, a match event's); a RecordError (parse_error) if it is not one."""
+    names, a match event's), by the reader ``readers`` has for it if any; a RecordError
+    (parse_error) if it is not one."""
     topic, partition, offset = msg.topic() or "", msg.partition() or 0, msg.offset() or 0
     value = msg.value() or b""
     name = schema or header_schema(msg)
     try:
         if schema is None and name not in EVENT_SCHEMAS:
             raise ValueError(f"schema header {name!r} names no match event")
-        record = avro.decode(name, value)
+        read = readers.get(name)
+        record = read(value) if read is not None else avro.decode(name, value)
     except Exception as exc:  # fastavro raises plain ValueError, EOFError, IndexError...
         raise RecordError(
             Category.PARSE_ERROR,
@@ -127,6 +139,7 @@ class Target(Protocol):
     # True: the target keeps the offsets with its data (in the same transaction) and seeks
     # there; the group's commits are only a fallback, so they need not wait.
     stores_positions: bool
+    # Optional (read with getattr, default none): schema name -> its own Reader.
 
     def start(self) -> None:
         """Connect and prepare (tables, sessions); may raise TargetUnavailable."""

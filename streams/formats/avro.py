@@ -40,6 +40,11 @@ def _schema_text(name: str) -> str:
     )
 
 
+def schema_text(name: str) -> str:
+    """The Avro schema ``name`` as written in its .avsc file (JSON)."""
+    return _schema_text(name)
+
+
 @cache
 def schema(name: str) -> Any:
     return fastavro.parse_schema(json.loads(_schema_text(name)))
