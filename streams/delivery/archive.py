@@ -203,7 +203,13 @@ class ArchiveTarget:
                     found[p["partition"]] = max(found.get(p["partition"], 0), p["offset"])
         return found
 
-    def deliver(self, group: str, entries: list[Entry], positions: list[Position]) -> Delivered:
+    def deliver(
+        self,
+        group: str,
+        entries: list[Entry],
+        positions: list[Position],
+        meanwhile: Callable[[], None] | None = None,
+    ) -> Delivered:
         if not positions:
             return Delivered()
         cells: dict[tuple[str, str, int], list[Entry]] = defaultdict(list)

@@ -187,7 +187,13 @@ class ErpTarget:
     def stored_positions(self, group: str, topic: str) -> dict[int, int]:
         return {}  # the group's commits: the ERP dedupes replays by key
 
-    def deliver(self, group: str, entries: list[Entry], positions: list[Position]) -> Delivered:
+    def deliver(
+        self,
+        group: str,
+        entries: list[Entry],
+        positions: list[Position],
+        meanwhile: Callable[[], None] | None = None,
+    ) -> Delivered:
         # Copies of an entry count as accepted once the entry is: the ERP has it.
         ordered = to_post(entries, self._recent)
         out = Delivered(accepted=len(entries) - len(ordered))

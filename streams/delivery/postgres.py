@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from decimal import Decimal
+from operator import itemgetter
 from types import MappingProxyType
 from typing import Any, TypeVar
 
@@ -102,13 +103,13 @@ CREATE TABLE IF NOT EXISTS {schema}.delivery_offsets (
 """
 
 
+# One C call per entry rather than a generator over the columns (a tenth of the loop).
+_entry_values = itemgetter(*ENTRY_COLUMNS)
+
+
 def entry_row(e: Entry) -> tuple[Any, ...]:
-    return (
-        *(e.record[c] for c in ENTRY_COLUMNS),
-        e.topic,
-        e.partition,
-        e.offset,
-    )
+    values: tuple[Any, ...] = _entry_values(e.record)
+    return (*values, e.topic, e.partition, e.offset)
 
 
 class PostgresTarget:
@@ -180,7 +181,13 @@ class PostgresTarget:
 
         return self._call(read)
 
-    def deliver(self, group: str, entries: list[Entry], positions: list[Position]) -> Delivered:
+    def deliver(
+        self,
+        group: str,
+        entries: list[Entry],
+        positions: list[Position],
+        meanwhile: Callable[[], None] | None = None,
+    ) -> Delivered:
         def write() -> None:
             conn = self._connection()
             with conn.transaction(), conn.cursor() as cur:
@@ -193,7 +200,7 @@ class PostgresTarget:
                     cur.executemany(self._events[table], rows)
                 rows = [entry_row(e) for e in entries if e.schema == LEDGER_SCHEMA]
                 if rows:
-                    self._write_ledger(conn, cur, rows)
+                    self._write_ledger(conn, cur, rows, meanwhile)
                 cur.executemany(
                     self._offsets, [(group, p.topic, p.partition, p.offset) for p in positions]
                 )
@@ -202,7 +209,11 @@ class PostgresTarget:
         return Delivered(accepted=len(entries))
 
     def _write_ledger(
-        self, conn: psycopg.Connection[Any], cur: psycopg.Cursor[Any], rows: list[tuple[Any, ...]]
+        self,
+        conn: psycopg.Connection[Any],
+        cur: psycopg.Cursor[Any],
+        rows: list[tuple[Any, ...]],
+        meanwhile: Callable[[], None] | None,
     ) -> None:
         """Insert ``rows`` leaving an entry_id already held as it is (entries are immutable).
 
@@ -215,6 +226,10 @@ class PostgresTarget:
                 with conn.transaction(), cur.copy(self._copy_direct) as copy:
                     for row in rows:
                         copy.write_row(row)
+                    if meanwhile is not None:
+                        # The rows are on their way: the server inserts them while the
+                        # caller decodes its next batch, instead of one waiting on the other.
+                        meanwhile()
                 return
             except errors.UniqueViolation:
                 self._direct = False  # replays: merge until a batch holds none

@@ -148,8 +148,17 @@ class Target(Protocol):
         """Next offsets per partition that the target itself recorded for ``group`` (a
         target that stores offsets with its data); empty: use the group's commits."""
 
-    def deliver(self, group: str, entries: list[Entry], positions: list[Position]) -> Delivered:
+    def deliver(
+        self,
+        group: str,
+        entries: list[Entry],
+        positions: list[Position],
+        meanwhile: Callable[[], None] | None = None,
+    ) -> Delivered:
         """Deliver ``entries`` (and, for a target that stores them, ``positions``, in the
-        same transaction). Raises TargetUnavailable when nothing could be done now."""
+        same transaction). Raises TargetUnavailable when nothing could be done now.
+
+        ``meanwhile``: the caller's own work (decoding the next batch), which the target may
+        run once while its server works on what it was sent; the caller runs it if not."""
 
     def close(self) -> None: ...
