@@ -73,8 +73,10 @@ def paced_ingest(settings: Settings, path: Path, rate: float, seconds: float) ->
     with CsvRecords(path) as source:
         run = RunContext(uuid.uuid4().hex, path.name, "-", "pos-csv", source.header)
         partitions = require_topics(settings, topic)
-        limit = record_limit(settings, topic)
-        publisher = publisher_of(settings, "pos", producer, topic, partitions, run, tally, limit)
+        largest = record_limit(settings, topic)
+        publisher = publisher_of(
+            settings, "pos", producer, topic, partitions, run, tally, largest
+        )
         index = key_index(source.columns)
         start = time.perf_counter()
         for line, raw in source:
