@@ -74,6 +74,7 @@ from streams.runtime.decisions import (
 
 log = logging.getLogger(__name__)
 
+
 @contextmanager
 def in_event(event: EventT[Any]) -> Iterator[None]:
     """Make ``event`` Faust's current event: table reads, writes and their changelog
@@ -256,6 +257,8 @@ class RecordProcessor(ABC):
             self.metrics.child(self.metrics.records_in, chunk.src.topic, "process").inc(len(chunk))
             try:
                 results = self.decide_chunk(chunk)
+            except RecordError as err:  # the chunk's own fault (no columns header): each line's
+                results = [err] * len(chunk)
             except Exception as exc:  # poison pill of a whole-chunk path: all its records
                 log.exception("unexpected error on %s", self.what(chunk.src))
                 results = [poison_pill(exc)] * len(chunk)

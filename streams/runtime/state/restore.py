@@ -91,9 +91,7 @@ FETCH = {
 }
 
 
-def _read_into(
-    settings: Settings, store: Any, topic: str, todo: dict[int, tuple[int, int]]
-) -> int:
+def _read_into(settings: Settings, store: Any, topic: str, todo: dict[int, tuple[int, int]]) -> int:
     c = clients.consumer(settings, f"restore-{uuid.uuid4().hex[:8]}", **FETCH)
     records = 0
     try:

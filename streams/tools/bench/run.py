@@ -265,7 +265,7 @@ def _report_pipeline(report: r.Report, run: PipelineRun, section: str = "") -> N
         section,
         "partition skew of the raw POS topic",
         ("n/a" if spread is None else f"max/mean {spread:.2f}")
-        + f" (records per partition: {', '.join(map(str, run.partition_counts))})",
+        + f" (messages per partition: {', '.join(map(str, run.partition_counts))})",
     )
     report.add(
         section, "worker peak RSS", f"{run.worker_peak_rss_mb:.0f} MB (its relay process included)"

@@ -258,3 +258,16 @@ def test_a_batch_of_chunks_is_decided_and_flushed_in_parts_of_bounded_records() 
     assert got == [Outcome.APPLIED] * 14
     assert processor.writes == 4  # state written once per part
     assert len(outcomes.sent) == 5
+
+
+def test_a_chunk_that_cannot_be_read_dead_letters_each_line_with_the_reason() -> None:
+    processor, _out, outcomes, dlq = setup()
+
+    def unreadable(chunk: chunks.Chunk) -> list[Decision | RecordError]:
+        raise RecordError(Category.SCHEMA_VIOLATION, Stage.PARSE, "no recon-columns header")
+
+    processor.decide_chunk = unreadable  # type: ignore[method-assign]
+    got = run(processor, [chunk_event(1, [(2, b"ok"), (3, b"ok")])])
+    assert got == [Outcome.DEAD_LETTERED] * 2
+    assert dlq_categories(dlq) == [("schema_violation", "no recon-columns header")] * 2
+    assert len(outcomes.sent) == 1
