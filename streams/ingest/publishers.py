@@ -62,14 +62,15 @@ def produce(
     key: bytes | None,
     value: bytes,
     headers: h.HeaderList,
-    on_delivery: DeliveryTally | _Report,
+    tally: DeliveryTally,
     partition: int | None = None,
     records: int = 1,
 ) -> None:
-    """Produce one message (to ``partition``, else by key), waiting on a full local queue
-    (BufferError) instead of failing."""
+    """Produce one message holding ``records`` records (to ``partition``, else by key),
+    counted in ``tally``; wait on a full local queue (BufferError) instead of failing."""
     kafka_headers = cast("list[tuple[str, str | bytes | None]]", headers)  # list is invariant
     where = PARTITION_BY_KEY if partition is None else partition
+    on_delivery = tally if records == 1 else tally.report(records)
     while True:
         try:
             producer.produce(
@@ -84,11 +85,7 @@ def produce(
         except BufferError:
             producer.poll(0.05)
         except KafkaException as exc:  # refused up front (e.g. too large): a failed delivery
-            error = exc.args[0] if exc.args else exc
-            if isinstance(on_delivery, _Report):
-                on_delivery.tally.fail(error, on_delivery.records)
-            else:
-                on_delivery.fail(error, records)
+            tally.fail(exc.args[0] if exc.args else exc, records)
             return
 
 
@@ -203,7 +200,7 @@ class ChunkPublisher:
         value, headers = chunk_message(chunk, self.run_id, self.constant)
         n = len(chunk.records)
         produce(
-            self.producer, self.topic, None, value, headers, self.tally.report(n),
+            self.producer, self.topic, None, value, headers, self.tally,
             partition=chunk.partition, records=n,
         )  # fmt: skip
 
