@@ -156,44 +156,88 @@ def relayed(log: list[tuple[str, bytes]]) -> list[Posting]:
     ]
 
 
-@given(arrivals(), st.data())
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-def test_crash_mid_record_then_reprocessing_is_exact(events: list[Event], data: Any) -> None:
-    refs = refs_for(events)
+# -- chunks: many sales of one message applied in one call ---------------------------------
+
+Step = tuple[list[Event], list[RecordRef]]  # one message: a chunk of sales, or one agreement
+
+
+def messages(events: list[Event], sizes: list[int]) -> list[Step]:
+    """Consecutive sales in chunks of the drawn sizes (one message each, the records
+    indexed within it); an agreement is a message of its own, as in the raw topics."""
+    steps: list[Step] = []
+    offsets = {"pos": 0, "promo": 0}
+    chunk: list[Event] = []
+    ids = iter(range(len(events)))
+
+    def close() -> None:
+        if chunk:
+            o = offsets["pos"]
+            refs = [RecordRef(f"r{next(ids)}", o, line=o, index=i) for i in range(len(chunk))]
+            steps.append((list(chunk), refs))
+            offsets["pos"] += 1
+            chunk.clear()
+
+    for event in events:
+        if isinstance(event, Agreement):
+            close()
+            steps.append(([event], [RecordRef(f"r{next(ids)}", offsets["promo"])]))
+            offsets["promo"] += 1
+            continue
+        chunk.append(event)
+        if len(chunk) >= (sizes[len(steps) % len(sizes)] if sizes else 1):
+            close()
+    close()
+    return steps
+
+
+def apply_step(engine: RebateEngine, step: Step) -> list[Posting]:
+    events, refs = step
+    if len(events) == 1:  # a message of one record: the record-at-a-time path
+        return apply(engine, events[0], refs[0])
+    sales = [(e.facts(), r.record_id, r.position) for e, r in zip(events, refs, strict=True)
+             if isinstance(e, SaleLine)]  # fmt: skip
+    engine.apply_sales(sales, refs.__getitem__)
+    return engine.settle()
+
+
+def assert_exact_after_a_crash(events: list[Event], steps: list[Step], data: Any) -> None:
+    """Apply every message logging each write, cut the changelog anywhere, restore from
+    it, then reprocess from earlier committed offsets (each topic resumes at a message it
+    had fully applied or earlier: a chunk cut in the middle is processed again from its
+    first record), in another interleaving of the two topics: the ledger the relay
+    publishes equals the reference."""
     first = RebateEngine(ChangelogState())
-    boundaries = []  # changelog length after each record
-    for event, ref in zip(events, refs, strict=True):
-        apply(first, event, ref)
+    boundaries = []  # changelog length after each message
+    for step in steps:
+        apply_step(first, step)
         boundaries.append(len(first.state.log))  # type: ignore[attr-defined]
     log = first.state.log  # type: ignore[attr-defined]
     cut = data.draw(st.integers(0, len(log)), label="changelog cut")
-    done = sum(1 for b in boundaries if b <= cut)  # records fully in the changelog
-
+    done = sum(1 for b in boundaries if b <= cut)  # messages fully in the changelog
     recovered = ChangelogState()
     for key, raw in log[:cut]:
         recovered.data[key] = raw
     recovered.log = list(log[:cut])
     second = RebateEngine(recovered)
-    # Each topic resumes from its own committed offset (at most its last fully applied
-    # record), and after a restart the two topics may interleave differently.
     queues = []
     for is_promo in (False, True):
-        records = [
-            (e, r)
-            for e, r in zip(events, refs, strict=True)
-            if isinstance(e, Agreement) is is_promo
-        ]
-        applied = sum(1 for e in events[:done] if isinstance(e, Agreement) is is_promo)
+        own = [s for s in steps if isinstance(s[0][0], Agreement) is is_promo]
+        applied = sum(1 for s in steps[:done] if isinstance(s[0][0], Agreement) is is_promo)
         committed = data.draw(st.integers(0, applied), label=f"committed (promo={is_promo})")
-        queues.append(records[committed:])
+        queues.append(own[committed:])
     order = data.draw(
         st.permutations([0] * len(queues[0]) + [1] * len(queues[1])), label="interleaving"
     )
     iters = [iter(q) for q in queues]
     for which in order:
-        event, ref = next(iters[which])
-        apply(second, event, ref)
+        apply_step(second, next(iters[which]))
     assert ledger_totals(relayed(recovered.log)) == reference_totals(events)
+
+
+@given(arrivals(), st.data())
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_crash_mid_record_then_reprocessing_is_exact(events: list[Event], data: Any) -> None:
+    assert_exact_after_a_crash(events, messages(events, [1]), data)
 
 
 def test_redelivered_superseded_agreement_does_not_roll_terms_back() -> None:
@@ -270,50 +314,6 @@ def test_agreement_redelivered_after_a_later_sales_aggregate_became_durable() ->
     assert ledger_totals(relayed(recovered.log)) == {("A0", "2026-Q1", "USD"): Decimal("0.30")}
 
 
-# -- chunks: many sales of one message applied in one call ---------------------------------
-
-Step = tuple[list[Event], list[RecordRef]]  # one message: a chunk of sales, or one agreement
-
-
-def messages(events: list[Event], sizes: list[int]) -> list[Step]:
-    """Consecutive sales in chunks of the drawn sizes (one message each, the records
-    indexed within it); an agreement is a message of its own, as in the raw topics."""
-    steps: list[Step] = []
-    offsets = {"pos": 0, "promo": 0}
-    chunk: list[Event] = []
-    ids = iter(range(len(events)))
-
-    def close() -> None:
-        if chunk:
-            o = offsets["pos"]
-            refs = [RecordRef(f"r{next(ids)}", o, line=o, index=i) for i in range(len(chunk))]
-            steps.append((list(chunk), refs))
-            offsets["pos"] += 1
-            chunk.clear()
-
-    for event in events:
-        if isinstance(event, Agreement):
-            close()
-            steps.append(([event], [RecordRef(f"r{next(ids)}", offsets["promo"])]))
-            offsets["promo"] += 1
-            continue
-        chunk.append(event)
-        if len(chunk) >= (sizes[len(steps) % len(sizes)] if sizes else 1):
-            close()
-    close()
-    return steps
-
-
-def apply_step(engine: RebateEngine, step: Step) -> list[Posting]:
-    events, refs = step
-    if isinstance(events[0], Agreement):
-        return apply(engine, events[0], refs[0])
-    sales = [(e.facts(), r.record_id, r.position) for e, r in zip(events, refs, strict=True)
-             if isinstance(e, SaleLine)]  # fmt: skip
-    engine.apply_sales(sales, refs.__getitem__)
-    return engine.settle()
-
-
 @given(arrivals(), st.lists(st.integers(1, 12), min_size=1, max_size=4))
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_chunks_give_the_ledger_of_one_sale_at_a_time(
@@ -329,32 +329,4 @@ def test_chunks_give_the_ledger_of_one_sale_at_a_time(
 def test_crash_mid_chunk_then_reprocessing_is_exact(
     events: list[Event], sizes: list[int], data: Any
 ) -> None:
-    steps = messages(events, sizes)
-    first = RebateEngine(ChangelogState())
-    boundaries = []
-    for step in steps:
-        apply_step(first, step)
-        boundaries.append(len(first.state.log))  # type: ignore[attr-defined]
-    log = first.state.log  # type: ignore[attr-defined]
-    cut = data.draw(st.integers(0, len(log)), label="changelog cut")
-    done = sum(1 for b in boundaries if b <= cut)
-    recovered = ChangelogState()
-    for key, raw in log[:cut]:
-        recovered.data[key] = raw
-    recovered.log = list(log[:cut])
-    second = RebateEngine(recovered)
-    # Each topic resumes at a message it had fully applied or earlier: a chunk cut in the
-    # middle is processed again from its first record.
-    queues = []
-    for is_promo in (False, True):
-        own = [s for s in steps if isinstance(s[0][0], Agreement) is is_promo]
-        applied = sum(1 for s in steps[:done] if isinstance(s[0][0], Agreement) is is_promo)
-        committed = data.draw(st.integers(0, applied), label=f"committed (promo={is_promo})")
-        queues.append(own[committed:])
-    order = data.draw(
-        st.permutations([0] * len(queues[0]) + [1] * len(queues[1])), label="interleaving"
-    )
-    iters = [iter(q) for q in queues]
-    for which in order:
-        apply_step(second, next(iters[which]))
-    assert ledger_totals(relayed(recovered.log)) == reference_totals(events)
+    assert_exact_after_a_crash(events, messages(events, sizes), data)
