@@ -25,13 +25,13 @@ from streams.domain.accrual.keys import write_rank
 from streams.domain.accrual.postings import Posting, merge_outbox
 from streams.domain.accrual.sales import SalesLines
 from streams.domain.models.outcome import Outcome
-from streams.domain.models.parsing import parse_columns, to_model
+from streams.domain.models.parsing import to_model
 from streams.domain.models.pos import SaleLine
 from streams.domain.models.promotion import Agreement
 from streams.domain.state import DictState, KeyValueState, decode, encode
-from streams.errors import Category, RecordError, Stage
-from streams.formats import headers as h
+from streams.errors import RecordError
 from streams.formats.chunks import chunk_of
+from streams.formats.columns import ColumnNames
 from streams.formats.records import (
     HeaderList,
     Source,
@@ -107,7 +107,7 @@ class RecordWork:
     def __init__(self, state: KeyValueState) -> None:
         self.engine = RebateEngine(state)
         self.lines = SalesLines(self.engine)
-        self._columns: dict[str, list[str]] = {}
+        self._column_names = ColumnNames()
 
     def sales_chunk(self, src: Source) -> list[Output]:
         """A chunked message of POS lines, as ``SalesProcessor.decide_chunk`` decides it
@@ -209,18 +209,7 @@ class RecordWork:
 
     def columns(self, src: Source) -> list[str]:
         """The record's field names from its header, parsed once per distinct header."""
-        header = src.headers.get(h.COLUMNS)
-        if header is None:
-            raise RecordError(
-                Category.SCHEMA_VIOLATION,
-                Stage.PARSE,
-                f"{what(src)}: no {h.COLUMNS} header, so its fields cannot be named",
-                field=h.COLUMNS,
-            )
-        cols = self._columns.get(header)
-        if cols is None:
-            cols = self._columns[header] = parse_columns(header)
-        return cols
+        return self._column_names.of(src, what(src))
 
 
 def what(src: Source) -> str:
