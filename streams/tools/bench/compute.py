@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from streams.domain.accrual.engine import RebateEngine, Result
 from streams.domain.accrual.keys import write_rank
@@ -28,7 +27,7 @@ from streams.domain.models.outcome import Outcome
 from streams.domain.models.parsing import to_model
 from streams.domain.models.pos import SaleLine
 from streams.domain.models.promotion import Agreement
-from streams.domain.state import DictState, KeyValueState, decode, encode
+from streams.domain.state import BatchedState, DictState, KeyValueState
 from streams.errors import RecordError
 from streams.formats.chunks import chunk_of
 from streams.formats.columns import ColumnNames
@@ -60,41 +59,23 @@ class Output:
     headers: HeaderList
 
 
-class WriteBehind:
+class WriteBehind(BatchedState):
     """``streams.runtime.state.batch.BatchTableState`` over a ``DictState`` instead of a
-    Faust table: within a batch each key is decoded once and kept decoded (``get`` returns
-    a shallow copy), a posting row written twice keeps both outboxes, and ``flush`` encodes
+    Faust table: a posting row written twice keeps both outboxes, and ``flush`` encodes
     each written key once, in the worker's write order."""
 
     def __init__(self, store: DictState | None = None) -> None:
+        super().__init__(merge_outbox, write_rank)
         self.store = store or DictState()
-        self._seen: dict[bytes, dict[str, Any] | None] = {}
-        self._pending: dict[bytes, dict[str, Any]] = {}
 
-    def get(self, key: str) -> dict[str, Any] | None:
-        raw_key = key.encode("utf-8")
-        if raw_key in self._seen:
-            doc = self._seen[raw_key]
-            return None if doc is None else dict(doc)
-        raw = self.store.data.get(key)
-        doc = None if raw is None else decode(raw)
-        self._seen[raw_key] = doc
-        return None if doc is None else dict(doc)
-
-    def put(self, key: str, value: dict[str, Any]) -> None:
-        raw_key = key.encode("utf-8")
-        older = self._pending.get(raw_key)
-        if older is not None:
-            value = merge_outbox(older, value)
-        self._pending[raw_key] = self._seen[raw_key] = value
+    def _read(self, raw_key: bytes) -> bytes | None:
+        return self.store.data.get(raw_key.decode("utf-8"))
 
     def flush(self) -> int:
-        written = len(self._pending)
-        for raw_key in sorted(self._pending, key=write_rank):
-            self.store.data[raw_key.decode("utf-8")] = encode(self._pending[raw_key])
-        self._pending.clear()
-        self._seen.clear()
-        return written
+        writes = self.take_pending()
+        for raw_key, raw in writes:
+            self.store.data[raw_key.decode("utf-8")] = raw
+        return len(writes)
 
 
 class RecordWork:
