@@ -4,6 +4,7 @@ and TA1 we render read back through the project's own reader (docs/edi-controls.
 from __future__ import annotations
 
 import io
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -238,3 +239,56 @@ def test_every_group_gets_exactly_one_request(groups: list[list[bool]]) -> None:
         assert [s["status"] for s in request["sets"]] == ["A" if ok else "R" for ok in sets]
         want = "A" if all(sets) else "R" if not any(sets) else "P"
         assert group_status(request) == want
+
+
+FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "x12"
+
+
+def fixture_requests(name: str) -> list[tuple[str, str, list[str], list[str]]]:
+    """(type, group control or TA105, set codes or statuses, group errors) per request."""
+    with (FIXTURES / name).open("rb") as f:
+        collector = AckCollector(X12Reader(f), name)
+        list(collector)
+    out = []
+    for r in collector.take():
+        if r["type"] == "interchange":
+            out.append(("TA1", r["note"], [r["status"]], []))
+        else:
+            sets = [s["status"] + "".join(s["codes"]) for s in r["sets"]]
+            out.append(("group", r["gs"]["control"], sets, r["group_errors"]))
+    return out
+
+
+@pytest.mark.parametrize(
+    ("name", "want"),
+    [
+        ("mismatch_ge01_count.edi", [
+            ("group", "131", ["A", "A"], ["5"]), ("group", "132", ["A"], [])]),
+        ("mismatch_gs06_ge02.edi", [
+            ("group", "121", ["A"], []), ("group", "122", ["A"], ["4"]),
+            ("group", "123", ["A"], [])]),
+        ("mismatch_isa13_iea02.edi", [
+            ("group", "101", ["A"], []), ("group", "102", ["A"], []), ("TA1", "001", ["E"], []),
+            ("group", "103", ["A"], [])]),
+        ("mismatch_iea01_count.edi", [
+            ("group", "111", ["A"], []), ("group", "112", ["A"], []), ("TA1", "021", ["E"], []),
+            ("group", "113", ["A"], [])]),
+        ("mismatch_st02_se02.edi", [("group", "141", ["A", "R3", "A"], [])]),
+        ("mismatch_se01_count.edi", [("group", "151", ["A", "R4", "A"], [])]),
+        ("recovery_garbage_and_missing_se.edi", [
+            ("group", "311", ["A", "R5", "R2", "A"], []), ("TA1", "024", ["E"], [])]),
+        ("recovery_malformed_isa.edi", [("group", "301", ["A"], [])]),  # no TA1: no sender
+        ("document_rules.edi", [("group", "401", ["R5"] * 5 + ["A"], [])]),
+    ],
+)  # fmt: skip
+def test_fixture_files(name: str, want: list[tuple[str, str, list[str], list[str]]]) -> None:
+    assert fixture_requests(name) == want
+
+
+def test_fixture_997_is_read_as_an_ack_not_acknowledged() -> None:
+    with (FIXTURES / "quirk_groups_versions.edi").open("rb") as f:
+        collector = AckCollector(X12Reader(f))
+        list(collector)
+    fa = [r for r in collector.take() if r["gs"]["fid"] == "FA"]
+    (request,) = fa
+    assert [(a["fid"], a["control"], a["status"]) for a in request["acks"]] == [("PO", "70", "A")]
