@@ -224,21 +224,53 @@ def test_received_acks_are_read_and_not_acknowledged() -> None:
     ]
 
 
+BAD_SETS: dict[str, tuple[str, tuple[str, str, str | None] | None]] = {
+    "ok": (GOOD_810, None),
+    "no_big": ("IT1*1*2*EA*5.00~TDS*1000~", ("BIG", "3", None)),
+    "bad_date": ("BIG*20241341*INV1**PO1~TDS*1000~", ("BIG", "8", "8")),
+    "negative": ("BIG*20241103*INV1**PO1~IT1*1*-2*EA*5~TDS*1~", ("IT1", "8", "6")),
+    "no_number": ("BIG*20241103***PO1~TDS*1000~", ("BIG", "8", "1")),
+}
+
+
 @settings(max_examples=40, deadline=None)
-@given(hs.lists(hs.lists(hs.booleans(), min_size=1, max_size=4), min_size=1, max_size=4))
-def test_every_group_gets_exactly_one_request(groups: list[list[bool]]) -> None:
-    """Groups of good and bad sets, in several interchanges: one request per group, one
-    entry per set, the statuses as sent."""
+@given(
+    hs.lists(
+        hs.lists(hs.sampled_from(sorted(BAD_SETS)), min_size=1, max_size=4),
+        min_size=1,
+        max_size=4,
+    ),
+    hs.sampled_from(["004010", "005010"]),
+)
+def test_every_group_gets_exactly_one_ack_that_reads_back(
+    groups: list[list[str]], version: str
+) -> None:
+    """Groups of good and bad sets in several interchanges: one request per group, one
+    entry per set; each rendered 997/999, read by our reader, says the same."""
     text = ""
-    for g, sets in enumerate(groups, start=1):
-        bodies = [st(GOOD_810 if ok else "IT1*1~", f"{i:04d}") for i, ok in enumerate(sets, 1)]
-        text += interchange(100 + g, [group(g, bodies)])
+    isa_version = "00401" if version.startswith("004") else "00501"
+    for g, kinds in enumerate(groups, start=1):
+        bodies = [st(BAD_SETS[k][0], f"{i:04d}") for i, k in enumerate(kinds, start=1)]
+        text += interchange(100 + g, [group(g, bodies, version=version)], version=isa_version)
     _, requests = collect(text)
     assert [r["gs"]["control"] for r in requests] == [str(g) for g in range(1, len(groups) + 1)]
-    for request, sets in zip(requests, groups, strict=True):
-        assert [s["status"] for s in request["sets"]] == ["A" if ok else "R" for ok in sets]
-        want = "A" if all(sets) else "R" if not any(sets) else "P"
-        assert group_status(request) == want
+    for n, (request, kinds) in enumerate(zip(requests, groups, strict=True), start=1):
+        statuses = ["A" if k == "ok" else "R" for k in kinds]
+        assert [s["status"] for s in request["sets"]] == statuses
+        want = "A" if "R" not in statuses else "R" if "A" not in statuses else "P"
+        (ts,) = reread(render_functional_ack(request, n, AT))
+        assert ts.set_id == ("999" if version == "005010" else "997")
+        (ack,) = read_functional_ack(ts)
+        assert (ack["control"], ack["status"]) == (str(n), want)
+        assert [s["status"] for s in ack["sets"]] == statuses
+        assert ack["accepted"] == str(statuses.count("A"))
+        seg_id = "IK3" if version == "005010" else "AK3"
+        el_id = "IK4" if version == "005010" else "AK4"
+        errors = [(seg.get(1), seg.get(4)) for seg in ts.segments if seg.id == seg_id]
+        wanted = [want for k in kinds if (want := BAD_SETS[k][1]) is not None]
+        assert errors == [(segment, code) for segment, code, _ in wanted]
+        elements = [seg.get(3) for seg in ts.segments if seg.id == el_id]
+        assert elements == [element for _, _, element in wanted if element]
 
 
 FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "x12"
