@@ -107,6 +107,11 @@ class EdiRecords:
         (docs/edi-controls.md); the last ones once iteration has ended."""
         return self._acks.take() if self._acks is not None else []
 
+    def reject_last(self) -> None:
+        """The record yielded last was dead-lettered at ingest: its ack rejects it."""
+        if self._acks is not None:
+            self._acks.reject_last()
+
     def __iter__(self) -> Iterator[tuple[int, bytes, bytes]]:
         assert self._reader is not None, "use EdiRecords as a context manager"
         self._acks = AckCollector(self._reader, self.path.name)

@@ -284,6 +284,8 @@ def ingest_file(
                 raw,
                 record_headers(constant, run_id, line, ingested_at, new_traceparent()),
             ):
+                if isinstance(source, EdiRecords):
+                    source.reject_last()
                 continue
             publisher.add(line, key, raw, ingested_at)
             if isinstance(source, EdiRecords):

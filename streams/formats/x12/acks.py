@@ -175,14 +175,25 @@ class AckCollector:
         self._group: _Group | None = None
         self._interchange: _Interchange | None = None
         self._ready: list[dict[str, Any]] = []
+        self._last: dict[str, Any] | None = None  # the entry of the set yielded last
 
     def take(self) -> list[dict[str, Any]]:
         """The requests completed so far (each returned once)."""
         ready, self._ready = self._ready, []
         return ready
 
+    def reject_last(self, code: str = "5") -> None:
+        """The set yielded last was not published after all (too large for Kafka): it is
+        rejected, not accepted."""
+        entry, self._last = self._last, None
+        if entry is not None and entry["status"] == "A":
+            entry |= {"status": "R", "codes": [code]}
+            if self._interchange is not None:
+                self._interchange.accepted_sets -= 1
+
     def __iter__(self) -> Iterator[ParsedDocument | Fault]:
         for item in self._items:
+            self._last = None
             if isinstance(item, TransactionSet):
                 yield self._set(item)
             else:
@@ -202,6 +213,7 @@ class AckCollector:
             return Fault(exc, "transaction_set", raw, len(raw), ts.interchange, ts.group, *ids)
         entry |= {"status": "A", "codes": [], "segments": []}
         group.sets.append(entry)
+        self._last = entry
         if ts.group.functional_id == "FA" and ts.set_id in ("997", "999"):
             group.acks.extend(read_functional_ack(ts))
         if self._interchange is not None:

@@ -324,3 +324,15 @@ def test_fixture_997_is_read_as_an_ack_not_acknowledged() -> None:
     fa = [r for r in collector.take() if r["gs"]["fid"] == "FA"]
     (request,) = fa
     assert [(a["fid"], a["control"], a["status"]) for a in request["acks"]] == [("PO", "70", "A")]
+
+
+def test_a_set_dead_lettered_at_ingest_is_rejected() -> None:
+    """Ingest diverts a set too large for Kafka after reading it: its ack rejects it."""
+    text = interchange(1, [group(5, [st(GOOD_810), st(GOOD_810, "0002")])])
+    collector = AckCollector(X12Reader(io.BytesIO(text.encode())))
+    for n, _ in enumerate(collector):
+        if n == 0:
+            collector.reject_last()
+    (request,) = collector.take()
+    assert [(s["status"], s["codes"]) for s in request["sets"]] == [("R", ["5"]), ("A", [])]
+    assert group_status(request) == "P"
