@@ -150,6 +150,20 @@ class Settings(BaseSettings):
         description="Wait after an invoice arrives for its PO and ASN: then missing_document.",
     )
 
+    # EDI controls (docs/edi-controls.md): duplicate identity and acknowledgements
+    duplicate_near_days: int = Field(
+        default=30,
+        ge=0,
+        le=3660,
+        description="Invoices of one vendor, PO and amount dated at most this many days "
+        "apart with different numbers: suspected_duplicate.",
+    )
+    ack_timeout_seconds: float = Field(
+        default=86400.0,
+        gt=0,
+        description="A group we sent without a 997/999 after this long: ack_overdue.",
+    )
+
     # Delivery to downstream targets (`recon deliver TARGET`, docs/delivery.md). Each target
     # is its own consumer group on the ledger topic; a batch is delivered, then committed.
     deliver_batch_max: int = Field(default=2000, ge=1, description="Entries per delivery batch.")

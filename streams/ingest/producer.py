@@ -33,6 +33,7 @@ from streams.formats import avro
 from streams.formats import headers as h
 from streams.formats.csv_source import CsvRecords, IngestError, file_sha256
 from streams.formats.edi_source import EDI_FORMAT, EdiRecords
+from streams.ingest.acks import AckRequests
 from streams.ingest.columns import header_warning
 from streams.ingest.oversized import OversizedRecords, record_limit
 from streams.ingest.publishers import (
@@ -46,6 +47,7 @@ from streams.ingest.publishers import (
 from streams.kafka import clients
 from streams.kafka.partitioner import keyer
 from streams.kafka.topics import (
+    ACKS_INPUT,
     DLQ,
     MANIFESTS,
     OUTCOMES,
@@ -240,6 +242,7 @@ def ingest_file(
         manifest_topic,
         dlq_topic,
         outcomes_topic,
+        *([settings.topic(ACKS_INPUT)] if kind == "edi" else []),
         co_partitioned=settings.topic(partner),
     )
     limit = record_limit(settings, topic)
@@ -262,6 +265,7 @@ def ingest_file(
     rows_read = 0
     size = path.stat().st_size
     source = EdiRecords(path) if kind == "edi" else CsvRecords(path)
+    acks = AckRequests(settings, producer, run_id, utc_now_iso())  # X12 only (edi-controls.md)
     with source, _progress(progress, path.name, size) as show:
         run = RunContext(run_id, path.name, sha, record_format, source.header)
         publisher = publisher_of(settings, kind, producer, topic, partitions, run, tally, limit)
@@ -280,11 +284,17 @@ def ingest_file(
                 raw,
                 record_headers(constant, run_id, line, ingested_at, new_traceparent()),
             ):
+                if isinstance(source, EdiRecords):
+                    source.reject_last()
                 continue
             publisher.add(line, key, raw, ingested_at)
+            if isinstance(source, EdiRecords):
+                acks.publish(source.take_acks())
             if rows_read % PROGRESS_EVERY == 0:
                 show(source.bytes_read, rows_read)
         publisher.close()
+        if isinstance(source, EdiRecords):
+            acks.publish(source.take_acks())
         bytes_read = source.bytes_read
         undelivered = producer.flush()
         show(bytes_read, rows_read)
@@ -333,6 +343,12 @@ def ingest_file(
             f"{oversized.dead_lettered} record(s) of {path.name} too large to publish were "
             f"not all dead-lettered (first error: {dead_letters.first_error}); re-run the "
             f"ingest (run {run_id})"
+        )
+    if acks.tally.failed:
+        raise IngestError(
+            f"{acks.tally.failed} of {acks.published} acknowledgement requests of {path.name} "
+            f"were not delivered (first error: {acks.tally.first_error}); re-run the ingest "
+            f"(run {run_id}): the requests already sent are not asked twice"
         )
     if manifest_tally.failed or manifest_undelivered:
         raise IngestError(

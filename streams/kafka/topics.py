@@ -45,7 +45,10 @@ GROUPS_TABLE = "match-groups"
 RAW_EDI = "raw.edi"
 THREEWAY_INPUT = "threeway.input"
 THREEWAY_TABLE = "threeway-orders"
-TABLES = (STATE_TABLE, RECORDS_TABLE, GROUPS_TABLE, THREEWAY_TABLE)
+ACKS_INPUT = "edi.acks.input"
+ACKS = "acks"
+ACKS_TABLE = "edi-acks"
+TABLES = (STATE_TABLE, RECORDS_TABLE, GROUPS_TABLE, THREEWAY_TABLE, ACKS_TABLE)
 
 CATALOGUE: tuple[TopicSpec, ...] = (
     TopicSpec(RAW_POS, False, "raw POS sales lines as read from CSV, keyed by vendor"),
@@ -63,6 +66,8 @@ CATALOGUE: tuple[TopicSpec, ...] = (
     TopicSpec(EXCEPTIONS, False, "Avro matching exceptions opened/resolved, keyed by id"),
     TopicSpec(RAW_EDI, False, "X12 transaction sets (Avro edi_document), keyed by PO number"),
     TopicSpec(THREEWAY_INPUT, False, "internal: raw.edi re-published with window ticks"),
+    TopicSpec(ACKS_INPUT, False, "internal: ack requests of X12 groups read, by partner"),
+    TopicSpec(ACKS, False, "X12 997/999/TA1 we send, keyed by partner (docs/edi-controls.md)"),
 )
 
 
