@@ -9,7 +9,7 @@ from typing import Any
 
 from streams.domain.threeway.reference import expected_results
 from streams.domain.threeway.rules import PriceTolerance
-from streams.domain.threeway.summary import routing_key, summarize
+from streams.domain.threeway.summary import part_key, routing_key, split_parts, summarize
 from streams.formats.x12 import ParsedDocument, parse_file
 from streams.ops.matches import exception_events, fold, match_events, open_exceptions
 from streams.settings import Settings
@@ -29,6 +29,10 @@ def routed_documents(paths: Iterable[Path]) -> list[tuple[str, str, dict[str, An
             key = routing_key(item.document)
             if summary is not None and key is not None:
                 out.append((key, item.idempotency_key, summary))
+            for po in split_parts(item.document):
+                part = summarize(item.document, isa.sender_id, isa.receiver_id, po)
+                assert part is not None  # an 856 always summarizes
+                out.append((po, part_key(item.idempotency_key, po), part))
     return out
 
 

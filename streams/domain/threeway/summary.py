@@ -55,6 +55,17 @@ def routing_key(doc: X12Document) -> str | None:
     return None
 
 
+def split_parts(doc: X12Document) -> list[str]:
+    """The other POs of an 856 shipping several: each gets its part of the notice (its
+    items), routed to it; the set itself is routed by its first PO."""
+    return doc.po_numbers[1:] if isinstance(doc, ShipNotice) else []
+
+
+def part_key(idempotency_key: str, po: str) -> str:
+    """The idempotency key of an 856's part for another PO."""
+    return f"{idempotency_key}:{po}"
+
+
 def carrier_key(scac: str | None) -> str:
     """The message key of a carrier's 210s and rate rows: they share a partition, so a
     rate row finds the bills it re-rates in its own partition's state."""

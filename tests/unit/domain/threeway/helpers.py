@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 from typing import Any
 
+from streams.domain.models.rates import RateRow
 from streams.ops.threeway_report import routed_documents
 
 EXAMPLES = Path(__file__).resolve().parents[4] / "examples"
+FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "x12"
 
 
-def routed(*names: str) -> list[tuple[str, str, dict[str, Any]]]:
+def routed(*names: str | Path) -> list[tuple[str, str, dict[str, Any]]]:
+    """Documents of example files (by name) or of other files (by path)."""
     return routed_documents(EXAMPLES / name for name in names)
+
+
+def rate_rows() -> list[RateRow]:
+    """The rows of examples/rates.csv."""
+    with (EXAMPLES / "rates.csv").open() as f:
+        return [RateRow.model_validate(row) for row in csv.DictReader(f)]
 
 
 def kinds_by_record(results: dict[str, dict[str, Any]]) -> set[tuple[str, str, str]]:
