@@ -45,6 +45,8 @@ GROUPS_TABLE = "match-groups"
 RAW_EDI = "raw.edi"
 THREEWAY_INPUT = "threeway.input"
 THREEWAY_TABLE = "threeway-orders"
+RAW_RATES = "raw.rates"
+RATES = "rates"
 TABLES = (STATE_TABLE, RECORDS_TABLE, GROUPS_TABLE, THREEWAY_TABLE)
 
 CATALOGUE: tuple[TopicSpec, ...] = (
@@ -63,6 +65,8 @@ CATALOGUE: tuple[TopicSpec, ...] = (
     TopicSpec(EXCEPTIONS, False, "Avro matching exceptions opened/resolved, keyed by id"),
     TopicSpec(RAW_EDI, False, "X12 transaction sets (Avro edi_document), keyed by PO number"),
     TopicSpec(THREEWAY_INPUT, False, "internal: raw.edi re-published with window ticks"),
+    TopicSpec(RAW_RATES, False, "raw freight rate table rows, keyed by carrier (210:<SCAC>)"),
+    TopicSpec(RATES, True, "master data: current version of each freight rate row"),
 )
 
 
