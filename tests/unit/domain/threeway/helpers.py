@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 from typing import Any
 
 from streams.domain.models.rates import RateRow
+from streams.ops.threeway_report import rate_rows as read_rate_rows
 from streams.ops.threeway_report import routed_documents
 
 EXAMPLES = Path(__file__).resolve().parents[4] / "examples"
@@ -20,8 +20,7 @@ def routed(*names: str | Path) -> list[tuple[str, str, dict[str, Any]]]:
 
 def rate_rows() -> list[RateRow]:
     """The rows of examples/rates.csv."""
-    with (EXAMPLES / "rates.csv").open() as f:
-        return [RateRow.model_validate(row) for row in csv.DictReader(f)]
+    return read_rate_rows(EXAMPLES / "rates.csv")
 
 
 def kinds_by_record(results: dict[str, dict[str, Any]]) -> set[tuple[str, str, str]]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
@@ -16,17 +15,12 @@ from streams.domain.threeway import rating
 from streams.domain.threeway.reference import rate_tables
 from streams.domain.threeway.rules import PriceTolerance, RateAudit, evaluate
 from streams.ops.threeway_report import routed_documents
-from tests.unit.domain.threeway.helpers import EXAMPLES
+from tests.unit.domain.threeway.helpers import rate_rows
 
 pytestmark = pytest.mark.unit
 
 FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "x12"
 TOL = Decimal("0.01")
-
-
-def example_rows() -> list[RateRow]:
-    with (EXAMPLES / "rates.csv").open() as f:
-        return [RateRow.model_validate(row) for row in csv.DictReader(f)]
 
 
 def bill(**over: Any) -> dict[str, Any]:
@@ -44,7 +38,7 @@ def bill(**over: Any) -> dict[str, Any]:
 
 
 def verdicts(frt: dict[str, Any]) -> dict[str, tuple[str, Decimal | None]]:
-    table = rate_tables(example_rows())["FDEG"]
+    table = rate_tables(rate_rows())["FDEG"]
     return {a.line: (a.verdict, a.expected) for a in rating.audit(frt, table, TOL)}
 
 
@@ -87,7 +81,7 @@ def test_fuel_by_shipment_date_and_discounts_against_the_linehaul() -> None:
 
 
 def test_missing_rates_wait_for_the_window_and_no_table_is_not_audited() -> None:
-    tables = rate_tables(example_rows())
+    tables = rate_tables(rate_rows())
     frt = bill(scac="FDEG", weight=None, charges=[["400", "10.00"]])
     frt |= {"buyer": "B", "seller": "S", "b3": "10.00", "l1": "10.00", "l1_count": 1, "l3": None}
     tol = PriceTolerance()
@@ -108,7 +102,7 @@ def test_missing_rates_wait_for_the_window_and_no_table_is_not_audited() -> None
 
 def test_exceptions_carry_the_expected_and_billed_amounts() -> None:
     ((_, _, frt),) = routed_fixture("rate_audit_210.edi")
-    results = evaluate([frt], True, PriceTolerance(), RateAudit(rate_tables(example_rows())))
+    results = evaluate([frt], True, PriceTolerance(), RateAudit(rate_tables(rate_rows())))
     found = {(r["kind"], r["line"]): r["differences"] for r in results.values()}
     assert found[("overbilled", "LFT")] == [["LFT", "95.00", "75.00"]]
     assert found[("unknown_accessorial", "RES")] == [["RES", "24.50", ""]]
@@ -116,7 +110,7 @@ def test_exceptions_carry_the_expected_and_billed_amounts() -> None:
 
 
 def test_a_later_row_replaces_the_version_of_its_rate_key() -> None:
-    rows = example_rows()
+    rows = rate_rows()
     cheaper = rows[2].model_copy(update={"rate_cwt": Decimal("14.00")})
     table = rate_tables([*rows, cheaper])["FDEG"]
     (line,) = rating.audit(bill(), table, TOL)
