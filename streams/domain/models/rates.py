@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import date
+from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -31,6 +32,10 @@ _NEEDS: dict[str, tuple[str, ...]] = {
     "accessorial": ("code", "amount"),
 }
 _NUMBERS = ("min_weight", "rate_cwt", "min_charge", "fuel_percent", "amount")
+
+
+def _plain(value: Decimal) -> str:
+    return format(value.normalize(), "f")
 
 
 def _blank_none(value: Any) -> Any:
@@ -84,16 +89,17 @@ class RateRow(BaseModel):
     def rate_key(self) -> str:
         """What a row is the current version of, within its carrier's table."""
         if self.kind == "lane":
-            weight = self.min_weight.normalize() if self.min_weight is not None else ""
+            weight = _plain(self.min_weight) if self.min_weight is not None else ""
             return f"lane:{self.origin}:{self.destination}:{weight}"
         if self.kind == "fuel":
             return f"fuel:{self.valid_from}"
         return f"accessorial:{self.code}"
 
     def state(self) -> dict[str, Any]:
-        """The row as JSON-able state (Decimals and dates as text, empty ones dropped)."""
+        """The row as JSON-able state (dates as text, numbers as plain decimals without
+        trailing zeros, empty ones dropped): equal for the same terms however written."""
         return {
-            k: (v if isinstance(v, str) else str(v))
+            k: v if isinstance(v, str) else _plain(v) if isinstance(v, Decimal) else str(v)
             for k, v in self.model_dump().items()
             if v not in (None, "")
         }

@@ -115,7 +115,7 @@ def linehaul(
         return None, f"lane {lane[0]}-{lane[1]} has no weight break at or below {weight} lb"
     row = max(breaks, key=lambda r: Decimal(r["min_weight"]))
     rated = round_cent(weight * Decimal(row["rate_cwt"]) / 100)
-    minimum = Decimal(row["min_charge"])
+    minimum = round_cent(Decimal(row["min_charge"]))
     expected = max(rated, minimum)
     how = (
         f"lane {lane[0]}-{lane[1]} break {row['min_weight']} lb: "
@@ -168,7 +168,7 @@ def audit(
             if price is None:
                 out.append(LineAudit(line, UNKNOWN_ACCESSORIAL, amount, None, "not in the table"))
                 continue
-            expected = Decimal(price["amount"]) * max(count, 1)
+            expected = round_cent(Decimal(price["amount"]) * max(count, 1))
             basis = f"{price['amount']} x {max(count, 1)}"
         if expected is None:
             verdict = MISSING_RATE
