@@ -1,12 +1,16 @@
-"""The three-way rules over one order's documents, and the 210 consistency check.
+"""The three-way rules over one order's documents (the PO in force: 850 + 860s, orders.py;
+invoices accumulating per PO line), the 210 consistency check and its rate audit
+(rating.py).
 
-``evaluate`` is a function of the *set* of documents (and whether the order's waiting window
-has closed), never of their arrival order: the engine re-evaluates on every change and emits
-the difference, so the final results are the same whatever order the documents came in.
+``evaluate`` is a function of the *set* of documents (and the carrier's rate table, and
+whether the order's waiting window has closed), never of their arrival order: the engine
+re-evaluates on every change and emits the difference, so the final results are the same
+whatever order the documents came in.
 
 Results are keyed by a deterministic id. Kinds: ``matched`` (an invoice line agreeing with
 its PO and ASN, or a consistent 210), ``quantity_variance``, ``price_variance``,
-``total_mismatch``, ``missing_document``.
+``total_mismatch``, ``missing_document``; for a re-rated 210 ``overbilled``,
+``unknown_accessorial``, ``missing_rate``.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from typing import Any
 from streams.domain.models.keys import digest
 from streams.domain.threeway import rating
 from streams.domain.threeway.orders import OrderLines
-from streams.domain.threeway.summary import ASN, CHANGE, FREIGHT, INVOICE, PO
+from streams.domain.threeway.summary import ASN, CHANGE, FREIGHT, INVOICE, PO, ROUTED
 
 MATCHED = "matched"
 QUANTITY_VARIANCE = "quantity_variance"
@@ -31,9 +35,8 @@ RATE_KINDS = {
     rating.UNKNOWN_ACCESSORIAL: "unknown_accessorial",
     rating.MISSING_RATE: "missing_rate",
 }
-RECORD_TYPES = {
+RECORD_TYPES = {  # of the documents results are about (an 860 is never one)
     PO: "purchase_order",
-    CHANGE: "purchase_order_change",
     ASN: "ship_notice",
     INVOICE: "invoice",
     FREIGHT: "freight_invoice",
@@ -239,7 +242,7 @@ def evaluate(
 ) -> dict[str, dict[str, Any]]:
     """All results of one routing key's documents (an order, or one 210); ``rates`` None:
     210s are not re-rated."""
-    by_type: dict[str, list[dict[str, Any]]] = {t: [] for t in RECORD_TYPES}
+    by_type: dict[str, list[dict[str, Any]]] = {t: [] for t in ROUTED}
     for doc in docs:
         by_type[doc["t"]].append(doc)
     for found in by_type.values():

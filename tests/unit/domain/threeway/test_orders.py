@@ -105,3 +105,45 @@ def test_partial_invoices_accumulate_like_a_running_total(
         bad = running > shipped or running > ordered or shipped > ordered
         want[f"I{n}"] = "quantity_variance" if bad else "matched"
     assert got == want
+
+
+CHANGES = st.lists(
+    st.tuples(
+        st.sampled_from(["BP:X", "BP:Y", "BP:Z"]),
+        st.sampled_from(["AI", "DI", "QI", "QD", "PC"]),
+        st.one_of(st.none(), st.integers(0, 50)),
+        st.one_of(st.none(), st.sampled_from(["1.00", "2.50", "4.25"])),
+    ),
+    max_size=6,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(changes=CHANGES, order=st.randoms(use_true_random=False))
+def test_the_po_in_force_is_a_plain_fold_of_the_changes_by_sequence(
+    changes: list[tuple[str, str, int | None, str | None]], order: Any
+) -> None:
+    """Plain reference: a dict of line -> (quantity, price), each change applied in
+    change-sequence order; the engine's input is the same changes shuffled."""
+    numbered = [
+        _change(str(seq), (line, code, None if q is None else str(q), p))
+        for seq, (line, code, q, p) in enumerate(changes, start=1)
+    ]
+    shuffled = list(numbered)
+    order.shuffle(shuffled)
+    want: dict[str, tuple[Decimal | None, Decimal | None]] = {"BP:X": (Decimal(10), Decimal(2))}
+    for line, code, q, p in changes:
+        quantity, price = (None if q is None else Decimal(q)), (None if p is None else Decimal(p))
+        if code == "AI":
+            want[line] = (quantity, price)
+        elif line in want:
+            old_q, old_p = want[line]
+            if code == "DI":
+                want[line] = (Decimal(0), old_p)
+            else:
+                want[line] = (
+                    old_q if quantity is None else quantity,
+                    old_p if price is None else price,
+                )
+    got = OrderLines([_po(("BP:X", "10", "2"))], [], shuffled).ordered
+    assert got == want
