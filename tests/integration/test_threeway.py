@@ -28,6 +28,7 @@ from streams.ops.audit import audit
 from streams.ops.dlq import dlq_records
 from streams.ops.matches import exception_events, fold, match_events, open_exceptions, schema_of
 from streams.ops.replay import message_headers
+from streams.ops.threeway_report import check_against_reference
 from streams.ops.trace import trace
 from streams.settings import Settings
 from streams.tools.batch import drain
@@ -111,6 +112,10 @@ def test_edi_examples_end_to_end(
     assert counts(rows, "po_lifecycle.edi") == (8, 8, 0, 0)
     assert counts(rows, "rates.csv") == (7, 7, 0, 0)
     check_lifecycle_and_rates(settings, set(live))
+    # the demo's self-check, with the demo's rate table
+    audit_ = RateAudit(rate_tables(rate_rows()))
+    files = (ORDERS, FREIGHT, LIFECYCLE, BILL)
+    assert check_against_reference(settings, files, PriceTolerance(), audit_) == []
     (dead, again) = [r for r in dlq_records(settings) if r["source_file"] == "orders.edi"]
     assert dead["category"] == again["category"] == "schema_violation"
     assert dead["source_line"] == 134  # where the error is: the SE, segment 134 of the file
