@@ -17,12 +17,12 @@ import typer
 from streams.cli.common import input_file, reports_errors
 from streams.formats.x12 import Fault, X12Reader, parse_sets
 
-app = typer.Typer(help="Inspect X12 EDI files (850, 856, 810, 210).", no_args_is_help=True)
+app = typer.Typer(help="Inspect X12 EDI files (850, 860, 856, 810, 210).", no_args_is_help=True)
 
 
 @app.callback()
 def edi() -> None:
-    """Inspect X12 EDI files (850, 856, 810, 210)."""  # keeps `parse` a sub-command
+    """Inspect X12 EDI files (850, 860, 856, 810, 210)."""  # keeps `parse` a sub-command
 
 
 FileArg = Annotated[Path, input_file("X12 file: one or more interchanges (ISA...IEA).")]
