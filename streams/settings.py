@@ -149,6 +149,12 @@ class Settings(BaseSettings):
         gt=0,
         description="Wait after an invoice arrives for its PO and ASN: then missing_document.",
     )
+    freight_rate_tolerance: Decimal = Field(
+        default=Decimal("0.01"), ge=0, description="210 line billed above its rate: overbilled."
+    )
+    freight_require_rate_table: bool = Field(
+        default=False, description="A 210 of a carrier without a rate table is missing_rate."
+    )
 
     # EDI controls (docs/edi-controls.md): duplicate identity and acknowledgements
     duplicate_near_days: int = Field(

@@ -18,7 +18,7 @@ from streams.cli.common import console, input_file, reports_errors, settings_fro
 from streams.formats.x12 import Fault, X12Reader, parse_sets
 from streams.ops.acks import export_acks
 
-app = typer.Typer(help="Inspect X12 EDI files (850, 856, 810, 210).", no_args_is_help=True)
+app = typer.Typer(help="Inspect X12 EDI files (850, 860, 856, 810, 210).", no_args_is_help=True)
 acks_app = typer.Typer(
     help="The 997/999/TA1 acknowledgements we send (docs/edi-controls.md).", no_args_is_help=True
 )
@@ -27,7 +27,7 @@ app.add_typer(acks_app, name="acks")
 
 @app.callback()
 def edi() -> None:
-    """Inspect X12 EDI files (850, 856, 810, 210)."""  # keeps `parse` a sub-command
+    """Inspect X12 EDI files (850, 860, 856, 810, 210)."""  # keeps `parse` a sub-command
 
 
 FileArg = Annotated[Path, input_file("X12 file: one or more interchanges (ISA...IEA).")]

@@ -1,4 +1,4 @@
-"""`recon ingest pos|promotions|trades|confirmations|edi FILE`: publish a CSV (or X12) file
+"""`recon ingest pos|promotions|trades|confirmations|edi|rates FILE`: publish a CSV (or X12) file
 to its raw topic."""
 
 from __future__ import annotations
@@ -69,3 +69,11 @@ def edi(ctx: typer.Context, file: FileArg) -> None:
     """Publish an X12 file, one message per transaction set, to the raw EDI topic (keyed by
     PO number). Broken envelopes are published flagged and dead-lettered by the worker."""
     _ingest(ctx, file, "edi")
+
+
+@app.command("rates")
+@reports_errors
+def rates(ctx: typer.Context, file: FileArg) -> None:
+    """Publish freight rate table rows (lanes, fuel, accessorials) to the raw rates topic
+    (keyed by carrier); the worker keeps the tables and re-rates the 210s (docs/threeway.md)."""
+    _ingest(ctx, file, "rates")

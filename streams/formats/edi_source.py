@@ -16,7 +16,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, BinaryIO
 
-from streams.domain.threeway.summary import routing_key
+from streams.domain.threeway.summary import partition_key, routing_key
 from streams.formats import avro
 from streams.formats.x12 import Fault, ParsedDocument, X12Reader
 from streams.formats.x12.acks import AckCollector
@@ -67,8 +67,9 @@ def document_record(item: ParsedDocument | Fault) -> tuple[int, bytes, dict[str,
         "raw": ts.standalone_bytes(),
         "document": doc.model_dump_json(),
     }
-    partition_key = (key or item.idempotency_key).encode()
-    return ts.position.segment_index, partition_key, record
+    # A 210 goes by its carrier (its rate rows' key), the rest by routing key (PO number)
+    by = partition_key(doc) or item.idempotency_key
+    return ts.position.segment_index, by.encode(), record
 
 
 def x12_bytes(value: bytes) -> bytes:

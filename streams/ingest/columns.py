@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from streams.domain.models.pos import SaleLine
 from streams.domain.models.promotion import Agreement
+from streams.domain.models.rates import RateRow
 from streams.domain.models.trades import Confirmation, Trade
 from streams.formats.records import cut
 
@@ -16,6 +17,7 @@ EXPECTED: dict[str, tuple[str, ...]] = {
     "promotions": tuple(Agreement.model_fields),
     "trades": tuple(Trade.model_fields),
     "confirmations": tuple(Confirmation.model_fields),
+    "rates": tuple(RateRow.model_fields),
 }
 FOUND_MAX = 300  # characters of the found columns quoted in the warning
 

@@ -55,6 +55,7 @@ from streams.kafka.topics import (
     RAW_EDI,
     RAW_POS,
     RAW_PROMOTIONS,
+    RAW_RATES,
     RAW_TRADES,
 )
 from streams.observability.metrics import Metrics
@@ -63,7 +64,7 @@ from streams.settings import Settings
 
 __all__ = ["IngestError", "IngestResult", "ingest_file"]
 
-Kind = Literal["pos", "promotions", "trades", "confirmations", "edi"]
+Kind = Literal["pos", "promotions", "trades", "confirmations", "edi", "rates"]
 # kind -> (logical topic, recon-format header value, the co-partitioned logical topic)
 FORMATS: dict[str, tuple[str, str, str]] = {
     "pos": (RAW_POS, "pos-csv", RAW_PROMOTIONS),
@@ -71,6 +72,7 @@ FORMATS: dict[str, tuple[str, str, str]] = {
     "trades": (RAW_TRADES, "trades-csv", RAW_CONFIRMATIONS),
     "confirmations": (RAW_CONFIRMATIONS, "confirmations-csv", RAW_TRADES),
     "edi": (RAW_EDI, EDI_FORMAT, RAW_EDI),  # X12: one record per transaction set
+    "rates": (RAW_RATES, "rates-csv", RAW_EDI),  # a carrier's rows meet its 210s
 }
 CHUNKED = frozenset({"pos"})  # kinds published in chunks (streams.formats.chunks)
 PROGRESS_EVERY = 5000

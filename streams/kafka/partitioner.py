@@ -14,6 +14,7 @@ import hashlib
 from collections.abc import Callable
 
 from streams.domain.models.keys import group_key, normalize_instant
+from streams.domain.threeway.summary import carrier_key
 from streams.formats.csv_source import field_at
 
 KEY_COLUMN = "vendor_id"
@@ -63,8 +64,19 @@ def keyer(kind: str, columns: list[str]) -> Callable[[bytes], bytes]:
             else None
         )
         return lambda raw: group_record_key(raw, indexes)
+    if kind == "rates":
+        scac = columns.index("scac") if "scac" in columns else None
+        return lambda raw: carrier_record_key(raw, scac)
     index = key_index(columns)
     return lambda raw: record_key(raw, index)
+
+
+def carrier_record_key(raw: bytes, index: int | None) -> bytes:
+    """A rate row's carrier key (the key of the carrier's 210s), or its SHA-256."""
+    scac = None if index is None else field_at(raw, index)
+    if scac:
+        return carrier_key(scac).encode()
+    return hashlib.sha256(raw).hexdigest().encode()
 
 
 def murmur2(data: bytes) -> int:

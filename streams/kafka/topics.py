@@ -48,6 +48,8 @@ THREEWAY_TABLE = "threeway-orders"
 ACKS_INPUT = "edi.acks.input"
 ACKS = "acks"
 ACKS_TABLE = "edi-acks"
+RAW_RATES = "raw.rates"
+RATES = "rates"
 TABLES = (STATE_TABLE, RECORDS_TABLE, GROUPS_TABLE, THREEWAY_TABLE, ACKS_TABLE)
 
 CATALOGUE: tuple[TopicSpec, ...] = (
@@ -68,6 +70,8 @@ CATALOGUE: tuple[TopicSpec, ...] = (
     TopicSpec(THREEWAY_INPUT, False, "internal: raw.edi re-published with window ticks"),
     TopicSpec(ACKS_INPUT, False, "internal: ack requests of X12 groups read, by partner"),
     TopicSpec(ACKS, False, "X12 997/999/TA1 we send, keyed by partner (docs/edi-controls.md)"),
+    TopicSpec(RAW_RATES, False, "raw freight rate table rows, keyed by carrier (210:<SCAC>)"),
+    TopicSpec(RATES, True, "master data: current version of each freight rate row"),
 )
 
 

@@ -23,7 +23,8 @@ from rich.table import Table
 
 from streams.broker.server import ensure_broker
 from streams.domain.matching.rules import Tolerances
-from streams.domain.threeway.rules import PriceTolerance
+from streams.domain.threeway.reference import rate_tables
+from streams.domain.threeway.rules import PriceTolerance, RateAudit
 from streams.errors import ReconError
 from streams.ingest.producer import ingest_file
 from streams.kafka.topics import create_topics, reset_app
@@ -42,6 +43,7 @@ from streams.ops.threeway_report import (
     check_against_reference,
     live_document_matches,
     open_threeway_exceptions,
+    rate_rows,
 )
 from streams.settings import Settings
 from streams.tools.batch import drain
@@ -88,6 +90,7 @@ def matching_report(settings: Settings, out_dir: Path) -> list[str]:
 
 
 EDI_FILES = (EXAMPLES / "orders.edi", EXAMPLES / "freight.edi")
+RATES_FILE = EXAMPLES / "rates.csv"
 
 
 def threeway_report(settings: Settings) -> list[str]:
@@ -102,7 +105,12 @@ def threeway_report(settings: Settings) -> list[str]:
     tol = PriceTolerance(
         settings.threeway_price_tolerance_amount, settings.threeway_price_tolerance_percent
     )
-    return check_against_reference(settings, EDI_FILES, tol)
+    audit = RateAudit(
+        rate_tables(rate_rows(RATES_FILE)),
+        settings.freight_rate_tolerance,
+        settings.freight_require_rate_table,
+    )
+    return check_against_reference(settings, EDI_FILES, tol, audit)
 
 
 def run(out_dir: Path) -> int:
@@ -136,6 +144,7 @@ def run(out_dir: Path) -> int:
         )
     for path in EDI_FILES:
         out.print(ingest_file(settings, path, "edi", progress=progress).summary())
+    out.print(ingest_file(settings, RATES_FILE, "rates", progress=progress).summary())
     drain(settings)
 
     ledger = read_ledger(settings)
