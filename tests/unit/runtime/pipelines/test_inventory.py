@@ -1,0 +1,92 @@
+"""The inventory processor on stand-in topics: a row's outcome, its events on the inventory
+and ledger topics, and quarantine (the DLQ) naming the failing fields."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, cast
+
+import pytest
+
+from streams.domain.inventory.book import InventoryBook
+from streams.domain.inventory.rows import COLUMNS
+from streams.domain.models.outcome import Outcome
+from streams.domain.state import DictState
+from streams.errors import Category, RecordError
+from streams.formats import avro
+from streams.formats import headers as h
+from streams.observability.metrics import Metrics
+from streams.runtime.pipelines.inventory import InventoryProcessor
+from streams.runtime.sequence import source_of
+from tests.unit.runtime.test_sequence import Event, FakeTopic, Message
+
+pytestmark = pytest.mark.unit
+
+AT = "2026-03-01T09:00:00+00:00"
+
+
+def event(offset: int, value: bytes, at: str = AT, columns: str = ",".join(COLUMNS)) -> Event:
+    headers = [
+        (h.CORRELATION_ID, f"run:{offset + 2}".encode()),
+        (h.LINE, str(offset + 2).encode()),
+        (h.SOURCE_FILE, b"lab.csv"),
+        (h.FORMAT, b"inventory-csv"),
+        (h.COLUMNS, columns.encode()),
+        (h.MANIFEST_AT, at.encode()),
+    ]
+    return Event(Message("raw.inventory", 0, offset, b"k", value, headers))
+
+
+def setup() -> tuple[InventoryProcessor, dict[str, FakeTopic], Metrics]:
+    topics = {n: FakeTopic(n) for n in ("outcomes", "dlq", "inventory", "ledger")}
+    metrics = Metrics()
+    processor = InventoryProcessor(
+        InventoryBook(DictState()),
+        *(cast(Any, topics[n]) for n in ("outcomes", "dlq", "inventory", "ledger")),
+        metrics,
+    )
+    return processor, topics, metrics
+
+
+def test_rows_applied_duplicated_and_quarantined() -> None:
+    processor, topics, metrics = setup()
+    events = [
+        event(0, b"MS-1,nih-r01,reagent,12,chem-214-s3,2024-03-15"),
+        event(1, b"MS-1,NIH-R01,reagent,12,CHEM-214-S3,2024-03-15"),  # the same content
+        event(2, b"MS-2,XYZ-9,glass,-1,CHEM-214-S3,03/15/2024"),
+        event(3, b"MS-1,NIH-R01,reagent,7,CHEM-214-S3,2024-03-15", at="2026-04-01T00:00:00Z"),
+    ]
+    outcomes = asyncio.run(processor.run(cast(Any, events)))
+    assert outcomes == [Outcome.APPLIED, Outcome.DUPLICATE, Outcome.DEAD_LETTERED, Outcome.APPLIED]
+    inventory = [avro.decode("inventory_event", s["value"]) for s in topics["inventory"].sent]
+    assert [(e["kind"], e["asset_key"], e["quantity"]) for e in inventory] == [
+        ("created", "MS-1:NIH-R01", 12),
+        ("updated", "MS-1:NIH-R01", 7),
+    ]
+    assert topics["ledger"].sent == topics["inventory"].sent
+    assert topics["inventory"].sent[0]["key"] == b"MS-1:NIH-R01"
+    (dead,) = [avro.decode("dlq_record", s["value"]) for s in topics["dlq"].sent]
+    assert dead["category"] == Category.SCHEMA_VIOLATION.value
+    assert dead["field"] == "grant_code"
+    assert dead["error"].startswith("lab.csv line 4: field grant_code='XYZ-9'")
+    assert "field quantity='-1'" in dead["error"]
+    assert "field acquisition_date='03/15/2024'" in dead["error"]
+    value = metrics.inventory_quarantined.labels("schema_violation", "other")._value.get()
+    assert value == 1
+    assert metrics.inventory_rows.labels("applied", "NIH")._value.get() == 2
+
+
+def test_a_header_with_an_extra_column_quarantines_the_row() -> None:
+    processor, _, _ = setup()
+    extra = event(0, b"MS-1,NIH-1,r,1,A1-1-1,2024-01-01,x", columns=",".join([*COLUMNS, "notes"]))
+    with pytest.raises(RecordError) as caught:
+        processor.decide(source_of(cast(Any, extra)))
+    assert caught.value.category is Category.SCHEMA_VIOLATION
+    assert "unknown column(s) notes" in caught.value.message
+
+
+def test_a_row_without_a_manifest_time_is_quarantined() -> None:
+    processor, _, _ = setup()
+    with pytest.raises(RecordError) as caught:
+        processor.decide(source_of(cast(Any, event(0, b"MS-1,NIH-1,r,1,AB-1-1,2024-01-01", at=""))))
+    assert caught.value.field == h.MANIFEST_AT
