@@ -150,6 +150,17 @@ class Settings(BaseSettings):
         description="Wait after an invoice arrives for its PO and ASN: then missing_document.",
     )
 
+    # Lab inventory manifests (docs/inventory.md)
+    inventory_chunk_rows: int = Field(
+        default=500, ge=1, le=100_000, description="Manifest data rows per audited chunk."
+    )
+    inventory_quarantine_alert_share: float = Field(
+        default=0.05,
+        gt=0,
+        le=1,
+        description="Alert when more than this share of inventory rows is quarantined.",
+    )
+
     # Delivery to downstream targets (`recon deliver TARGET`, docs/delivery.md). Each target
     # is its own consumer group on the ledger topic; a batch is delivered, then committed.
     deliver_batch_max: int = Field(default=2000, ge=1, description="Entries per delivery batch.")

@@ -159,6 +159,11 @@ class Metrics:
             "recon_inventory_quarantined", "Inventory manifest rows quarantined, per DLQ "
             "category and grant prefix.", ["category", "grant_prefix"], registry=r,
         )
+        self.inventory_alert_share = Gauge(
+            "recon_inventory_quarantine_alert_share", "The share of quarantined inventory "
+            "rows above which the quarantine alert fires (RECON_INVENTORY_QUARANTINE_ALERT_"
+            "SHARE).", registry=r,
+        )
         self.ready = Gauge(
             "recon_worker_ready", "1 once table recovery has completed, else 0.", registry=r
         )

@@ -144,6 +144,8 @@ class InventoryProcessor(RecordProcessor):
 
 
 def register(app: faust.App, settings: Settings, metrics: Metrics) -> Pipeline:
+    # The alert rule compares the quarantined share with this (deploy/prometheus/alerts.yml).
+    metrics.inventory_alert_share.set(settings.inventory_quarantine_alert_share)
     outcomes, dlq = raw_topic(app, settings, t.OUTCOMES), raw_topic(app, settings, t.DLQ)
     book = InventoryBook(TableState(state_table(app, settings, t.INVENTORY_TABLE)))
     processor = InventoryProcessor(
