@@ -1,0 +1,132 @@
+"""Lab inventory manifests end to end on the real broker: a CSV and an Excel manifest, the
+CSV again, and a file with schema drift (an extra column); the worker drained; then the
+inventory equals the plain reference, quarantine holds exactly the bad rows, the audit
+reconciles, the chunk hashes are reproducible from the files, and a corrected row
+resubmitted from quarantine flows as a new record linked to the original."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from streams.domain.inventory.reference import final_inventory
+from streams.domain.inventory.rows import COLUMNS
+from streams.formats import headers as h
+from streams.formats.csv_source import CsvRecords
+from streams.formats.xlsx_source import XlsxRecords
+from streams.ingest.producer import ingest_file
+from streams.kafka import topics as t
+from streams.kafka.read import read_topic
+from streams.kafka.topics import create_topics
+from streams.ops.audit import audit
+from streams.ops.inventory import current_inventory, file_chunk_hashes, inventory_audit, normalised
+from streams.ops.quarantine import ResubmitError, fields_of, quarantined, resubmit
+from streams.ops.replay import message_headers
+from streams.settings import Settings
+from streams.tools.batch import drain
+
+pytestmark = pytest.mark.integration
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+MARCH, APRIL = EXAMPLES / "lab-inventory-2026-03.csv", EXAMPLES / "lab-inventory-2026-04.xlsx"
+AT = {
+    MARCH.name: datetime(2026, 3, 1, tzinfo=UTC),
+    APRIL.name: datetime(2026, 4, 1, tzinfo=UTC),
+    "drift.csv": datetime(2026, 5, 1, tzinfo=UTC),
+}
+
+
+def micros(at: datetime) -> int:
+    return round(at.timestamp() * 1_000_000)
+
+
+def rows_of(path: Path) -> list[tuple[int, object, str]]:
+    """(line, valid row or None, raw text) of every data row of a manifest file."""
+    with XlsxRecords(path) if path.suffix == ".xlsx" else CsvRecords(path) as source:
+        cols = source.columns
+        return [(r.line, normalised(cols, r.raw), r.raw.decode()) for r in source]
+
+
+def test_manifests_end_to_end(isolated_settings: Settings, tmp_path: Path) -> None:
+    settings = isolated_settings.with_overrides(inventory_chunk_rows=4)
+    drift = tmp_path / "drift.csv"
+    drift.write_text(
+        ",".join([*COLUMNS, "notes"]) + "\n"
+        "CHEM-0001,NIH-R01GM123456,reagent,99,CHEM-214-S3,2025-11-04,recount\n"
+        "EQ-0200,NSF-CHE2201,balance,1,CHEM-118-A1,2026-02-02,new\n"
+    )
+    create_topics(settings)
+    files = (MARCH, APRIL, MARCH, drift)
+    results = [ingest_file(settings, f, "inventory", manifest_at=AT[f.name]) for f in files]
+    assert [r.record_format for r in results[:2]] == ["inventory-csv", "inventory-xlsx"]
+    (warning,) = results[3].warnings
+    assert "unknown column(s) notes" in warning and "quarantined" in warning
+    started = time.perf_counter()
+    drain(settings)
+    drained = time.perf_counter() - started
+
+    # the inventory: the latest valid version of each asset, whatever came twice
+    versions = [
+        (row, micros(AT[f.name])) for f in (MARCH, APRIL) for _, row, _ in rows_of(f) if row
+    ]
+    want = final_inventory(versions)  # type: ignore[arg-type]
+    got = current_inventory(settings)
+    assert {k: {n: e[n] for n in COLUMNS} | {"acquisition_date": e["acquisition_date"]
+            .isoformat()} for k, e in got.items()} == want  # fmt: skip
+    assert got["CHEM-0001:NIH-R01GM123456"]["quantity"] == 18  # April's recount, not drift's
+    assert got["CHEM-0001:NIH-R01GM123456"]["kind"] == "updated"
+
+    # quarantine: exactly the bad rows, each time they were read
+    bad = [(f.name, line) for f in files for line, row, _ in rows_of(f) if row is None]
+    held = quarantined(settings)
+    assert sorted((r["source_file"], r["source_line"]) for r in held) == sorted(bad)
+    assert {r["category"] for r in held} == {"schema_violation"}
+    by_line = {(r["source_file"], r["source_line"]): r for r in held}
+    assert by_line[(MARCH.name, 9)]["field"] == "grant_code"
+    assert by_line[(MARCH.name, 11)]["field"] == "location"
+    assert "field acquisition_date='01/15/2026'" in by_line[(MARCH.name, 11)]["error"]
+    assert by_line[(APRIL.name, 8)]["field"] == "location"
+    assert "unknown column(s) notes" in by_line[("drift.csv", 2)]["error"]
+
+    # every count adds up; the audit's chunk hashes come back from the files alone
+    for row in audit(settings):
+        assert row.reconciles, row
+    chunks = inventory_audit(settings)
+    assert all(c["pending"] == 0 and c["processed_at"] is not None for c in chunks)
+    for f, result in zip(files, results, strict=True):
+        mine = [c for c in chunks if c["run_id"] == result.run_id]
+        assert [c["chunk_sha256"] for c in mine] == [c.sha256 for c in file_chunk_hashes(f, 4)], (
+            f.name
+        )
+        assert sum(c["committed"] + c["duplicate"] + c["quarantined"] for c in mine) == (
+            result.rows_read
+        )
+    second_march = [c for c in chunks if c["run_id"] == results[2].run_id]
+    assert sum(c["committed"] for c in second_march) == 0  # all duplicates or quarantined
+
+    # a corrected row resubmitted from quarantine: a new record linked to the original,
+    # counted as one more row read of its file (the worker's decision of such a row is
+    # tests/unit/runtime/pipelines/test_inventory.py; a second drain costs ~30 s here)
+    original = by_line[(APRIL.name, 8)]
+    assert fields_of(original)["location"] == "BIO-3O3"
+    done = resubmit(settings, original["dlq_id"], {"location": "BIO-303-B3"})
+    assert done.correlation_id == f"resubmit-{done.run_id}:{original['dlq_id']}"
+    (msg,) = [
+        m
+        for m in read_topic(settings, settings.topic(t.RAW_INVENTORY))
+        if (m.value() or b"").startswith(b"EQ-0105,")
+        and h.to_dict(message_headers(m)).get(h.RESUBMITS) == original["dlq_id"]
+    ]
+    headers = h.to_dict(message_headers(msg))
+    assert msg.value() == b"EQ-0105,NSF-DBI1234,freezer,1,BIO-303-B3,2026-03-11"
+    assert headers[h.CORRELATION_ID] == done.correlation_id
+    assert headers[h.COLUMNS] == ",".join(COLUMNS) and headers[h.LINE] == "8"
+    assert msg.key() == b"EQ-0105:NSF-DBI1234" and msg.partition() == done.partition
+    (april,) = [r for r in audit(settings) if r.source_file == APRIL.name]
+    assert april.read == 8 and april.decided == 7  # the resubmitted row is pending
+    with pytest.raises(ResubmitError, match="already resubmitted"):
+        resubmit(settings, original["dlq_id"], {"location": "BIO-303-B3"})
+    print(f"drain {drained:.1f} s")
