@@ -161,6 +161,12 @@ class Settings(BaseSettings):
         description="Alert when more than this share of inventory rows is quarantined.",
     )
 
+    inventory_api_url: str | None = Field(
+        default=None,
+        description="Inventory API endpoint (POST) of `recon deliver inventory`; it retries, "
+        "backs off and rate-limits with the RECON_ERP_* settings.",
+    )
+
     # Delivery to downstream targets (`recon deliver TARGET`, docs/delivery.md). Each target
     # is its own consumer group on the ledger topic; a batch is delivered, then committed.
     deliver_batch_max: int = Field(default=2000, ge=1, description="Entries per delivery batch.")

@@ -12,21 +12,30 @@ from pathlib import Path
 
 import pytest
 
+from streams.delivery.breaker import Breaker
+from streams.delivery.inventory_api import InventoryApiTarget
+from streams.delivery.loop import DeliveryLoop, delivery_group
 from streams.domain.inventory.reference import final_inventory
 from streams.domain.inventory.rows import COLUMNS
+from streams.formats import avro
 from streams.formats import headers as h
 from streams.formats.csv_source import CsvRecords
 from streams.formats.xlsx_source import XlsxRecords
 from streams.ingest.producer import ingest_file
 from streams.kafka import topics as t
-from streams.kafka.read import read_topic
+from streams.kafka.read import group_lag, read_topic
 from streams.kafka.topics import create_topics
+from streams.observability.metrics import Metrics
 from streams.ops.audit import audit
+from streams.ops.dlq import dlq_records
 from streams.ops.inventory import current_inventory, file_chunk_hashes, inventory_audit, normalised
 from streams.ops.quarantine import ResubmitError, fields_of, quarantined, resubmit
+from streams.ops.redrive import redrive
 from streams.ops.replay import message_headers
 from streams.settings import Settings
 from streams.tools.batch import drain
+from tests.integration.delivery.fault_server import FaultyErp
+from tests.integration.delivery.ledger_feed import LoopThread, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -107,6 +116,8 @@ def test_manifests_end_to_end(isolated_settings: Settings, tmp_path: Path) -> No
     second_march = [c for c in chunks if c["run_id"] == results[2].run_id]
     assert sum(c["committed"] for c in second_march) == 0  # all duplicates or quarantined
 
+    deliver_to_api(settings, want)
+
     # a corrected row resubmitted from quarantine: a new record linked to the original,
     # counted as one more row read of its file (the worker's decision of such a row is
     # tests/unit/runtime/pipelines/test_inventory.py; a second drain costs ~30 s here)
@@ -130,3 +141,49 @@ def test_manifests_end_to_end(isolated_settings: Settings, tmp_path: Path) -> No
     with pytest.raises(ResubmitError, match="already resubmitted"):
         resubmit(settings, original["dlq_id"], {"location": "BIO-303-B3"})
     print(f"drain {drained:.1f} s")
+
+
+def deliver_to_api(settings: Settings, want: dict[str, dict[str, object]]) -> None:
+    """`recon deliver inventory` through 5xx bursts, a reset and a lost answer: the chunk
+    whose retries run out is dead-lettered transient_failure and redriven; the API then
+    holds exactly the reference inventory, each event once."""
+    api = FaultyErp(["503", "503", "503", "reset", "lost"]).start()
+    settings = settings.with_overrides(
+        inventory_api_url=api.url,
+        erp_batch_size=3,
+        erp_retries=2,
+        erp_timeout_seconds=0.5,
+        erp_backoff_base_seconds=0.01,
+        erp_backoff_max_seconds=0.05,
+        erp_jitter_seconds=0.01,
+        deliver_poll_seconds=0.1,
+        breaker_fail_max=10,
+        session_timeout_seconds=6.0,
+    )
+    metrics = Metrics()
+    breaker = Breaker("inventory", metrics, 10, 0.5)
+    loop = DeliveryLoop(settings, InventoryApiTarget(settings, metrics, breaker), breaker, metrics)
+    thread = LoopThread(lambda should_stop: loop.run(should_stop, lambda: None))
+    group, ledger = delivery_group(settings, "inventory"), settings.topic(t.INVENTORY_LEDGER)
+
+    def caught_up() -> bool:
+        thread.check_alive()
+        return all(lag.behind == 0 for lag in group_lag(settings, group, [ledger]))
+
+    try:
+        wait_until(caught_up, 60, "the inventory API group to catch up")
+        failed = list(dlq_records(settings, "transient_failure"))
+        assert len(failed) == 3 and all("3 attempts failed" in r["error"] for r in failed)
+        assert {r["stage"] for r in failed} == {"sink"}
+        assert redrive(settings, category="transient_failure").files == []
+        events = {avro.decode("inventory_event", bytes(r["original"]))["event_id"] for r in failed}
+        wait_until(lambda: events <= set(api.accepted), 60, "the redriven events")
+        thread.stop()
+    finally:
+        api.stop()
+    assert set(api.accepted.values()) == {1}
+    held: dict[str, dict[str, object]] = {}
+    for line in sorted(api.lines.values(), key=lambda x: (x["manifest_at"], x["content_hash"])):
+        held[line["asset_key"]] = {c: line[c] for c in COLUMNS}
+    assert held == want
+    assert api.answers()["409"] >= 1  # the lost answer's retry: already committed
