@@ -90,3 +90,16 @@ def test_a_row_without_a_manifest_time_is_quarantined() -> None:
     with pytest.raises(RecordError) as caught:
         processor.decide(source_of(cast(Any, event(0, b"MS-1,NIH-1,r,1,AB-1-1,2024-01-01", at=""))))
     assert caught.value.field == h.MANIFEST_AT
+
+
+def test_a_resubmitted_row_is_a_new_record_that_names_its_origin() -> None:
+    processor, topics, _ = setup()
+    resubmitted = event(0, b"EQ-5,NSF-1,freezer,1,BIO-303-B3,2026-03-11")
+    resubmitted.message.headers = [
+        (h.CORRELATION_ID, b"resubmit-r1:abcd") if name == h.CORRELATION_ID else (name, value)
+        for name, value in resubmitted.message.headers
+    ] + [(h.RESUBMITS, b"abcd")]
+    outcomes = asyncio.run(processor.run(cast(Any, [resubmitted])))
+    assert outcomes == [Outcome.APPLIED]
+    (sent,) = topics["inventory"].sent
+    assert avro.decode("inventory_event", sent["value"])["correlation_id"] == "resubmit-r1:abcd"
