@@ -6,11 +6,13 @@ resubmitted from quarantine flows as a new record linked to the original."""
 
 from __future__ import annotations
 
+import io
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
 from streams.delivery.breaker import Breaker
 from streams.delivery.inventory_api import InventoryApiTarget
@@ -34,18 +36,14 @@ from streams.ops.redrive import redrive
 from streams.ops.replay import message_headers
 from streams.settings import Settings
 from streams.tools.batch import drain
+from streams.tools.demo_inventory import MANIFESTS, ingest_manifests, inventory_report
 from tests.integration.delivery.fault_server import FaultyErp
 from tests.integration.delivery.ledger_feed import LoopThread, wait_until
 
 pytestmark = pytest.mark.integration
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-MARCH, APRIL = EXAMPLES / "lab-inventory-2026-03.csv", EXAMPLES / "lab-inventory-2026-04.xlsx"
-AT = {
-    MARCH.name: datetime(2026, 3, 1, tzinfo=UTC),
-    APRIL.name: datetime(2026, 4, 1, tzinfo=UTC),
-    "drift.csv": datetime(2026, 5, 1, tzinfo=UTC),
-}
+(MARCH, _), (APRIL, _) = MANIFESTS
+AT = {path.name: at for path, at in MANIFESTS} | {"drift.csv": datetime(2026, 5, 1, tzinfo=UTC)}
 
 
 def micros(at: datetime) -> int:
@@ -69,7 +67,8 @@ def test_manifests_end_to_end(isolated_settings: Settings, tmp_path: Path) -> No
     )
     create_topics(settings)
     files = (MARCH, APRIL, MARCH, drift)
-    results = [ingest_file(settings, f, "inventory", manifest_at=AT[f.name]) for f in files]
+    results = ingest_manifests(settings)  # the demo's: March's CSV, April's workbook
+    results += [ingest_file(settings, f, "inventory", manifest_at=AT[f.name]) for f in files[2:]]
     assert [r.record_format for r in results[:2]] == ["inventory-csv", "inventory-xlsx"]
     (warning,) = results[3].warnings
     assert "unknown column(s) notes" in warning and "quarantined" in warning
@@ -87,6 +86,11 @@ def test_manifests_end_to_end(isolated_settings: Settings, tmp_path: Path) -> No
             .isoformat()} for k, e in got.items()} == want  # fmt: skip
     assert got["CHEM-0001:NIH-R01GM123456"]["quantity"] == 18  # April's recount, not drift's
     assert got["CHEM-0001:NIH-R01GM123456"]["kind"] == "updated"
+
+    report = Console(file=io.StringIO(), width=200)
+    assert inventory_report(settings, report) == []  # what `make demo` checks and prints
+    printed = report.file.getvalue()  # type: ignore[attr-defined]
+    assert "Lab inventory" in printed and "Quarantine" in printed and "EQ-0104" in printed
 
     # quarantine: exactly the bad rows, each time they were read
     bad = [(f.name, line) for f in files for line, row, _ in rows_of(f) if row is None]
