@@ -4,12 +4,16 @@ and ledger topics, and quarantine (the DLQ) naming the failing fields."""
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from typing import Any, cast
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from streams.domain.inventory.book import InventoryBook
-from streams.domain.inventory.rows import COLUMNS
+from streams.domain.inventory.reference import final_inventory
+from streams.domain.inventory.rows import COLUMNS, validate_row
 from streams.domain.models.outcome import Outcome
 from streams.domain.state import DictState
 from streams.errors import Category, RecordError
@@ -103,3 +107,62 @@ def test_a_resubmitted_row_is_a_new_record_that_names_its_origin() -> None:
     assert outcomes == [Outcome.APPLIED]
     (sent,) = topics["inventory"].sent
     assert avro.decode("inventory_event", sent["value"])["correlation_id"] == "resubmit-r1:abcd"
+
+
+GOOD_ROWS = st.builds(
+    lambda a, g, q, loc: f"{a},{g},reagent,{q},{loc},2024-01-02".encode(),
+    st.sampled_from(["A1", "A2", "B7"]),
+    st.sampled_from(["NIH-1", "nsf-22"]),
+    st.integers(0, 3),
+    st.sampled_from(["BIO-1-1", "chem-214-s3"]),
+)
+BAD_ROWS = st.sampled_from(
+    [
+        (b"A1,XYZ-1,reagent,1,BIO-1-1,2024-01-02", "grant_code"),
+        (b"A2,NIH-1,reagent,-4,BIO-1-1,2024-01-02", "quantity"),
+        (b"A2,NIH-1,reagent,4,Room 4,2024-01-02", "location"),
+        (b"B7,NSF-2,reagent,4,BIO-1-1,01/02/2024", "acquisition_date"),
+        (b",NSF-2,reagent,4,BIO-1-1,2024-01-02", "asset_id"),
+    ]
+)
+MANIFEST = st.tuples(
+    st.sampled_from(["2026-03-01T00:00:00Z", "2026-04-01T00:00:00Z", "2026-05-01T00:00:00Z"]),
+    st.lists(st.one_of(GOOD_ROWS, BAD_ROWS), min_size=1, max_size=6),
+)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(MANIFEST, min_size=1, max_size=4), st.data())
+def test_any_interleaving_of_manifests_gives_the_reference_and_quarantines_the_bad_rows(
+    manifests: list[tuple[str, list[bytes | tuple[bytes, str]]]], data: st.DataObject
+) -> None:
+    processor, topics, _ = setup()
+    rows = [(at, row) for at, rows in manifests for row in rows]
+    delivered = rows + data.draw(st.lists(st.sampled_from(rows), max_size=4), label="copies")
+    order = data.draw(st.permutations(range(len(delivered))), label="order")
+    events = [
+        event(n, r if isinstance(r, bytes) else r[0], at=at)
+        for n, (at, r) in ((n, delivered[i]) for n, i in enumerate(order))
+    ]
+    asyncio.run(processor.run(cast(Any, events)))
+
+    compacted = {}
+    for sent in topics["inventory"].sent:
+        e = avro.decode("inventory_event", sent["value"])
+        compacted[e["asset_key"]] = {c: e[c] for c in COLUMNS} | {
+            "acquisition_date": e["acquisition_date"].isoformat()
+        }
+    versions = [
+        (validate_row(COLUMNS, r.decode().split(","), "x"), manifest_micros(at))
+        for at, r in rows
+        if isinstance(r, bytes)
+    ]
+    assert compacted == final_inventory(versions)
+    dead = [avro.decode("dlq_record", s["value"]) for s in topics["dlq"].sent]
+    want = sorted(r[1] for _, r in (delivered[i] for i in order) if not isinstance(r, bytes))
+    assert sorted(d["field"] for d in dead) == want
+    assert {d["category"] for d in dead} <= {"schema_violation"}
+
+
+def manifest_micros(at: str) -> int:
+    return round(datetime.fromisoformat(at).timestamp() * 1_000_000)
