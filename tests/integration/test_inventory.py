@@ -7,13 +7,17 @@ resubmitted from quarantine flows as a new record linked to the original."""
 from __future__ import annotations
 
 import io
+import json
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from rich.console import Console
+from typer.testing import CliRunner
 
+from streams.cli.main import app as cli
 from streams.delivery.breaker import Breaker
 from streams.delivery.inventory_api import InventoryApiTarget
 from streams.delivery.loop import DeliveryLoop, delivery_group
@@ -30,7 +34,7 @@ from streams.kafka.topics import create_topics
 from streams.observability.metrics import Metrics
 from streams.ops.audit import audit
 from streams.ops.dlq import dlq_records
-from streams.ops.inventory import current_inventory, file_chunk_hashes, inventory_audit, normalised
+from streams.ops.inventory import current_inventory, file_chunk_hashes, normalised
 from streams.ops.quarantine import ResubmitError, fields_of, quarantined, resubmit
 from streams.ops.redrive import redrive
 from streams.ops.replay import message_headers
@@ -107,8 +111,13 @@ def test_manifests_end_to_end(isolated_settings: Settings, tmp_path: Path) -> No
     # every count adds up; the audit's chunk hashes come back from the files alone
     for row in audit(settings):
         assert row.reconciles, row
-    chunks = inventory_audit(settings)
+    chunks = audit_via_cli(settings, tmp_path / "audit.jsonl")
     assert all(c["pending"] == 0 and c["processed_at"] is not None for c in chunks)
+    published = [
+        avro.decode("inventory_audit", m.value() or b"")
+        for m in read_topic(settings, settings.topic(t.INVENTORY_AUDIT))
+    ]
+    assert sorted(p["chunk_sha256"] for p in published) == sorted(c["chunk_sha256"] for c in chunks)
     for f, result in zip(files, results, strict=True):
         mine = [c for c in chunks if c["run_id"] == result.run_id]
         assert [c["chunk_sha256"] for c in mine] == [c.sha256 for c in file_chunk_hashes(f, 4)], (
@@ -145,6 +154,15 @@ def test_manifests_end_to_end(isolated_settings: Settings, tmp_path: Path) -> No
     with pytest.raises(ResubmitError, match="already resubmitted"):
         resubmit(settings, original["dlq_id"], {"location": "BIO-303-B3"})
     print(f"drain {drained:.1f} s")
+
+
+def audit_via_cli(settings: Settings, out: Path) -> list[dict[str, Any]]:
+    """`recon inventory audit --out FILE`: the JSON Lines records (also published)."""
+    args = ["--bootstrap-servers", settings.bootstrap, "--topic-prefix", settings.topic_prefix]
+    env = {"RECON_INVENTORY_CHUNK_ROWS": str(settings.inventory_chunk_rows)}
+    result = CliRunner().invoke(cli, [*args, "inventory", "audit", "--out", str(out)], env=env)
+    assert result.exit_code == 0, result.output
+    return [json.loads(line) for line in out.read_text().splitlines()]
 
 
 def deliver_to_api(settings: Settings, want: dict[str, dict[str, object]]) -> None:
