@@ -150,6 +150,20 @@ class Settings(BaseSettings):
         description="Wait after an invoice arrives for its PO and ASN: then missing_document.",
     )
 
+    # EDI controls (docs/edi-controls.md): duplicate identity and acknowledgements
+    duplicate_near_days: int = Field(
+        default=30,
+        ge=0,
+        le=3660,
+        description="Invoices of one vendor, PO and amount dated at most this many days "
+        "apart with different numbers: suspected_duplicate.",
+    )
+    ack_timeout_seconds: float = Field(
+        default=86400.0,
+        gt=0,
+        description="A group we sent without a 997/999 after this long: ack_overdue.",
+    )
+
     # Lab inventory manifests (docs/inventory.md)
     inventory_chunk_rows: int = Field(
         default=500, ge=1, le=100_000, description="Manifest data rows per audited chunk."

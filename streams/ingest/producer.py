@@ -34,6 +34,7 @@ from streams.formats import headers as h
 from streams.formats.csv_source import CsvRecords, IngestError, file_sha256
 from streams.formats.edi_source import EDI_FORMAT, EdiRecords
 from streams.formats.xlsx_source import XlsxRecords
+from streams.ingest.acks import AckRequests
 from streams.ingest.columns import header_warning
 from streams.ingest.oversized import OversizedRecords, record_limit
 from streams.ingest.publishers import (
@@ -47,6 +48,7 @@ from streams.ingest.publishers import (
 from streams.kafka import clients
 from streams.kafka.partitioner import keyer
 from streams.kafka.topics import (
+    ACKS_INPUT,
     DLQ,
     MANIFESTS,
     OUTCOMES,
@@ -250,6 +252,7 @@ def ingest_file(
         manifest_topic,
         dlq_topic,
         outcomes_topic,
+        *([settings.topic(ACKS_INPUT)] if kind == "edi" else []),
         co_partitioned=settings.topic(partner),
     )
     limit = record_limit(settings, topic)
@@ -282,6 +285,7 @@ def ingest_file(
     if kind == "inventory":
         at = manifest_at or datetime.fromtimestamp(path.stat().st_mtime, UTC)
         extra = ((h.MANIFEST_AT, at.astimezone(UTC).isoformat().encode()),)
+    acks = AckRequests(settings, producer, run_id, utc_now_iso())  # X12 only (edi-controls.md)
     with source, _progress(progress, path.name, size) as show:
         run = RunContext(run_id, path.name, sha, record_format, source.header, extra)
         publisher = publisher_of(settings, kind, producer, topic, partitions, run, tally, limit)
@@ -300,11 +304,17 @@ def ingest_file(
                 raw,
                 record_headers(constant, run_id, line, ingested_at, new_traceparent()),
             ):
+                if isinstance(source, EdiRecords):
+                    source.reject_last()
                 continue
             publisher.add(line, key, raw, ingested_at)
+            if isinstance(source, EdiRecords):
+                acks.publish(source.take_acks())
             if rows_read % PROGRESS_EVERY == 0:
                 show(source.bytes_read, rows_read)
         publisher.close()
+        if isinstance(source, EdiRecords):
+            acks.publish(source.take_acks())
         bytes_read = source.bytes_read
         undelivered = producer.flush()
         show(bytes_read, rows_read)
@@ -353,6 +363,12 @@ def ingest_file(
             f"{oversized.dead_lettered} record(s) of {path.name} too large to publish were "
             f"not all dead-lettered (first error: {dead_letters.first_error}); re-run the "
             f"ingest (run {run_id})"
+        )
+    if acks.tally.failed:
+        raise IngestError(
+            f"{acks.tally.failed} of {acks.published} acknowledgement requests of {path.name} "
+            f"were not delivered (first error: {acks.tally.first_error}); re-run the ingest "
+            f"(run {run_id}): the requests already sent are not asked twice"
         )
     if manifest_tally.failed or manifest_undelivered:
         raise IngestError(

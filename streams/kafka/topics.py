@@ -45,12 +45,22 @@ GROUPS_TABLE = "match-groups"
 RAW_EDI = "raw.edi"
 THREEWAY_INPUT = "threeway.input"
 THREEWAY_TABLE = "threeway-orders"
+ACKS_INPUT = "edi.acks.input"
+ACKS = "acks"
+ACKS_TABLE = "edi-acks"
 RAW_INVENTORY = "raw.inventory"
 INVENTORY = "inventory"
 INVENTORY_LEDGER = "inventory.ledger"
 INVENTORY_AUDIT = "inventory.audit"
 INVENTORY_TABLE = "inventory-assets"
-TABLES = (STATE_TABLE, RECORDS_TABLE, GROUPS_TABLE, THREEWAY_TABLE, INVENTORY_TABLE)
+TABLES = (
+    STATE_TABLE,
+    RECORDS_TABLE,
+    GROUPS_TABLE,
+    THREEWAY_TABLE,
+    ACKS_TABLE,
+    INVENTORY_TABLE,
+)
 
 CATALOGUE: tuple[TopicSpec, ...] = (
     TopicSpec(RAW_POS, False, "raw POS sales lines as read from CSV, keyed by vendor"),
@@ -68,6 +78,8 @@ CATALOGUE: tuple[TopicSpec, ...] = (
     TopicSpec(EXCEPTIONS, False, "Avro matching exceptions opened/resolved, keyed by id"),
     TopicSpec(RAW_EDI, False, "X12 transaction sets (Avro edi_document), keyed by PO number"),
     TopicSpec(THREEWAY_INPUT, False, "internal: raw.edi re-published with window ticks"),
+    TopicSpec(ACKS_INPUT, False, "internal: ack requests of X12 groups read, by partner"),
+    TopicSpec(ACKS, False, "X12 997/999/TA1 we send, keyed by partner (docs/edi-controls.md)"),
     TopicSpec(RAW_INVENTORY, False, "raw lab inventory manifest rows (CSV text), keyed by asset"),
     TopicSpec(INVENTORY, True, "current inventory per asset (asset_id:grant_code), JSON"),
     TopicSpec(INVENTORY_LEDGER, False, "every change of the inventory, one JSON event each"),

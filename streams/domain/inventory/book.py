@@ -1,4 +1,4 @@
-"""Current inventory per asset, and the changes a row makes to it (docs/domain.md §8.3).
+"""Current inventory per asset, and the changes a row makes to it (docs/domain.md §9.3).
 
 An asset's state is the version with the greatest ``(manifest_at, content_hash)`` of every
 row of it seen, so the final inventory is the same for any arrival order and any number

@@ -1,6 +1,6 @@
 """One row of a lab inventory manifest, validated strictly (docs/inventory.md).
 
-Every failure is a ``schema_violation`` of the row (docs/domain.md §8.2): quarantine holds
+Every failure is a ``schema_violation`` of the row (docs/domain.md §9.2): quarantine holds
 the row with each failing field, its value and the rule. Values are normalised (grant
 code and location upper case, surrounding whitespace dropped) so that the same row
 written differently has the same content hash.

@@ -20,6 +20,7 @@ from typing import Any
 from streams.domain.models.keys import digest
 from streams.domain.models.outcome import Outcome
 from streams.domain.state import KeyValueState
+from streams.domain.threeway.duplicates import DuplicateGuard
 from streams.domain.threeway.rules import MATCHED, PriceTolerance, evaluate
 from streams.domain.threeway.summary import INVOICE
 
@@ -30,6 +31,7 @@ MATCHES, EXCEPTIONS = "matches", "exceptions"
 class ThreeWayConfig:
     tolerance: PriceTolerance
     window_micros: int
+    near_duplicate_days: int = 30
 
 
 def _event(
@@ -64,6 +66,7 @@ class ThreeWayEngine:
     def __init__(self, state: KeyValueState, config: ThreeWayConfig) -> None:
         self.state = state
         self.config = config
+        self.duplicates = DuplicateGuard(state, config.near_duplicate_days)
 
     def apply(
         self,
@@ -75,6 +78,7 @@ class ThreeWayEngine:
         arrived: int,
         at: int,
         traceparent: str = "",
+        identity: dict[str, Any] | None = None,
     ) -> Outcome:
         """Add one document; ``arrived`` (ingest time, micros) opens an invoice's window.
         The document keeps its correlation id and ``traceparent`` (this hop's span): the
@@ -85,6 +89,15 @@ class ThreeWayEngine:
             return Outcome.DUPLICATE
         row_key = f"o:{routing_key}"
         row = self.state.get(row_key) or {"docs": {}, "res": {}, "seq": 0, "closed": False}
+        if identity is not None:  # business-identity duplicates (duplicates.py, §5.6)
+            stored = {**doc, "c": correlation_id, "tp": traceparent}
+            duplicate, changed = self.duplicates.check(stored, identity, idempotency_key, row)
+            if duplicate:
+                if changed:
+                    self._write(row_key, row, at)
+                if mark is None:
+                    self.state.put(mark_key, {"c": correlation_id})
+                return Outcome.DUPLICATE
         # setdefault: the owner redelivered after a crash has a new hop span, which must not
         # change the stored document (its results, hence their events, would change).
         row["docs"].setdefault(
@@ -132,6 +145,7 @@ class ThreeWayEngine:
 
     def _write(self, row_key: str, row: dict[str, Any], at: int) -> None:
         results = evaluate(row["docs"].values(), row["closed"], self.config.tolerance)
+        results.update(row.get("flags", {}))
         seq = row["seq"] + 1
         row["out"] = diff(row["res"], results, row_key, seq, at)
         row["res"], row["seq"] = results, seq

@@ -19,6 +19,7 @@ from faust.types import TopicT
 from streams.domain.matching.messages import Tick
 from streams.domain.models.edi import FreightInvoice, Invoice, PurchaseOrder, ShipNotice
 from streams.domain.threeway.engine import ThreeWayConfig, ThreeWayEngine
+from streams.domain.threeway.identity import as_state, identity_of
 from streams.domain.threeway.rules import PriceTolerance
 from streams.domain.threeway.summary import summarize
 from streams.errors import Category, RecordError, Stage
@@ -51,6 +52,7 @@ def config_of(settings: Settings) -> ThreeWayConfig:
             settings.threeway_price_tolerance_amount, settings.threeway_price_tolerance_percent
         ),
         window_micros=round(settings.threeway_window_seconds * 1_000_000),
+        near_duplicate_days=settings.duplicate_near_days,
     )
 
 
@@ -90,6 +92,7 @@ class ThreeWayProcessor(RecordProcessor):
         doc = model.model_validate(json.loads(record["document"]))
         summary = summarize(doc, record["sender"] or "", record["receiver"] or "")
         assert summary is not None  # every MODELS type summarizes
+        identity = identity_of(doc, record["sender"] or "")
         outcome = self.engine.apply(
             summary,
             record["routing_key"],
@@ -99,6 +102,7 @@ class ThreeWayProcessor(RecordProcessor):
             ingested_micros(src) or src.timestamp,
             src.timestamp,
             src.hop_traceparent,
+            as_state(identity) if identity is not None else None,
         )
         return Decision(outcome, idem)
 
