@@ -170,6 +170,23 @@ class Settings(BaseSettings):
         description="A group we sent without a 997/999 after this long: ack_overdue.",
     )
 
+    # Lab inventory manifests (docs/inventory.md)
+    inventory_chunk_rows: int = Field(
+        default=500, ge=1, le=100_000, description="Manifest data rows per audited chunk."
+    )
+    inventory_quarantine_alert_share: float = Field(
+        default=0.05,
+        gt=0,
+        le=1,
+        description="Alert when more than this share of inventory rows is quarantined.",
+    )
+
+    inventory_api_url: str | None = Field(
+        default=None,
+        description="Inventory API endpoint (POST) of `recon deliver inventory`; it retries, "
+        "backs off and rate-limits with the RECON_ERP_* settings.",
+    )
+
     # Delivery to downstream targets (`recon deliver TARGET`, docs/delivery.md). Each target
     # is its own consumer group on the ledger topic; a batch is delivered, then committed.
     deliver_batch_max: int = Field(default=2000, ge=1, description="Entries per delivery batch.")

@@ -16,6 +16,7 @@ from streams.cli import (
     dlq,
     edi,
     ingest,
+    inventory,
     ledger,
     matching,
     postgres,
@@ -66,6 +67,8 @@ app.add_typer(matching.matches_app, name="matches")
 app.add_typer(matching.exceptions_app, name="exceptions")
 app.add_typer(sre.group_app, name="group")
 app.add_typer(sre.state_app, name="state")
+app.add_typer(inventory.inventory_app, name="inventory")
+app.add_typer(inventory.quarantine_app, name="quarantine")
 app.command("worker")(worker.worker)
 app.command("deliver")(deliver.deliver)
 app.command("replay")(sre.replay)

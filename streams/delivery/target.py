@@ -21,6 +21,7 @@ TOPIC_SCHEMAS: dict[str, str | None] = {
     t.LEDGER: LEDGER_SCHEMA,
     t.MATCHES: None,
     t.EXCEPTIONS: "match_exception",
+    t.INVENTORY_LEDGER: "inventory_event",
 }
 EVENT_SCHEMAS = frozenset({"match", "document_match", "match_exception"})
 
@@ -53,7 +54,9 @@ class Entry:
 
     @property
     def entry_id(self) -> str:
-        return str(self.record["entry_id"])
+        """The id the target holds unique: a ledger entry's, or an event's."""
+        record = self.record
+        return str(record["entry_id"] if "entry_id" in record else record["event_id"])
 
     def source(self) -> Source:
         """The message as a pipeline's Source (for its DLQ record)."""

@@ -55,8 +55,25 @@ def group_record_key(raw: bytes, indexes: list[int] | None) -> bytes:
     return group_key(*texts).encode()
 
 
+def asset_record_key(raw: bytes, indexes: tuple[int, int] | None) -> bytes:
+    """``asset_id:GRANT_CODE`` of a raw inventory row (trimmed, the grant code upper case,
+    as validation normalises them), or its SHA-256 if unreadable."""
+    if indexes is not None:
+        asset, grant = field_at(raw, indexes[0]), field_at(raw, indexes[1])
+        if asset is not None and grant is not None:
+            return f"{asset}:{grant.upper()}".encode()
+    return hashlib.sha256(raw).hexdigest().encode()
+
+
 def keyer(kind: str, columns: list[str]) -> Callable[[bytes], bytes]:
     """The record-key function of one ingest kind, given the file's header columns."""
+    if kind == "inventory":
+        pair = (
+            (columns.index("asset_id"), columns.index("grant_code"))
+            if "asset_id" in columns and "grant_code" in columns
+            else None
+        )
+        return lambda raw: asset_record_key(raw, pair)
     if kind in ("trades", "confirmations"):
         indexes = (
             [columns.index(c) for c in GROUP_COLUMNS]

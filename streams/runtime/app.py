@@ -9,7 +9,7 @@ from streams.runtime.faust import eager as faust_eager
 from streams.runtime.faust import seek as faust_seek
 from streams.runtime.faust.tables import PromptTableManager
 from streams.runtime.pipeline import Pipeline, Register
-from streams.runtime.pipelines import acks, matching, rebates, threeway
+from streams.runtime.pipelines import acks, inventory, matching, rebates, threeway
 from streams.settings import Settings
 
 # Faust applies backpressure on table writes above this many unsent messages; its default
@@ -21,6 +21,7 @@ PIPELINES: tuple[Register, ...] = (
     matching.register,
     threeway.register,
     acks.register,
+    inventory.register,
 )
 
 

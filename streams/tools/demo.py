@@ -1,13 +1,14 @@
-"""`make demo`: the rebate, trade matching and three-way (EDI) pipelines end to end on the
-local broker, with a self-check.
+"""`make demo`: the rebate, trade matching, three-way (EDI) and lab inventory pipelines
+end to end on the local broker, with a self-check.
 
 Starts the embedded broker (unless KAFKA_BOOTSTRAP_SERVERS is set), resets the demo's
 topics, ingests the sample sales and then the agreements (master data arriving late on
-purpose), the sample trades and confirmations, and the sample X12 orders and freight
-invoices, drains the worker (a batch run: end of input closes every window), writes the
-ledger, matches, exceptions and audit CSVs and checks the ledger, the pairing and the
-three-way results against the plain reference computations; then delivers the ledger,
-matches and exceptions to the local PostgreSQL and checks it against the topics.
+purpose), the sample trades and confirmations, the sample X12 orders and freight invoices,
+and the sample lab inventory manifests (CSV and Excel), drains the worker (a batch run:
+end of input closes every window), writes the ledger, matches, exceptions and audit CSVs
+and checks the ledger, the pairing, the three-way results and the inventory against the
+plain reference computations; then delivers the ledger, matches and exceptions to the
+local PostgreSQL and checks it against the topics.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ from streams.ops.threeway_report import (
 from streams.settings import Settings
 from streams.tools.batch import drain
 from streams.tools.demo_delivery import postgres_report
+from streams.tools.demo_inventory import ingest_manifests, inventory_report
 from streams.tools.references import differences, expected_matches, expected_totals
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"  # streams/tools/demo.py
@@ -145,6 +147,10 @@ def run(out_dir: Path) -> int:
     for path in EDI_FILES:
         out.print(ingest_file(settings, path, "edi", progress=progress).summary())
     out.print(ingest_file(settings, RATES_FILE, "rates", progress=progress).summary())
+    for result in ingest_manifests(settings):
+        for warning in result.warnings:
+            out.print(f"warning: {warning}")
+        out.print(result.summary())
     drain(settings)
 
     ledger = read_ledger(settings)
@@ -174,6 +180,7 @@ def run(out_dir: Path) -> int:
     problems = differences(ledger, expected_totals([pos], [promotions]))
     problems += matching_report(settings, out_dir)
     problems += threeway_report(settings)
+    problems += inventory_report(settings, out)
     problems += postgres_report(base, settings, out)
     problems += [f"{r.source_file}: audit does not reconcile" for r in rows if not r.reconciles]
     for problem in problems:
@@ -181,8 +188,8 @@ def run(out_dir: Path) -> int:
     if problems:
         return 1
     out.print(
-        f"[green]ledger equals the reference to the cent; the pairing and the three-way "
-        f"results equal the references; PostgreSQL equals the topics; "
+        f"[green]ledger equals the reference to the cent; the pairing, the three-way "
+        f"results and the lab inventory equal the references; PostgreSQL equals the topics; "
         f"every file reconciles.[/] CSVs in {out_dir}/ (ledger_totals, ledger_entries, "
         f"matches, exceptions, audit); "
         f"`recon dlq list` with RECON_TOPIC_PREFIX=demo shows the dead letters."
