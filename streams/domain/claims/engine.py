@@ -354,9 +354,10 @@ class ClaimsEngine:
                 continue
             if sku not in net:
                 net[sku] = self.facts.net_units(header.vendor_id, sku, first, last)
-            running[sku] = running.get(sku, 0) + qty
-            if running[sku] > net[sku]:
+            if running.get(sku, 0) + qty > net[sku]:
                 kinds[sale_key] = K.OVER_QUANTITY.value
+            else:  # accepted: counts against what is left of the net quantity
+                running[sku] = running.get(sku, 0) + qty
         return kinds, flagged
 
     def _others_changed(self, sale_key: str, claim: str, version: int) -> None:

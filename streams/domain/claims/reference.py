@@ -118,9 +118,10 @@ def reference_claims(records: Iterable[Record], tolerances: Tolerances) -> Claim
                     and s.sku == line.sku
                     and first <= s.day <= last
                 )
-                used[line.sku] = used.get(line.sku, 0) + line.qty
-                if used[line.sku] > net:
+                if used.get(line.sku, 0) + line.qty > net:
                     mine[key] = K.OVER_QUANTITY
+                else:
+                    used[line.sku] = used.get(line.sku, 0) + line.qty
         received = len(lines.get(ver, {}))
         if header is None or received < header.line_count:
             result.status[ver] = ClaimStatus.INCOMPLETE
