@@ -186,9 +186,11 @@ class LineVerdict:
 
 
 def write_849(
-    result: ClaimResult, lines: Sequence[LineVerdict], control: str = "0001",
+    result: ClaimResult,
+    lines: Sequence[LineVerdict],
+    control: str = "0001",
     on: str = "20260101",
-) -> list[str]:  # fmt: skip
+) -> list[str]:
     """The 849 answering one 844: the claim's status, amounts and each line's verdict."""
     segs = [
         f"BAA*00*RS*{result.claim_id}*{on}",
@@ -272,3 +274,22 @@ def parse_claim_sets(
         except X12Error as exc:
             raw, ids = item.raw, (item.set_id, item.control_number)
             yield Fault(exc, "transaction_set", raw, len(raw), item.interchange, item.group, *ids)
+
+
+def interchange(
+    sets: Sequence[Sequence[str]],
+    sender: str = "RECON",
+    receiver: str = "PARTNER",
+    control: int = 1,
+    on: str = "260101",
+) -> bytes:
+    """One interchange (ISA..IEA, one CF group) around ``sets``, ``~`` + newline ended."""
+    isa = (
+        f"ISA*00*{'':10}*00*{'':10}*ZZ*{sender:<15}*ZZ*{receiver:<15}*{on}*0000*U*00401"
+        f"*{control:09d}*0*P*>"
+    )
+    segments = [isa, f"GS*CF*{sender}*{receiver}*20{on}*0000*{control}*X*004010"]
+    for s in sets:
+        segments += s
+    segments += [f"GE*{len(sets)}*{control}", f"IEA*1*{control:09d}"]
+    return "".join(f"{s}~\n" for s in segments).encode()
