@@ -96,6 +96,7 @@ class ClaimsEngine:
         docs: dict[Version, dict[str, Any]] = {}
         buckets: dict[str, dict[str, Any]] = {}
         seen: set[Version] = set()
+        held: dict[Version, set[str]] = {}  # the buckets of each version, as a set
         outcomes: list[Outcome] = []
         for line, record_id in lines:
             if not self._own(line.idempotency_key, record_id):
@@ -126,7 +127,11 @@ class ClaimsEngine:
                     "x": "",  # the exception kind published for it
                 }
                 doc["n"] += 1
-                if name not in doc["b"]:
+                names = held.get(ver)
+                if names is None:
+                    names = held[ver] = set(doc["b"])
+                if name not in names:
+                    names.add(name)
                     bisect.insort(doc["b"], name)
                 store.add_member(self.state, store.claimers_key(sale), list(ver))
             self._dirty.add(ver)
