@@ -25,9 +25,12 @@ from streams.broker.server import ensure_broker
 from streams.domain.matching.rules import Tolerances
 from streams.domain.threeway.rules import PriceTolerance
 from streams.errors import ReconError
+from streams.formats.claims import tolerances as claim_tolerances
 from streams.ingest.producer import ingest_file
 from streams.kafka.topics import create_topics, reset_app
 from streams.ops.audit import audit, write_audit
+from streams.ops.claims import reconcile as reconcile_claims
+from streams.ops.claims import write_export as write_claims
 from streams.ops.ledger import read_ledger, write_export, write_totals
 from streams.ops.matches import (
     exception_events,
@@ -46,7 +49,12 @@ from streams.ops.threeway_report import (
 from streams.settings import Settings
 from streams.tools.batch import drain
 from streams.tools.demo_delivery import postgres_report
-from streams.tools.references import differences, expected_matches, expected_totals
+from streams.tools.references import (
+    claim_differences,
+    differences,
+    expected_matches,
+    expected_totals,
+)
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"  # streams/tools/demo.py
 out = Console()
@@ -103,6 +111,40 @@ def threeway_report(settings: Settings) -> list[str]:
         settings.threeway_price_tolerance_amount, settings.threeway_price_tolerance_percent
     )
     return check_against_reference(settings, EDI_FILES, tol)
+
+
+def claims_report(settings: Settings, out_dir: Path) -> list[str]:
+    """Reconcile the sample claims against the sample accruals (in process: the claims
+    pipeline is not in the worker yet, docs/claims.md); print them, write claims.csv and
+    return the differences from the reference."""
+    pos, promotions, claims = (EXAMPLES / n for n in ("pos.csv", "promotions.csv", "claims.csv"))
+    result = reconcile_claims(pos, promotions, claims, claim_tolerances(settings))
+    table = Table(
+        "claim",
+        "version",
+        "agreement",
+        "period",
+        "claimed",
+        "accrued",
+        "status",
+        "failing lines",
+        title="Vendor claims (in process)",
+    )
+    for r in result.results:
+        table.add_row(
+            r.claim_id,
+            str(r.version),
+            r.agreement_id,
+            r.period,
+            f"{r.claimed:,.2f}",
+            f"{r.accrued:,.2f}",
+            r.status.value,
+            r.failing_text(),
+        )
+    out.print(table)
+    with (out_dir / "claims.csv").open("w", encoding="utf-8") as f:
+        write_claims(result.results, f)
+    return claim_differences(result.results, pos, promotions, claims, claim_tolerances(settings))
 
 
 def run(out_dir: Path) -> int:
@@ -165,6 +207,7 @@ def run(out_dir: Path) -> int:
     problems = differences(ledger, expected_totals([pos], [promotions]))
     problems += matching_report(settings, out_dir)
     problems += threeway_report(settings)
+    problems += claims_report(settings, out_dir)
     problems += postgres_report(base, settings, out)
     problems += [f"{r.source_file}: audit does not reconcile" for r in rows if not r.reconciles]
     for problem in problems:
