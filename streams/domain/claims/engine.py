@@ -24,6 +24,7 @@ from typing import Any
 
 from streams.domain.claims import store
 from streams.domain.claims.facts import AccrualFacts
+from streams.domain.claims.lines import LineChecker
 from streams.domain.claims.models import ClaimHeader, ClaimLine
 from streams.domain.claims.results import (
     ClaimException,
@@ -37,8 +38,6 @@ from streams.domain.claims.results import (
 from streams.domain.claims.rules import ClaimExceptionKind as K
 from streams.domain.claims.rules import ClaimStatus, Tolerances, header_status
 from streams.domain.models.outcome import Outcome
-from streams.domain.models.periods import period_bounds, period_of
-from streams.domain.models.promotion import Agreement
 from streams.domain.state import KeyValueState
 
 Version = tuple[str, int]
@@ -51,6 +50,7 @@ class ClaimsEngine:
         self.facts = facts
         self.tolerances = tolerances
         self._dirty: set[Version] = set()
+        self.lines = LineChecker(state, facts, self._dirty)
 
     # -- records --------------------------------------------------------------------------
 
@@ -182,7 +182,7 @@ class ClaimsEngine:
         buckets = {
             name: self.state.get(store.bucket_key(claim, version, name)) or {} for name in doc["b"]
         }
-        kinds, flagged = self._line_kinds(claim, version, header, agr, buckets, superseded)
+        kinds, flagged = self.lines.kinds(claim, version, header, agr, buckets, superseded)
 
         accrued = ZERO
         if header is not None and agr is not None:
@@ -305,84 +305,6 @@ class ClaimsEngine:
         for name in changed_buckets | flagged:
             self.state.put(store.bucket_key(claim, version, name), buckets[name])
 
-    def _line_kinds(
-        self,
-        claim: str,
-        version: int,
-        header: ClaimHeader | None,
-        agr: Agreement | None,
-        buckets: dict[str, dict[str, Any]],
-        superseded: bool,
-    ) -> tuple[dict[str, str], set[str]]:
-        """Each line's exception kind ('' when it passes), in the order of §8.3, and the
-        buckets whose lines' claimer flags changed."""
-        kinds: dict[str, str] = {}
-        facts: dict[str, Any] = {}
-        flagged: set[str] = set()
-        for name, bucket in buckets.items():
-            for sale_key, entry in bucket.items():
-                sale = None if superseded else self.facts.sale(sale_key)
-                if superseded:
-                    kind = ""  # a superseded version's lines are not checked
-                elif sale is None or sale.sku != entry["s"] or sale.day.isoformat() != entry["d"]:
-                    kind = K.UNKNOWN_SALE.value
-                elif (
-                    header is None
-                    or agr is None
-                    or not agr.covers(sale.sku, sale.day)
-                    or period_of(sale.day, agr.period) != header.period
-                ):
-                    kind = K.NOT_COVERED.value
-                else:
-                    kind = ""
-                    facts[sale_key] = sale
-                valid = not superseded and kind == ""
-                if valid != entry["v"]:
-                    entry["v"] = valid
-                    flagged.add(name)
-                    self._others_changed(sale_key, claim, version)
-                kinds[sale_key] = kind
-        if superseded or header is None or agr is None:
-            return kinds, flagged
-        for sale_key in facts:
-            if self._owned_by_smaller(sale_key, claim, version):
-                kinds[sale_key] = K.DOUBLE_CLAIMED.value
-        # Over quantity: the line's own sale, then the claim's running total per SKU (in
-        # sale order) against the units sold net of returns in the claimed period.
-        running: dict[str, int] = {}
-        net: dict[str, int] = {}
-        first, last = period_bounds(header.period, agr.start_date, agr.end_date)
-        order = sorted((k for k in facts if not kinds[k]), key=lambda k: _order(buckets, k))
-        for sale_key in order:
-            entry = _entry(buckets, sale_key)
-            sku, qty = entry["s"], entry["q"]
-            if qty > facts[sale_key].qty:
-                kinds[sale_key] = K.OVER_QUANTITY.value
-                continue
-            if sku not in net:
-                net[sku] = self.facts.net_units(header.vendor_id, sku, first, last)
-            if running.get(sku, 0) + qty > net[sku]:
-                kinds[sale_key] = K.OVER_QUANTITY.value
-            else:  # accepted: counts against what is left of the net quantity
-                running[sku] = running.get(sku, 0) + qty
-        return kinds, flagged
-
-    def _others_changed(self, sale_key: str, claim: str, version: int) -> None:
-        doc = self.state.get(store.claimers_key(sale_key)) or {"c": []}
-        self._dirty.update((c, v) for c, v in doc["c"] if (c, v) != (claim, version))
-
-    def _owned_by_smaller(self, sale_key: str, claim: str, version: int) -> bool:
-        doc = self.state.get(store.claimers_key(sale_key)) or {"c": []}
-        for other, other_version in doc["c"]:
-            if other >= claim:
-                break  # sorted: no smaller claim id follows
-            bucket = self.state.get(
-                store.bucket_key(other, other_version, store.bucket_of(sale_key))
-            )
-            if bucket is not None and bucket.get(sale_key, {}).get("v"):
-                return True
-        return False
-
     @staticmethod
     def _event(
         kind: K,
@@ -405,17 +327,6 @@ class ClaimsEngine:
             details,
             seq,
         )
-
-
-def _entry(buckets: dict[str, dict[str, Any]], sale_key: str) -> dict[str, Any]:
-    entry: dict[str, Any] = buckets[store.bucket_of(sale_key)][sale_key]
-    return entry
-
-
-def _order(buckets: dict[str, dict[str, Any]], sale_key: str) -> tuple[str, str, int]:
-    """Lines are checked in sale order (day, transaction, line), never arrival order."""
-    entry = _entry(buckets, sale_key)
-    return (entry["d"], entry["t"], entry["l"])
 
 
 def _line_details(entry: dict[str, Any], kind: str) -> str:

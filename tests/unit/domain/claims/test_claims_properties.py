@@ -241,3 +241,12 @@ def test_claims_equal_the_reference_whatever_the_arrival_order(
     assert settled == {k: v for k, v in ref.settled.items() if v}
     for s in out.settlements:
         assert s.amount == s.amount.quantize(Decimal("0.01"))
+    # A replay of every claim record (new record ids) is all duplicates and adds nothing.
+    for i, record in enumerate(records):
+        if isinstance(record, ClaimHeader):
+            assert claims.apply_header(record, f"replay{i}").value == "duplicate"
+        elif isinstance(record, ClaimLine):
+            assert claims.apply_lines([(record, f"replay{i}")])[0].value == "duplicate"
+    claims.sweep()
+    again = claims.settle()
+    assert again.settlements == [] and again.exceptions == []
