@@ -6,7 +6,8 @@ topics, ingests the sample sales and then the agreements (master data arriving l
 purpose), the sample trades and confirmations, and the sample X12 orders and freight
 invoices, drains the worker (a batch run: end of input closes every window), writes the
 ledger, matches, exceptions and audit CSVs and checks the ledger, the pairing and the
-three-way results against the plain reference computations; then delivers the ledger,
+three-way results against the plain reference computations, reconciles the sample vendor
+claims in process (docs/claims.md) against theirs; then delivers the ledger,
 matches and exceptions to the local PostgreSQL and checks it against the topics.
 """
 

@@ -84,3 +84,18 @@ def test_the_same_claims_as_844s_give_the_same_table_and_849s(tmp_path: Path) ->
         "claim_line_over_quantity",
         "claim_line_unknown_sale",
     ]
+
+
+def test_the_command_writes_the_table_and_lists_bad_records(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from streams.cli.main import app
+
+    out = tmp_path / "claims.csv"
+    args = ["claims", "reconcile", "--pos", str(POS), "--promotions", str(PROMOTIONS)]
+    args += ["--claims", str(CLAIMS), "--out", str(out)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert out.read_text() == EXPECTED
+    assert "bad record: claims.csv line 17: field period='2026-13'" in result.output
+    assert CliRunner().invoke(app, [*args, "--strict"]).exit_code == 1
