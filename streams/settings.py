@@ -187,6 +187,21 @@ class Settings(BaseSettings):
         "backs off and rate-limits with the RECON_ERP_* settings.",
     )
 
+    # Vendor rebate claims against accruals (docs/claims.md, docs/domain.md §10). A claim is
+    # within tolerance when |claimed - accrued| is within the amount and the percentage.
+    claim_over_tolerance_amount: Decimal = Field(
+        default=Decimal("1.00"), ge=0, description="Max over-claim, money."
+    )
+    claim_over_tolerance_percent: Decimal = Field(
+        default=Decimal("0.5"), ge=0, description="Max over-claim, % of the accrued total."
+    )
+    claim_under_tolerance_amount: Decimal = Field(
+        default=Decimal("50.00"), ge=0, description="Max under-claim, money."
+    )
+    claim_under_tolerance_percent: Decimal = Field(
+        default=Decimal("5"), ge=0, description="Max under-claim, % of the accrued total."
+    )
+
     # Delivery to downstream targets (`recon deliver TARGET`, docs/delivery.md). Each target
     # is its own consumer group on the ledger topic; a batch is delivered, then committed.
     deliver_batch_max: int = Field(default=2000, ge=1, description="Entries per delivery batch.")

@@ -12,6 +12,7 @@ from streams.cli import (
     audit,
     bench,
     broker,
+    claims,
     deliver,
     dlq,
     edi,
@@ -61,6 +62,7 @@ app.add_typer(ingest.app, name="ingest")
 app.add_typer(ledger.app, name="ledger")
 app.add_typer(dlq.app, name="dlq")
 app.add_typer(edi.app, name="edi")
+app.add_typer(claims.app, name="claims")
 app.add_typer(postgres.app, name="postgres")
 app.add_typer(archive.app, name="archive")
 app.add_typer(matching.matches_app, name="matches")

@@ -7,7 +7,8 @@ purpose), the sample trades and confirmations, the sample X12 orders and freight
 and the sample lab inventory manifests (CSV and Excel), drains the worker (a batch run:
 end of input closes every window), writes the ledger, matches, exceptions and audit CSVs
 and checks the ledger, the pairing, the three-way results and the inventory against the
-plain reference computations; then delivers the ledger, matches and exceptions to the
+plain reference computations, reconciles the sample vendor claims in process
+(docs/claims.md) against theirs; then delivers the ledger, matches and exceptions to the
 local PostgreSQL and checks it against the topics.
 """
 
@@ -27,9 +28,12 @@ from streams.domain.matching.rules import Tolerances
 from streams.domain.threeway.reference import rate_tables
 from streams.domain.threeway.rules import PriceTolerance, RateAudit
 from streams.errors import ReconError
+from streams.formats.claims import tolerances as claim_tolerances
 from streams.ingest.producer import ingest_file
 from streams.kafka.topics import create_topics, reset_app
 from streams.ops.audit import audit, write_audit
+from streams.ops.claims import reconcile as reconcile_claims
+from streams.ops.claims import write_export as write_claims
 from streams.ops.ledger import read_ledger, write_export, write_totals
 from streams.ops.matches import (
     exception_events,
@@ -50,7 +54,12 @@ from streams.settings import Settings
 from streams.tools.batch import drain
 from streams.tools.demo_delivery import postgres_report
 from streams.tools.demo_inventory import ingest_manifests, inventory_report
-from streams.tools.references import differences, expected_matches, expected_totals
+from streams.tools.references import (
+    claim_differences,
+    differences,
+    expected_matches,
+    expected_totals,
+)
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"  # streams/tools/demo.py
 out = Console()
@@ -113,6 +122,40 @@ def threeway_report(settings: Settings) -> list[str]:
         settings.freight_require_rate_table,
     )
     return check_against_reference(settings, EDI_FILES, tol, audit)
+
+
+def claims_report(settings: Settings, out_dir: Path) -> list[str]:
+    """Reconcile the sample claims against the sample accruals (in process: the claims
+    pipeline is not in the worker yet, docs/claims.md); print them, write claims.csv and
+    return the differences from the reference."""
+    pos, promotions, claims = (EXAMPLES / n for n in ("pos.csv", "promotions.csv", "claims.csv"))
+    result = reconcile_claims(pos, promotions, claims, claim_tolerances(settings))
+    table = Table(
+        "claim",
+        "version",
+        "agreement",
+        "period",
+        "claimed",
+        "accrued",
+        "status",
+        "failing lines",
+        title="Vendor claims (in process)",
+    )
+    for r in result.results:
+        table.add_row(
+            r.claim_id,
+            str(r.version),
+            r.agreement_id,
+            r.period,
+            f"{r.claimed:,.2f}",
+            f"{r.accrued:,.2f}",
+            r.status.value,
+            r.failing_text(),
+        )
+    out.print(table)
+    with (out_dir / "claims.csv").open("w", encoding="utf-8") as f:
+        write_claims(result.results, f)
+    return claim_differences(result.results, pos, promotions, claims, claim_tolerances(settings))
 
 
 def run(out_dir: Path) -> int:
@@ -181,6 +224,7 @@ def run(out_dir: Path) -> int:
     problems += matching_report(settings, out_dir)
     problems += threeway_report(settings)
     problems += inventory_report(settings, out)
+    problems += claims_report(settings, out_dir)
     problems += postgres_report(base, settings, out)
     problems += [f"{r.source_file}: audit does not reconcile" for r in rows if not r.reconciles]
     for problem in problems:
