@@ -155,13 +155,23 @@ def new_cluster_id() -> str:
             return cid
 
 
-def format_storage(lib: Path, properties_file: Path, data_dir: Path) -> None:
-    """Format an empty KRaft log dir (static quorum voters, so no --standalone)."""
+def format_storage(
+    lib: Path, properties_file: Path, data_dir: Path, extra_args: Sequence[str] = ()
+) -> None:
+    """Format an empty KRaft log dir (static quorum voters, so no --standalone);
+    ``extra_args`` such as ``--add-scram`` go to ``kafka-storage format``."""
     # Without meta.properties nothing in the data dir is usable: start it afresh.
     shutil.rmtree(data_dir, ignore_errors=True)
     data_dir.mkdir(parents=True)
     cmd = java_command(
-        lib, "kafka.tools.StorageTool", "format", "-t", new_cluster_id(), "-c", str(properties_file)
+        lib,
+        "kafka.tools.StorageTool",
+        "format",
+        "-t",
+        new_cluster_id(),
+        "-c",
+        str(properties_file),
+        *extra_args,
     )
     proc = subprocess.run(
         cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False
