@@ -115,6 +115,28 @@ def explain(settings: Settings, reason: str) -> str:
     return f"Kafka refused the connection ({who}): {reason}"
 
 
+AUTHORIZATION_CODES = frozenset(
+    {
+        KafkaError.TOPIC_AUTHORIZATION_FAILED,
+        KafkaError.GROUP_AUTHORIZATION_FAILED,
+        KafkaError.CLUSTER_AUTHORIZATION_FAILED,
+        KafkaError.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+    }
+)
+
+
+def refused(settings: Settings, error: KafkaError | None, what: str) -> KafkaSecurityError | None:
+    """KafkaSecurityError if ``error`` is an ACL refusal of ``what`` (e.g. "read topic
+    recon.ledger"), else None."""
+    if error is None or error.code() not in AUTHORIZATION_CODES:
+        return None
+    who = settings.kafka_sasl_username or "this client's principal"
+    return KafkaSecurityError(
+        f"Kafka refused to let {who!r} {what} ({error.name()}; a topic it may not describe "
+        "also looks missing): grant the ACLs of its role, see `recon topics acls`"
+    )
+
+
 class SecurityWatch:
     """``error_cb`` of a confluent-kafka client: a refused login or TLS handshake raises
     KafkaSecurityError (from the client's next poll/flush/consume) instead of retrying."""
