@@ -11,13 +11,15 @@ so no transactional id and no cluster operation appears.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import (  # type: ignore[attr-defined]
     AclBinding,
+    AclBindingFilter,
     AclOperation,
     AclPermissionType,
     ResourcePatternType,
@@ -197,7 +199,8 @@ def bindings(grants: Iterable[Grant], principal: str, host: str = "*") -> list[A
 
 def apply_acls(settings: Settings, role: Role, principal: str, timeout: float = 30.0) -> int:
     """Create the ACLs of ``role`` for ``principal`` (idempotent: Kafka keeps one copy of
-    each); the connection's principal needs ALTER on the cluster. Returns how many."""
+    each) and wait until the broker enforces them; the connection's principal needs ALTER
+    on the cluster. Returns how many."""
     grants = role_grants(settings, role)
     acls = bindings(grants, principal)
     admin = admin_client(settings)  # kept alive until its futures resolve
@@ -210,4 +213,36 @@ def apply_acls(settings: Settings, role: Role, principal: str, timeout: float = 
                 f"cannot create ACL {grant.operation} on {grant.resource} {grant.name} "
                 f"for {principal}: {exc}"
             ) from exc
+    _wait_visible(admin, acls, principal, timeout)
     return len(acls)
+
+
+def _wait_visible(admin: Any, acls: list[AclBinding], principal: str, timeout: float) -> None:
+    # The controller commits the ACLs, then each broker's authorizer applies them from the
+    # metadata log: a client that starts at once may still be refused. The broker answers
+    # DescribeAcls from that same authorizer.
+    # None matches any name and any host (confluent-kafka's stubs say str).
+    mine = AclBindingFilter(
+        ResourceType.ANY,
+        None,  # type: ignore[arg-type]
+        ResourcePatternType.ANY,
+        principal,
+        None,  # type: ignore[arg-type]
+        AclOperation.ANY,
+        AclPermissionType.ANY,
+    )
+    wanted = set(acls)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            present = set(admin.describe_acls(mine, request_timeout=timeout).result())
+        except KafkaException as exc:
+            raise KafkaOperationError(f"cannot describe the ACLs of {principal}: {exc}") from exc
+        if wanted <= present:
+            return
+        if time.monotonic() > deadline:
+            raise KafkaOperationError(
+                f"{len(wanted - present)} ACLs of {principal} created but not in force after "
+                f"{timeout:.0f} s"
+            )
+        time.sleep(0.1)
