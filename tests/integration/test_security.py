@@ -2,8 +2,9 @@
 users made at format time, the standard authorizer on), one broker for the module.
 
 Wrong credentials and an untrusted certificate fail in seconds with the reason; the
-worker runs end to end with only the ACLs `recon topics acls` gives its role (and the
-ingest role's for the feeds), and a principal without them is refused on the ledger.
+worker, ingest, delivery (archive target) and operator commands each run end to end with
+only the ACLs `recon topics acls` gives their role, and a principal without them is
+refused on the ledger.
 """
 
 from __future__ import annotations
@@ -19,13 +20,17 @@ from pydantic import SecretStr
 
 from streams.broker.secure import SecureMode
 from streams.broker.server import LocalBroker
+from streams.delivery.archive import ArchiveTarget
+from streams.delivery.breaker import Breaker
+from streams.delivery.drain import deliver_until_caught_up
 from streams.errors import KafkaSecurityError
 from streams.ingest.producer import ingest_file
 from streams.kafka import clients
 from streams.kafka import topics as t
 from streams.kafka.read import read_topic
 from streams.kafka.security import check_access
-from streams.ops.acls import apply_acls
+from streams.observability.metrics import Metrics
+from streams.ops.acls import ROLES, apply_acls
 from streams.ops.audit import audit
 from streams.ops.ledger import read_ledger
 from streams.runtime.app import create_app
@@ -38,8 +43,11 @@ pytestmark = pytest.mark.integration
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 POS, PROMOTIONS = EXAMPLES / "pos.csv", EXAMPLES / "promotions.csv"
 # Ports of its own: the session broker has 29192/29193, the lifecycle test 29194/29195.
-SECURE_PORTS = {"broker_port": 29196, "controller_port": 29197}
-USERS = {name: secrets.token_hex(12) for name in ("admin", "worker", "ingest", "nobody")}
+SECURE_BROKER_PORT, SECURE_CONTROLLER_PORT = 29196, 29197
+USERS = {
+    name: secrets.token_hex(12)
+    for name in ("admin", "operator", "ingest", "worker", "delivery", "nobody")
+}
 FAIL_FAST_SECONDS = 5.0
 
 
@@ -51,7 +59,8 @@ def secure_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalBro
         dedupe_horizon_days=0,
         metrics_host="127.0.0.1",
         metrics_port=0,
-        **SECURE_PORTS,
+        broker_port=SECURE_BROKER_PORT,
+        controller_port=SECURE_CONTROLLER_PORT,
     )
     broker = LocalBroker(settings, SecureMode(USERS))
     broker.start()
@@ -94,7 +103,7 @@ def test_a_wrong_password_or_an_untrusted_certificate_fails_in_seconds(
     assert time.monotonic() - started < FAIL_FAST_SECONDS
 
 
-def test_the_worker_runs_with_only_its_role_acls_and_others_are_refused(
+def test_each_role_runs_with_only_its_acls_and_others_are_refused(
     secure_broker: LocalBroker, tmp_path: Path
 ) -> None:
     tag = uuid.uuid4().hex[:8]
@@ -107,18 +116,25 @@ def test_the_worker_runs_with_only_its_role_acls_and_others_are_refused(
         return secure_broker.secure.client_settings(base, secure_broker.tls, user)
 
     admin = as_user("admin")
-    t.create_topics(admin)
-    apply_acls(admin, "ingest", "User:ingest")
-    apply_acls(admin, "worker", "User:worker")
+    for role in ROLES:
+        apply_acls(admin, role, f"User:{role}")  # each user is named after its role
 
+    operator = as_user("operator")
+    t.create_topics(operator)
     ingest_file(as_user("ingest"), POS, "pos")
     ingest_file(as_user("ingest"), PROMOTIONS, "promotions")
     drain(as_user("worker"), timeout=180)  # `recon worker --drain`, its own process
 
-    assert differences(read_ledger(admin), expected_totals([POS], [PROMOTIONS])) == []
-    files = audit(admin)
+    assert differences(read_ledger(operator), expected_totals([POS], [PROMOTIONS])) == []
+    files = audit(operator)
     assert {f.source_file for f in files} == {"pos.csv", "promotions.csv"}
     assert all(f.reconciles and f.read for f in files), files
+
+    delivery, metrics = as_user("delivery"), Metrics()
+    archive = ArchiveTarget(tmp_path / "archive")
+    breaker = Breaker("archive", metrics, fail_max=1, reset_seconds=60.0)
+    deliver_until_caught_up(delivery, archive, breaker, metrics, timeout=60.0)
+    assert list((tmp_path / "archive").rglob("*.parquet"))
 
     ledger = admin.topic(t.LEDGER)
     for user in ("nobody", "ingest"):  # no ACL on the ledger at all / only the ingest role's

@@ -46,7 +46,12 @@ def sasl_ssl(tls: TlsFiles | None = None, **overrides: Any) -> Settings:
 def no_probe(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Settings]]:
     """Record, instead of running, the access probe of secured connections."""
     probed: list[Settings] = []
-    monkeypatch.setattr(security, "check_access", lambda s, timeout=None: probed.append(s) or 1)
+
+    def probe(settings: Settings, timeout: float | None = None) -> int:
+        probed.append(settings)
+        return 1
+
+    monkeypatch.setattr(security, "check_access", probe)
     monkeypatch.setattr(security, "_verified", set())
     yield probed
 

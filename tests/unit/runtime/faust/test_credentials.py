@@ -11,7 +11,7 @@ from pydantic import SecretStr
 
 from streams.broker.tls import TlsFiles, generate_tls_files
 from streams.runtime.faust.credentials import broker_credentials
-from streams.settings import Settings
+from streams.settings import SaslMechanism, Settings
 
 pytestmark = pytest.mark.unit
 
@@ -26,7 +26,9 @@ def test_plaintext_has_no_credentials() -> None:
 
 
 @pytest.mark.parametrize("mechanism", ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"])
-def test_sasl_ssl_gives_aiokafka_the_login_and_the_trust(tls: TlsFiles, mechanism: str) -> None:
+def test_sasl_ssl_gives_aiokafka_the_login_and_the_trust(
+    tls: TlsFiles, mechanism: SaslMechanism
+) -> None:
     settings = Settings(
         kafka_security_protocol="SASL_SSL",
         kafka_sasl_mechanism=mechanism,
