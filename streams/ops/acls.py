@@ -140,7 +140,6 @@ def _delivery(settings: Settings) -> list[Grant]:
 def _operator(settings: Settings) -> list[Grant]:
     topic = settings.topic
     every = [*t.app_topic_names(settings), topic(REDRIVEN)]
-    groups = [t.relay_group(settings)] + [delivery_group(settings, d) for d in DELIVERY_TARGETS]
     return [
         *_grants("topic", every, ["CREATE"], "recon topics create; redrive's marks topic"),
         *_grants("topic", every, ["READ"], "audit, dlq, trace, exports, replay"),
@@ -151,7 +150,7 @@ def _operator(settings: Settings) -> list[Grant]:
             "replay and redrive republish raw records with a manifest",
         ),
         *_grants("group", [settings.app_id], ["READ"], "lag; group reset moves its offsets"),
-        *_grants("group", groups, ["DESCRIBE"], "lag of the relay and delivery groups"),
+        *_grants("group", [t.relay_group(settings)], ["DESCRIBE"], "lag of the relay"),
         *_grants("group", [f"{settings.app_id}-reader"], ["READ"], "topic readers"),
     ]
 

@@ -231,3 +231,18 @@ def test_secured_clients_probe_once_and_plaintext_never(
     assert isinstance(config["error_cb"], security.SecurityWatch)
     clients.consumer_config(sasl_ssl(tls, kafka_sasl_username="other"))
     assert len(no_probe) == 2
+
+
+def test_the_cli_names_incomplete_security_settings_without_a_traceback(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from typer.testing import CliRunner
+
+    from streams.cli.main import app
+
+    monkeypatch.setenv("RECON_KAFKA_SECURITY_PROTOCOL", "SASL_SSL")
+    monkeypatch.delenv("RECON_KAFKA_SASL_USERNAME", raising=False)
+    done = CliRunner().invoke(app, ["topics", "list"])
+    assert done.exit_code == 2
+    assert "invalid settings: kafka_security_protocol=SASL_SSL needs" in done.output
+    assert "Traceback" not in done.output
