@@ -84,7 +84,7 @@ ssl.keystore.location={tls.broker_keystore}
 ssl.keystore.password={tls.keystore_password}
 ssl.truststore.type=PEM
 ssl.truststore.location={tls.ca}
-ssl.client.auth=requested
+listener.name.{LISTENER.lower()}.ssl.client.auth=required
 authorizer.class.name={AUTHORIZER}
 super.users=User:{self.admin};User:ANONYMOUS
 allow.everyone.if.no.acl.found=false
@@ -99,7 +99,8 @@ allow.everyone.if.no.acl.found=false
         return args
 
     def client_settings(self, settings: Settings, tls: TlsFiles, user: str) -> Settings:
-        """``settings`` connecting to this broker as ``user`` (SCRAM-SHA-512, trusting its CA)."""
+        """``settings`` connecting to this broker as ``user``: SCRAM-SHA-512, trusting its
+        CA, with the client certificate the listener requires (mTLS as well as SASL)."""
         return settings.with_overrides(
             bootstrap_servers=f"127.0.0.1:{settings.broker_port}",
             kafka_security_protocol=LISTENER,
@@ -107,4 +108,6 @@ allow.everyone.if.no.acl.found=false
             kafka_sasl_username=user,
             kafka_sasl_password=SecretStr(self.users[user]),
             kafka_ssl_ca_file=tls.ca,
+            kafka_ssl_cert_file=tls.client_cert,
+            kafka_ssl_key_file=tls.client_key,
         )

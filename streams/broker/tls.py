@@ -99,7 +99,14 @@ def generate_tls_files(dir: Path) -> TlsFiles:
     _self_signed_ca(dir, "ca", "recon-streams test CA")
     _self_signed_ca(dir, "other-ca", "recon-streams untrusted CA")
     san = ",".join(f"IP:{h}" if h[0].isdigit() else f"DNS:{h}" for h in HOST_NAMES)
-    _signed(dir, "broker", "localhost", f"subjectAltName={san}\nextendedKeyUsage=serverAuth\n")
+    # clientAuth too: the broker is a TLS client of itself (inter-broker listener), and
+    # Kafka checks its keystore both ways when the listener requests client certificates.
+    _signed(
+        dir,
+        "broker",
+        "localhost",
+        f"subjectAltName={san}\nextendedKeyUsage=serverAuth,clientAuth\n",
+    )
     _signed(dir, "client", "client", "extendedKeyUsage=clientAuth\n")
     _openssl(
         "pkcs12", "-export", "-in", "broker.pem", "-inkey", "broker.key", "-name", "broker",

@@ -100,6 +100,12 @@ def explain(settings: Settings, reason: str) -> str:
             "or does not name the host (RECON_KAFKA_SSL_CA_FILE, "
             f"RECON_KAFKA_SSL_CHECK_HOSTNAME). librdkafka said: {reason}"
         )
+    if "alert" in lowered and "certificate" in lowered:
+        return (
+            f"Kafka refused our TLS client certificate ({who}): it wants one signed by a CA it "
+            "trusts (RECON_KAFKA_SSL_CERT_FILE, RECON_KAFKA_SSL_KEY_FILE). "
+            f"librdkafka said: {reason}"
+        )
     if "sasl" in lowered and "authentication" in lowered:
         return (
             f"Kafka refused the login of user {settings.kafka_sasl_username!r} with "
@@ -137,6 +143,13 @@ def refused(settings: Settings, error: KafkaError | None, what: str) -> KafkaSec
     )
 
 
+def _tls_alert(error: KafkaError) -> bool:
+    """A TLS alert about a certificate from the broker (it refused ours, or wanted one):
+    librdkafka reports it as a transport error, but retrying cannot help."""
+    text = error.str().lower()
+    return error.code() == KafkaError._TRANSPORT and "alert" in text and "certificate" in text
+
+
 class SecurityWatch:
     """``error_cb`` of a confluent-kafka client: a refused login or TLS handshake raises
     KafkaSecurityError (from the client's next poll/flush/consume) instead of retrying."""
@@ -146,7 +159,7 @@ class SecurityWatch:
         self.failure: str | None = None
 
     def __call__(self, error: KafkaError) -> None:
-        if error.code() in SECURITY_CODES:
+        if error.code() in SECURITY_CODES or _tls_alert(error):
             self.failure = explain(self.settings, error.str())
             raise KafkaSecurityError(self.failure)
         LIBRDKAFKA_LOG.error("%s: %s", error.name(), error.str())

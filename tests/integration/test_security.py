@@ -75,14 +75,20 @@ def test_a_wrong_password_or_an_untrusted_certificate_fails_in_seconds(
 ) -> None:
     admin = secure_broker.client_settings("admin")
     assert check_access(admin) == 1
-    # The other mechanisms and a client certificate (mTLS) connect too.
+    # The other mechanisms connect too.
     tls = secure_broker.tls
     for mechanism in ("PLAIN", "SCRAM-SHA-256"):
         assert check_access(admin.with_overrides(kafka_sasl_mechanism=mechanism)) == 1
-    mtls = admin.with_overrides(
-        kafka_ssl_cert_file=tls.client_cert, kafka_ssl_key_file=tls.client_key
+    # The listener requires a client certificate its CA signed (mTLS as well as SASL).
+    no_cert = admin.model_dump() | {"kafka_ssl_cert_file": None, "kafka_ssl_key_file": None}
+    stranger = admin.with_overrides(
+        kafka_ssl_cert_file=tls.other_ca, kafka_ssl_key_file=tls.dir / "other-ca.key"
     )
-    assert check_access(mtls) == 1
+    for refused in (Settings(**no_cert), stranger):
+        started = time.monotonic()
+        with pytest.raises(KafkaSecurityError, match="refused our TLS client certificate"):
+            check_access(refused)
+        assert time.monotonic() - started < FAIL_FAST_SECONDS
 
     wrong = admin.with_overrides(kafka_sasl_password=SecretStr("not-the-password"))
     started = time.monotonic()

@@ -45,6 +45,7 @@ def test_the_secure_listener_authenticates_encrypts_and_authorizes(
     assert props["authorizer.class.name"] == AUTHORIZER
     assert props["super.users"] == "User:admin;User:ANONYMOUS"
     assert props["allow.everyone.if.no.acl.found"] == "false"
+    assert props["listener.name.sasl_ssl.ssl.client.auth"] == "required"  # mTLS and SASL
     assert props["ssl.keystore.location"] == str(tls.broker_keystore)
     assert props["ssl.truststore.location"] == str(tls.ca)
     for mech in ("scram-sha-256", "scram-sha-512", "plain"):
@@ -95,6 +96,10 @@ def test_clients_of_a_secure_broker_trust_its_ca_and_log_in(tls: TlsFiles) -> No
     assert client.kafka_sasl_password is not None
     assert client.kafka_sasl_password.get_secret_value() == "workerpw"
     assert client.kafka_ssl_ca_file == tls.ca
+    assert (client.kafka_ssl_cert_file, client.kafka_ssl_key_file) == (
+        tls.client_cert,
+        tls.client_key,
+    )
 
 
 def test_a_not_started_secure_broker_has_no_tls(tmp_path: Path) -> None:

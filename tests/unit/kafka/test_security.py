@@ -12,8 +12,10 @@ from typing import Any
 import pytest
 from confluent_kafka import KafkaError
 from pydantic import SecretStr, ValidationError
+from typer.testing import CliRunner
 
 from streams.broker.tls import TlsFiles, generate_tls_files
+from streams.cli.main import app
 from streams.errors import ConfigError, KafkaSecurityError, ReconError
 from streams.kafka import clients, security
 from streams.settings import Settings
@@ -188,6 +190,10 @@ def test_refusals_are_explained_in_the_settings_words(tls: TlsFiles) -> None:
         settings, "SSL handshake failed: error:0A000086:SSL routines::certificate verify failed"
     )
     assert cert.startswith("Kafka's TLS certificate is not trusted") and str(tls.ca) in cert
+    client_cert = security.explain(
+        settings, "Receive failed: error:0A000412:SSL routines::ssl/tls alert bad certificate"
+    )
+    assert client_cert.startswith("Kafka refused our TLS client certificate")
     other = security.explain(settings, "SSL handshake failed: wrong version number")
     assert other.startswith("the TLS handshake with Kafka failed")
 
@@ -199,6 +205,9 @@ def test_the_watch_raises_on_a_refusal_and_logs_other_errors(
     with pytest.raises(KafkaSecurityError, match="refused the login") as refused:
         watch(KafkaError(KafkaError._AUTHENTICATION, "SASL authentication error: bad"))
     assert isinstance(refused.value, ReconError)
+    # A TLS alert about our certificate comes as a transport error: no retry can help.
+    with pytest.raises(KafkaSecurityError, match="client certificate"):
+        watch(KafkaError(KafkaError._TRANSPORT, "ssl/tls alert certificate required"))
     with caplog.at_level(logging.ERROR, logger="librdkafka"):
         watch(KafkaError(KafkaError._TRANSPORT, "connection refused"))
     assert "connection refused" in caplog.text
@@ -236,10 +245,6 @@ def test_secured_clients_probe_once_and_plaintext_never(
 def test_the_cli_names_incomplete_security_settings_without_a_traceback(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from typer.testing import CliRunner
-
-    from streams.cli.main import app
-
     monkeypatch.setenv("RECON_KAFKA_SECURITY_PROTOCOL", "SASL_SSL")
     monkeypatch.delenv("RECON_KAFKA_SASL_USERNAME", raising=False)
     done = CliRunner().invoke(app, ["topics", "list"])
