@@ -55,7 +55,7 @@ FAIL_FAST_SECONDS = 5.0
 def secure_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalBroker]:
     settings = Settings(
         home=tmp_path_factory.mktemp("secure-broker"),
-        partitions=2,
+        partitions=1,
         dedupe_horizon_days=0,
         metrics_host="127.0.0.1",
         metrics_port=0,

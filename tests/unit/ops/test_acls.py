@@ -123,3 +123,18 @@ def test_the_command_prints_each_role_from_the_settings_names() -> None:
     assert {line.split()[0] for line in everything.stdout.splitlines()[1:]} == set(ROLES)
     bad = runner.invoke(app, [*args, "--apply", "--role", "worker"])
     assert bad.exit_code == 1 and "--apply needs --role and --principal" in bad.output
+
+
+def test_every_catalogued_topic_has_a_writer_and_a_reader_among_the_roles() -> None:
+    # A topic added to the catalogue without its place in the roles fails here, not on a
+    # secured cluster: the pipeline role that writes it, and some role that reads it.
+    writes = {
+        g.name
+        for r in ("ingest", "worker")
+        for g in role_grants(SETTINGS, r)
+        if g.operation == "WRITE"
+    }  # type: ignore[arg-type]
+    reads = {g.name for r in ROLES for g in role_grants(SETTINGS, r) if g.operation == "READ"}
+    for spec in t.CATALOGUE:
+        assert SETTINGS.topic(spec.name) in writes, f"no role writes {spec.name}"
+        assert SETTINGS.topic(spec.name) in reads, f"no role reads {spec.name}"
