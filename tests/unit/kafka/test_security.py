@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 from confluent_kafka import KafkaError
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import SecretStr, ValidationError
 from typer.testing import CliRunner
 
@@ -78,6 +80,16 @@ def test_the_password_never_shows_in_reprs_dumps_or_logs(
     assert copy.kafka_sasl_password is not None
     assert copy.kafka_sasl_password.get_secret_value() == PASSWORD
     assert worker_env(settings)["RECON_KAFKA_SASL_PASSWORD"] == PASSWORD
+
+
+@settings(max_examples=50, deadline=None)
+@given(password=st.text(alphabet=st.characters(codec="ascii", categories=["L", "N"]), min_size=16))
+def test_no_password_shows_in_a_repr_a_dump_or_a_refusal(password: str) -> None:
+    conf = sasl_ssl(kafka_sasl_password=SecretStr(password))
+    refusal = security.explain(conf, "SASL authentication error: invalid credentials")
+    for text in (repr(conf), conf.model_dump_json(), str(conf.model_dump()), refusal):
+        assert password not in text
+    assert security.librdkafka_security(conf)["sasl.password"] == password
 
 
 def test_security_settings_come_from_the_environment(
