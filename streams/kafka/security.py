@@ -12,6 +12,7 @@ before anything long-lived (the worker, whose aiokafka clients would retry quiet
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import ssl
 import time
@@ -198,14 +199,13 @@ def check_access(settings: Settings, timeout: float | None = None) -> int:
                 ) from exc
 
 
-def _access_key(settings: Settings) -> tuple[Any, ...]:
-    return (
-        settings.bootstrap,
-        tuple(sorted((k, str(v)) for k, v in librdkafka_security(settings).items())),
-    )
+def _access_key(settings: Settings) -> str:
+    # A digest: the verified set must not be one more place that holds the password.
+    config = sorted((k, str(v)) for k, v in librdkafka_security(settings).items())
+    return hashlib.sha256(repr((settings.bootstrap, config)).encode()).hexdigest()
 
 
-_verified: set[tuple[Any, ...]] = set()
+_verified: set[str] = set()
 
 
 def ensure_access(settings: Settings) -> None:
