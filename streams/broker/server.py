@@ -223,7 +223,9 @@ auto.create.topics.enable=false
 
     def _launch(self, lib: Path) -> None:
         # Exit on OOM: a dead JVM is reported by `status`, a stuck one is not.
-        jvm = (f"-Xmx{self.settings.broker_heap}", "-XX:+ExitOnOutOfMemoryError")
+        jvm: tuple[str, ...] = (f"-Xmx{self.settings.broker_heap}", "-XX:+ExitOnOutOfMemoryError")
+        if self.secure is not None:
+            jvm += self.secure.jvm_options
         cmd = java_command(lib, "kafka.Kafka", str(self.properties_file), jvm_options=jvm)
         with self.log_file.open("ab") as log:
             log.write(f"--- recon-streams: starting {' '.join(cmd)}\n".encode())

@@ -83,6 +83,10 @@ def test_users_must_be_plain_and_include_the_admin(users: dict[str, str]) -> Non
         SecureMode(users)
 
 
+def test_the_test_broker_runs_on_c1_only() -> None:
+    assert "-XX:TieredStopAtLevel=1" in SecureMode(USERS).jvm_options
+
+
 def test_passwords_stay_out_of_the_mode_repr() -> None:
     assert "adminpw" not in repr(SecureMode(USERS))
 
