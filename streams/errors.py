@@ -49,6 +49,10 @@ class KafkaOperationError(ReconError):
     """A Kafka admin, produce or consume operation failed."""
 
 
+class KafkaSecurityError(KafkaOperationError):
+    """Kafka refused our credentials or ACLs, or we refused its certificate (TLS)."""
+
+
 class DeliveryError(ReconError):
     """A delivery target is misconfigured, or refused something it should have accepted."""
 

@@ -6,11 +6,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MIN_DEDUPE_HORIZON_DAYS = 7  # shorter would refuse ordinary late-arriving sales
 MAX_DEDUPE_HORIZON_DAYS = 36_500
+
+SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
 
 
 class Settings(BaseSettings):
@@ -31,6 +34,26 @@ class Settings(BaseSettings):
         description="Existing cluster to use; unset means the embedded local broker.",
     )
     home: Path = Field(default=Path(".recon"), description="Local state, broker data, pid files.")
+
+    # Connection security of every Kafka client (docs/security.md): confluent-kafka's
+    # producers, consumers and admin clients and Faust's aiokafka clients alike. The
+    # password is a SecretStr: masked in reprs, logs and settings dumps.
+    kafka_security_protocol: SecurityProtocol = "PLAINTEXT"
+    kafka_sasl_mechanism: SaslMechanism = "SCRAM-SHA-512"
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_ca_file: Path | None = Field(
+        default=None, description="CA bundle that signed the brokers; unset: the system's."
+    )
+    kafka_ssl_cert_file: Path | None = Field(default=None, description="mTLS client cert.")
+    kafka_ssl_key_file: Path | None = Field(default=None, description="mTLS client key.")
+    kafka_ssl_key_password: SecretStr | None = None
+    kafka_ssl_check_hostname: bool = Field(
+        default=True, description="Verify the broker's certificate names its host."
+    )
+    kafka_auth_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="Longest wait for a first authenticated answer."
+    )
 
     # Topics
     topic_prefix: str = "recon"
@@ -264,6 +287,28 @@ class Settings(BaseSettings):
                 f"least {MIN_DEDUPE_HORIZON_DAYS} days, or ordinary late sales are refused"
             )
         return value
+
+    @model_validator(mode="after")
+    def _security_complete(self) -> Settings:
+        protocol = self.kafka_security_protocol
+        if protocol.startswith("SASL_") and not (
+            self.kafka_sasl_username and self.kafka_sasl_password
+        ):
+            raise ValueError(
+                f"kafka_security_protocol={protocol} needs RECON_KAFKA_SASL_USERNAME and "
+                "RECON_KAFKA_SASL_PASSWORD"
+            )
+        if (self.kafka_ssl_cert_file is None) != (self.kafka_ssl_key_file is None):
+            raise ValueError(
+                "kafka_ssl_cert_file and kafka_ssl_key_file go together (mTLS needs both)"
+            )
+        tls_files = (self.kafka_ssl_ca_file, self.kafka_ssl_cert_file)
+        if not protocol.endswith("SSL") and any(f is not None for f in tls_files):
+            raise ValueError(
+                f"TLS files are set but kafka_security_protocol={protocol} does not use "
+                "TLS: use SSL or SASL_SSL"
+            )
+        return self
 
     @property
     def bootstrap(self) -> str:

@@ -7,6 +7,7 @@ from rich.console import Console
 
 from streams.broker.server import LocalBroker, check_cluster
 from streams.cli.common import reports_errors, settings_from
+from streams.kafka.security import check_access
 
 app = typer.Typer(
     help="The embedded single-node Kafka broker (KRaft); unused if KAFKA_BOOTSTRAP_SERVERS is set.",
@@ -55,7 +56,10 @@ def status(ctx: typer.Context) -> None:
     """Say whether the broker (or the external cluster) is up; exit status 1 if it is not."""
     settings = settings_from(ctx)
     if not settings.uses_local_broker:
-        brokers = check_cluster(settings.bootstrap)  # BrokerError (exit 1) if it does not answer
+        if settings.kafka_security_protocol == "PLAINTEXT":
+            brokers = check_cluster(settings.bootstrap)  # BrokerError (exit 1) if silent
+        else:  # KafkaSecurityError (exit 1) names a refused login or certificate
+            brokers = check_access(settings, timeout=5.0)
         out.print(f"{_external(settings.bootstrap)}: [green]answering[/], {brokers} broker(s)")
         return
     st = LocalBroker(settings).status()

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 
 from streams.cli import (
     archive,
@@ -26,6 +27,7 @@ from streams.cli import (
     trace,
     worker,
 )
+from streams.cli.common import console
 from streams.settings import Settings
 
 app = typer.Typer(
@@ -51,9 +53,18 @@ def root(
     app_id: Annotated[str | None, typer.Option(help="Consumer group / Faust app id.")] = None,
     home: Annotated[Path | None, typer.Option(help="Local state directory.")] = None,
 ) -> None:
-    ctx.obj = Settings().with_overrides(
-        bootstrap_servers=bootstrap_servers, topic_prefix=topic_prefix, app_id=app_id, home=home
-    )
+    try:
+        ctx.obj = Settings().with_overrides(
+            bootstrap_servers=bootstrap_servers, topic_prefix=topic_prefix, app_id=app_id, home=home
+        )
+    except ValidationError as exc:  # one line per problem, not a traceback
+        for problem in exc.errors():
+            where = ".".join(str(part) for part in problem["loc"])
+            message = str(problem["msg"]).removeprefix("Value error, ")
+            console.print(
+                f"[bold red]error:[/] invalid settings: {where}{': ' if where else ''}{message}"
+            )
+        raise typer.Exit(2) from exc
 
 
 app.add_typer(broker.app, name="broker")

@@ -3,7 +3,8 @@
 Producers share what makes their outputs safe and co-partitioned: idempotence, acks=all,
 lz4, and the Java-compatible murmur2 partitioner (the one Faust's aiokafka producer and
 Java clients use), so a key lands on the same partition whoever produced it. The roles
-differ only in how they batch.
+differ only in how they batch. Every client connects with the settings' security
+(TLS, SASL: streams/kafka/security.py) and fails fast when the login or TLS is refused.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient
 
 from streams.kafka.partitioner import PARTITIONER
+from streams.kafka.security import SecurityWatch, ensure_access, librdkafka_security
 from streams.observability.metrics import Metrics
 from streams.observability.producer_stats import RetryCounter
 from streams.settings import Settings
@@ -41,6 +43,18 @@ BATCHING: dict[ProducerRole, dict[str, Any]] = {
 }
 
 
+def connection_config(settings: Settings) -> dict[str, Any]:
+    """Where and how every client connects: bootstrap servers, TLS and SASL, and the
+    error callback that turns a refused login or certificate into KafkaSecurityError.
+    A secured connection is probed once first (KafkaSecurityError in seconds)."""
+    ensure_access(settings)
+    return {
+        "bootstrap.servers": settings.bootstrap,
+        "error_cb": SecurityWatch(settings),
+        **librdkafka_security(settings),
+    }
+
+
 def producer_config(
     settings: Settings,
     role: ProducerRole = "operator",
@@ -50,7 +64,7 @@ def producer_config(
     """The configuration of a producer in ``role``; with ``metrics``, librdkafka's
     statistics count retries under that role."""
     config: dict[str, Any] = {
-        "bootstrap.servers": settings.bootstrap,
+        **connection_config(settings),
         "enable.idempotence": True,
         "acks": "all",
         "compression.type": "lz4",
@@ -77,7 +91,7 @@ def producer(
 def consumer_config(settings: Settings, group: str | None = None, **extra: Any) -> dict[str, Any]:
     """A consumer that commits only when told to and starts from the earliest offset."""
     return {
-        "bootstrap.servers": settings.bootstrap,
+        **connection_config(settings),
         "group.id": group or f"{settings.app_id}-reader",
         "enable.auto.commit": False,
         "auto.offset.reset": "earliest",
@@ -92,4 +106,4 @@ def consumer(settings: Settings, group: str | None = None, **extra: Any) -> Cons
 
 
 def admin_client(settings: Settings) -> AdminClient:
-    return AdminClient({"bootstrap.servers": settings.bootstrap})
+    return AdminClient(connection_config(settings))

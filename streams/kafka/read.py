@@ -15,11 +15,18 @@ from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
 
 from streams.errors import KafkaOperationError
 from streams.kafka.clients import consumer
+from streams.kafka.security import refused
 from streams.settings import Settings
 
 
-def partitions(c: Consumer, topic: str, timeout: float = 10.0) -> list[TopicPartition]:
+def partitions(
+    c: Consumer, topic: str, timeout: float = 10.0, settings: Settings | None = None
+) -> list[TopicPartition]:
     meta = c.list_topics(topic, timeout=timeout).topics.get(topic)
+    if settings is not None and meta is not None:
+        denied = refused(settings, meta.error, f"read topic {topic}")
+        if denied is not None:
+            raise denied
     if meta is None or meta.error is not None:
         raise KafkaOperationError(f"topic {topic} does not exist (run `recon topics create`)")
     return [TopicPartition(topic, p) for p in sorted(meta.partitions)]
@@ -41,7 +48,7 @@ def read_topic(settings: Settings, topic: str, timeout: float = 10.0) -> Iterato
     c = consumer(settings)
     try:
         ranges = []
-        for tp in partitions(c, topic, timeout):
+        for tp in partitions(c, topic, timeout, settings):
             low, high = c.get_watermark_offsets(tp, timeout=timeout)
             ranges.append(PartitionRange(tp.partition, low, high))
     finally:
@@ -78,7 +85,9 @@ def read_ranges(
                 if err is not None:
                     if err.code() == KafkaError._PARTITION_EOF:
                         continue
-                    raise KafkaOperationError(f"reading {topic}: {err}")
+                    raise refused(settings, err, f"read topic {topic}") or KafkaOperationError(
+                        f"reading {topic}: {err}"
+                    )
                 p, offset = msg.partition() or 0, msg.offset()
                 end = todo.get(p)
                 if end is None or offset is None or offset >= end:

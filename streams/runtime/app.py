@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import faust
 
+from streams.kafka.security import ensure_access
 from streams.observability.metrics import Metrics
 from streams.runtime.faust import eager as faust_eager
 from streams.runtime.faust import seek as faust_seek
+from streams.runtime.faust.credentials import broker_credentials
 from streams.runtime.faust.tables import PromptTableManager
 from streams.runtime.pipeline import Pipeline, Register
 from streams.runtime.pipelines import acks, inventory, matching, rebates, threeway
@@ -33,9 +35,12 @@ def create_app(
     faust_seek.install()  # stream records dropped when recovery ends (see the module)
     faust_eager.install()  # a task per fetched message (see the module)
     metrics = metrics or Metrics()
+    # aiokafka retries a refused login quietly: refuse to start instead, with the reason.
+    ensure_access(settings)
     app = faust.App(
         settings.app_id,
         broker=[f"kafka://{server}" for server in settings.bootstrap.split(",")],
+        broker_credentials=broker_credentials(settings),
         store="rocksdb://",
         datadir=str(settings.state_dir / "faust"),
         topic_partitions=settings.partitions,

@@ -6,6 +6,8 @@ import os
 import subprocess
 import sys
 
+from pydantic import SecretStr
+
 from streams.errors import ReconError
 from streams.settings import Settings
 
@@ -20,6 +22,8 @@ def worker_env(settings: Settings) -> dict[str, str]:
         var = f"RECON_{name.upper()}"
         if value is None:
             env.pop(var, None)
+        elif isinstance(value, SecretStr):  # str() would pass on the mask, not the secret
+            env[var] = value.get_secret_value()
         else:
             env[var] = str(value)
     env["KAFKA_BOOTSTRAP_SERVERS"] = settings.bootstrap  # wins over RECON_BOOTSTRAP_SERVERS

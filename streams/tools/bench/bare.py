@@ -62,7 +62,8 @@ from streams.tools.references import compare_totals
 # flushed, timed.
 BATCH = 1_000
 BATCH_LINES = 10_000
-CHUNK_BYTES = Settings().ingest_chunk_bytes
+# The field's default, not the environment's: no settings are read at import.
+CHUNK_BYTES: int = Settings.model_fields["ingest_chunk_bytes"].default
 
 
 @dataclass(frozen=True)
