@@ -119,6 +119,11 @@ class Settings(BaseSettings):
     log_format: Literal["auto", "json", "text"] = Field(
         default="auto", description="auto: JSON lines unless stderr is a terminal."
     )
+    # Data contract (docs/data-contract.md): with a registry, outputs use the Confluent wire
+    # format (schema ids registered there); without one, Avro single-object encoding.
+    schema_registry_url: str | None = Field(
+        default=None, description="Confluent Schema Registry; unset: single-object encoding."
+    )
     pushgateway_url: str | None = Field(
         default=None, description="Pushgateway for one-shot commands (ingest, replay)."
     )

@@ -24,6 +24,8 @@ from streams.cli import (
     trace,
     worker,
 )
+from streams.formats import avro
+from streams.kafka.registry import SchemaRegistry
 from streams.settings import Settings
 
 app = typer.Typer(
@@ -49,9 +51,11 @@ def root(
     app_id: Annotated[str | None, typer.Option(help="Consumer group / Faust app id.")] = None,
     home: Annotated[Path | None, typer.Option(help="Local state directory.")] = None,
 ) -> None:
-    ctx.obj = Settings().with_overrides(
+    ctx.obj = settings = Settings().with_overrides(
         bootstrap_servers=bootstrap_servers, topic_prefix=topic_prefix, app_id=app_id, home=home
     )
+    if settings.schema_registry_url:
+        avro.use_registry(SchemaRegistry(settings.schema_registry_url))
 
 
 app.add_typer(broker.app, name="broker")

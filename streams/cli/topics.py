@@ -6,6 +6,7 @@ import typer
 from rich.table import Table
 
 from streams.cli.common import console, reports_errors, settings_from
+from streams.kafka.schemas import publish_schemas
 from streams.kafka.topics import CATALOGUE, create_topics
 
 app = typer.Typer(help="Create and describe the topics the app uses.", no_args_is_help=True)
@@ -18,9 +19,11 @@ def create(ctx: typer.Context) -> None:
     settings = settings_from(ctx)
     result = create_topics(settings)
     created = sorted(name for name, status in result.items() if status == "created")
+    versions = publish_schemas(settings)
     console.print(
         f"topics: {len(created)} created, {len(result) - len(created)} already existed "
-        f"({settings.partitions} partitions, replication {settings.replication_factor})"
+        f"({settings.partitions} partitions, replication {settings.replication_factor}); "
+        f"{versions} schema versions published"
     )
 
 

@@ -48,12 +48,26 @@ def read_ledger_row(value: bytes) -> dict[str, Any]:
     """The ledger entry ``value`` carries, decimals as numeric text and timestamps as
     ``datetime``; raises what fastavro or the conversions raise for a body that is not
     one (the loop dead-letters it as a parse error)."""
+    writer, start = avro.writer_of(LEDGER_SCHEMA, value)
+    if writer is not None:  # an older release's entry: resolved to the current schema
+        return _resolved_row(avro.decode(LEDGER_SCHEMA, value))
     schema, scales, stamps = _plain_schema()
-    record = fastavro.schemaless_reader(io.BytesIO(value), schema, None)
+    stream = io.BytesIO(value)
+    stream.seek(start)
+    record = fastavro.schemaless_reader(stream, schema, None)
     if not isinstance(record, dict):
         raise TypeError("ledger_entry does not decode to a record")
     for name, scale in scales.items():
         record[name] = f"{int.from_bytes(record[name], 'big', signed=True)}e-{scale}"
     for name in stamps:
         record[name] = EPOCH + timedelta(microseconds=record[name])
+    return record
+
+
+def _resolved_row(record: dict[str, Any]) -> dict[str, Any]:
+    """A record decoded with the logical types as the fast path shapes it: decimals as
+    numeric text (exact), timestamps as ``datetime``."""
+    _, scales, _ = _plain_schema()
+    for name in scales:
+        record[name] = str(record[name])
     return record

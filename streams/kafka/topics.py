@@ -45,6 +45,7 @@ GROUPS_TABLE = "match-groups"
 RAW_EDI = "raw.edi"
 THREEWAY_INPUT = "threeway.input"
 THREEWAY_TABLE = "threeway-orders"
+SCHEMAS = "schemas"
 TABLES = (STATE_TABLE, RECORDS_TABLE, GROUPS_TABLE, THREEWAY_TABLE)
 
 CATALOGUE: tuple[TopicSpec, ...] = (
@@ -63,6 +64,7 @@ CATALOGUE: tuple[TopicSpec, ...] = (
     TopicSpec(EXCEPTIONS, False, "Avro matching exceptions opened/resolved, keyed by id"),
     TopicSpec(RAW_EDI, False, "X12 transaction sets (Avro edi_document), keyed by PO number"),
     TopicSpec(THREEWAY_INPUT, False, "internal: raw.edi re-published with window ticks"),
+    TopicSpec(SCHEMAS, True, "every Avro schema version, keyed by its 64-bit fingerprint"),
 )
 
 
