@@ -4,9 +4,12 @@ ledger entry still a parse error in a batch."""
 
 from __future__ import annotations
 
+import io
+import json
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import fastavro
 import pytest
 from confluent_kafka import Message
 
@@ -69,3 +72,33 @@ def test_the_postgres_target_reads_ledger_entries_itself_and_garbage_is_still_a_
     ((entry, error),) = batch.undecodable
     assert entry.offset == 1 and error.category is Category.PARSE_ERROR
     assert batch.next_offsets == {("l", 0): 2}
+
+
+def test_schemaless_entries_of_earlier_releases_read_the_same() -> None:
+    framed = body("1.25", "1")
+    assert framed[:2] == avro.SINGLE_OBJECT_MARKER
+    assert read_ledger_row(framed[10:]) == read_ledger_row(framed)
+
+
+def test_an_entry_written_with_an_older_schema_version_is_resolved(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An older writer (here: one with a field the current schema dropped), known by its
+    fingerprint, is read through schema resolution, decimals still exact text."""
+    current = json.loads(avro.schema_text("ledger_entry"))
+    old_doc = {**current, "fields": [*current["fields"], {"name": "memo", "type": "string"}]}
+    old = fastavro.parse_schema(old_doc)
+    record = {**avro.decode("ledger_entry", body("-0.07", "3")), "memo": "gone"}
+    buf = io.BytesIO()
+    fastavro.schemaless_writer(buf, old, record)
+    value = avro.SINGLE_OBJECT_MARKER + avro.fingerprint_of(old) + buf.getvalue()
+    known = {avro.fingerprint_of(old): ("ledger_entry", old)}
+    monkeypatch.setattr(avro, "_by_fingerprint", lambda: known)
+    row, fast = read_ledger_row(value), read_ledger_row(body("-0.07", "3"))
+    assert row.keys() == fast.keys()
+    for name, want in fast.items():
+        if name in ("amount", "measure", "posted_total"):
+            assert Decimal(row[name]) == Decimal(want), name
+        else:
+            assert row[name] == want, name
+    assert Decimal(row["amount"]) == Decimal("-0.07") and row["created_at"] == CREATED
