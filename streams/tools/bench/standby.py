@@ -151,15 +151,16 @@ def failover(kafka: Settings, work: Path, lines: int, standbys: int) -> Failover
         recovered_before = recovery_seconds(METRICS_PORTS[0])
         os.kill(victim.proc.pid, signal.SIGKILL)
         killed = time.monotonic()
+        victim.wait(30)  # reaped here, before anything else polls it
         ingest(settings, "pos", str(after), 600)
         wait_caught_up(settings, 900)
         takeover = time.monotonic() - killed
         recovery = recovery_seconds(METRICS_PORTS[0]) - recovered_before
     finally:
-        survivor.terminate()
-        victim.terminate()
+        for child in workers:
+            if child.proc.returncode is None:
+                child.proc.kill() if child is victim else child.terminate()
     survived = survivor.wait(120)
-    victim.wait(10)
     problems = [f"survivor exited {survived.returncode}"] if survived.returncode else []
     messages = read_topic(settings, settings.topic(t.LEDGER))
     ledger = distinct_entries(avro.decode("ledger_entry", m.value() or b"") for m in messages)
