@@ -124,6 +124,10 @@ class Settings(BaseSettings):
     schema_registry_url: str | None = Field(
         default=None, description="Confluent Schema Registry; unset: single-object encoding."
     )
+    avro_framing: Literal["single_object", "bare"] = Field(
+        default="single_object",
+        description="bare: write unframed bodies, while readers of an older release still run.",
+    )
     pushgateway_url: str | None = Field(
         default=None, description="Pushgateway for one-shot commands (ingest, replay)."
     )

@@ -54,6 +54,7 @@ def root(
     ctx.obj = settings = Settings().with_overrides(
         bootstrap_servers=bootstrap_servers, topic_prefix=topic_prefix, app_id=app_id, home=home
     )
+    avro.write_bare(settings.avro_framing == "bare")
     if settings.schema_registry_url:
         avro.use_registry(SchemaRegistry(settings.schema_registry_url))
 

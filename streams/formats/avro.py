@@ -62,6 +62,7 @@ class SchemaIds(Protocol):
 
 
 _registry: SchemaIds | None = None
+_bare = False
 
 
 def use_registry(registry: SchemaIds | None) -> None:
@@ -69,6 +70,14 @@ def use_registry(registry: SchemaIds | None) -> None:
     encoding). Set once at process start (the CLI, from RECON_SCHEMA_REGISTRY_URL)."""
     global _registry
     _registry = registry
+
+
+def write_bare(bare: bool) -> None:
+    """Write bare bodies, as releases before the framing did (RECON_AVRO_FRAMING=bare):
+    for the first phase of an upgrade, while readers of the old release still run
+    (docs/data-contract.md). Reading is unaffected."""
+    global _bare
+    _bare = bare
 
 
 def _schema_text(name: str, folder_name: str = "") -> str:
@@ -155,6 +164,8 @@ def body(name: str, record: dict[str, Any]) -> bytes:
 
 
 def encode(name: str, record: dict[str, Any]) -> bytes:
+    if _bare:
+        return body(name, record)
     if _registry is not None:
         schema_id = _registry.id_for(name, _schema_text(name))
         return CONFLUENT_MAGIC + schema_id.to_bytes(4, "big") + body(name, record)

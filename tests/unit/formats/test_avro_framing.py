@@ -158,3 +158,16 @@ def test_with_a_registry_records_use_the_confluent_wire_format(registry: FakeReg
     framed = avro.encode("ledger_entry", record)
     avro.use_registry(registry)
     assert avro.decode("ledger_entry", framed) == decoded
+
+
+def test_bare_framing_writes_what_earlier_releases_wrote() -> None:
+    record = samples("dlq_record", 1)[0]
+    avro.write_bare(True)
+    try:
+        bare = avro.encode("dlq_record", record)
+    finally:
+        avro.write_bare(False)
+    assert bare == schemaless(avro.schema("dlq_record"), record)
+    assert avro.decode("dlq_record", bare) == avro.decode(
+        "dlq_record", avro.encode("dlq_record", record)
+    )
