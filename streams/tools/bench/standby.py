@@ -125,7 +125,9 @@ def split_feed(pos: Path, work: Path) -> tuple[Path, Path]:
     return first, rest
 
 
-def failover(kafka: Settings, work: Path, lines: int, standbys: int) -> Failover:
+def failover(
+    kafka: Settings, work: Path, lines: int, standbys: int, logs: Path | None = None
+) -> Failover:
     settings = stage_settings(kafka, work, f"standby{standbys}").with_overrides(
         table_standby_replicas=standbys, log_format="text"
     )
@@ -145,13 +147,14 @@ def failover(kafka: Settings, work: Path, lines: int, standbys: int) -> Failover
         for i in range(2)
     ]
     survivor, victim = workers
+    killed_run = None
     try:
         wait_caught_up(settings, 900)
         time.sleep(3)  # standbys read the last changelog records
         recovered_before = recovery_seconds(METRICS_PORTS[0])
         os.kill(victim.proc.pid, signal.SIGKILL)
         killed = time.monotonic()
-        victim.wait(30)  # reaped here, before anything else polls it
+        killed_run = victim.wait(30)  # reaped here, before anything else polls it
         ingest(settings, "pos", str(after), 600)
         wait_caught_up(settings, 900)
         takeover = time.monotonic() - killed
@@ -161,6 +164,11 @@ def failover(kafka: Settings, work: Path, lines: int, standbys: int) -> Failover
             if child.proc.returncode is None:
                 child.proc.kill() if child is victim else child.terminate()
     survived = survivor.wait(120)
+    if logs is not None:
+        logs.mkdir(parents=True, exist_ok=True)
+        (logs / f"standby{standbys}-survivor.log").write_text(survived.log, encoding="utf-8")
+        if killed_run is not None:
+            (logs / f"standby{standbys}-killed.log").write_text(killed_run.log, encoding="utf-8")
     problems = [f"survivor exited {survived.returncode}"] if survived.returncode else []
     messages = read_topic(settings, settings.topic(t.LEDGER))
     ledger = distinct_entries(avro.decode("ledger_entry", m.value() or b"") for m in messages)
@@ -175,12 +183,16 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--lines", type=int, default=60_000)
     parser.add_argument("--standbys", type=int, nargs="+", default=[0, 1])
+    parser.add_argument("--logs", type=Path, help="keep both workers' logs here")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="recon-standby-") as tmp:
         work = Path(tmp)
         with bench_kafka(Settings(), work) as kafka:
             for standbys in args.standbys:
-                print(json.dumps(asdict(failover(kafka, work, args.lines, standbys))), flush=True)
+                print(
+                    json.dumps(asdict(failover(kafka, work, args.lines, standbys, args.logs))),
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":
