@@ -30,6 +30,8 @@ import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from confluent_kafka import KafkaException
+
 from streams.formats import avro
 from streams.kafka import topics as t
 from streams.kafka.read import group_lag, read_topic
@@ -104,9 +106,12 @@ def wait_caught_up(settings: Settings, timeout: float) -> None:
     changelog = [t.changelog_topic(settings, t.STATE_TABLE)]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        lags = group_lag(settings, settings.app_id, raw) + group_lag(
-            settings, t.relay_group(settings), changelog
-        )
+        try:
+            lags = group_lag(settings, settings.app_id, raw) + group_lag(
+                settings, t.relay_group(settings), changelog
+            )
+        except KafkaException:  # a coordinator moving or loading: ask again
+            lags = []
         if lags and all(lag.committed is not None and lag.behind == 0 for lag in lags):
             return
         time.sleep(0.2)
