@@ -2,9 +2,9 @@
 
     python -m streams.tools.bench.standby [--lines 60000] [--standbys 0 1]
 
-For each standby count, on the benchmark's own broker: two workers process a POS feed
-(the first 80 % of its lines); once they have caught up, one is killed with ``kill -9``
-and the rest of the feed is ingested. Measured on the survivor:
+For each standby count, on the benchmark's own broker: two workers start and become
+ready, then process a POS feed (the first 80 % of its lines); once they have caught up,
+one is killed with ``kill -9`` and the rest of the feed is ingested. Measured on the survivor:
 
 - **takeover**: from the kill until the app group has committed every raw record, the
   killed worker's partitions included (the session timeout, the rebalance, the recovery
@@ -99,6 +99,24 @@ def recovery_seconds(port: int) -> float:
     return float(found[1]) if found else 0.0
 
 
+def wait_ready(ports: tuple[int, ...], timeout: float) -> None:
+    """Until every worker's /readyz answers 200 (its active partitions restored)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if all(ready(port) for port in ports):
+                return
+        except OSError:
+            pass  # not listening yet (bulk restore) or answering 503
+        time.sleep(0.2)
+    raise BenchError(f"workers not ready after {timeout:.0f} s")
+
+
+def ready(port: int) -> bool:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as response:
+        return bool(response.status == 200)
+
+
 def wait_caught_up(settings: Settings, timeout: float) -> None:
     """Until the app group has committed every raw record and the relay every changelog
     record."""
@@ -139,8 +157,6 @@ def failover(
     workload = make_workload(work, f"standby{standbys}", lines)
     before, after = split_feed(workload.pos, work / f"standby{standbys}")
     create_topics(settings)
-    ingest(settings, "promotions", str(workload.promotions), 600)
-    ingest(settings, "pos", str(before), 600)
     workers = [
         Child(
             worker_command("--loglevel", "info"),
@@ -154,7 +170,13 @@ def failover(
     survivor, victim = workers
     killed_run = None
     try:
+        # Both in the group and done with their recovery before any record arrives, so
+        # both process the feed as it comes (and each follows the other's partitions).
+        wait_ready(METRICS_PORTS, 300)
+        ingest(settings, "promotions", str(workload.promotions), 600)
+        ingest(settings, "pos", str(before), 600)
         wait_caught_up(settings, 900)
+        wait_ready(METRICS_PORTS, 300)
         time.sleep(3)  # standbys read the last changelog records
         recovered_before = recovery_seconds(METRICS_PORTS[0])
         os.kill(victim.proc.pid, signal.SIGKILL)
