@@ -46,7 +46,7 @@ $(QUIX_STAMP):
 
 venv-quix: $(QUIX_STAMP) ## the quixstreams baseline's own virtualenv (its pins clash with ours)
 
-bench: $(STAMP) $(QUIX_STAMP) ## benchmark: ingest, worker end to end, baselines, scaling, latency (BENCH_ARGS=--quick)
+bench: $(STAMP) $(QUIX_STAMP) postgresql-tools ## benchmark: ingest, worker end to end, baselines, scaling, latency, delivery (BENCH_ARGS=--quick)
 	$(RECON) bench $(BENCH_ARGS)
 
 prometheus-tools: ## install Debian's prometheus package if prometheus/promtool are missing

@@ -19,6 +19,7 @@ class Category(StrEnum):
     UNKNOWN_REFERENCE = "unknown_reference"
     TRANSIENT_EXHAUSTED = "transient_exhausted"
     TARGET_REJECTED = "target_rejected"
+    TRANSIENT_FAILURE = "transient_failure"  # the inventory API's: docs/inventory.md
     PROCESSING_ERROR = "processing_error"
     OVERSIZED_RECORD = "oversized_record"
 

@@ -164,6 +164,58 @@ class Settings(BaseSettings):
         gt=0,
         description="Wait after an invoice arrives for its PO and ASN: then missing_document.",
     )
+    freight_rate_tolerance: Decimal = Field(
+        default=Decimal("0.01"), ge=0, description="210 line billed above its rate: overbilled."
+    )
+    freight_require_rate_table: bool = Field(
+        default=False, description="A 210 of a carrier without a rate table is missing_rate."
+    )
+
+    # EDI controls (docs/edi-controls.md): duplicate identity and acknowledgements
+    duplicate_near_days: int = Field(
+        default=30,
+        ge=0,
+        le=3660,
+        description="Invoices of one vendor, PO and amount dated at most this many days "
+        "apart with different numbers: suspected_duplicate.",
+    )
+    ack_timeout_seconds: float = Field(
+        default=86400.0,
+        gt=0,
+        description="A group we sent without a 997/999 after this long: ack_overdue.",
+    )
+
+    # Lab inventory manifests (docs/inventory.md)
+    inventory_chunk_rows: int = Field(
+        default=500, ge=1, le=100_000, description="Manifest data rows per audited chunk."
+    )
+    inventory_quarantine_alert_share: float = Field(
+        default=0.05,
+        gt=0,
+        le=1,
+        description="Alert when more than this share of inventory rows is quarantined.",
+    )
+
+    inventory_api_url: str | None = Field(
+        default=None,
+        description="Inventory API endpoint (POST) of `recon deliver inventory`; it retries, "
+        "backs off and rate-limits with the RECON_ERP_* settings.",
+    )
+
+    # Vendor rebate claims against accruals (docs/claims.md, docs/domain.md §10). A claim is
+    # within tolerance when |claimed - accrued| is within the amount and the percentage.
+    claim_over_tolerance_amount: Decimal = Field(
+        default=Decimal("1.00"), ge=0, description="Max over-claim, money."
+    )
+    claim_over_tolerance_percent: Decimal = Field(
+        default=Decimal("0.5"), ge=0, description="Max over-claim, % of the accrued total."
+    )
+    claim_under_tolerance_amount: Decimal = Field(
+        default=Decimal("50.00"), ge=0, description="Max under-claim, money."
+    )
+    claim_under_tolerance_percent: Decimal = Field(
+        default=Decimal("5"), ge=0, description="Max under-claim, % of the accrued total."
+    )
 
     # Delivery to downstream targets (`recon deliver TARGET`, docs/delivery.md). Each target
     # is its own consumer group on the ledger topic; a batch is delivered, then committed.

@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from streams.broker.server import port_in_use
 from streams.errors import BrokerError
 from streams.settings import Settings
 
@@ -72,6 +73,13 @@ class LocalPostgres:
         with self._locked():
             if self._running():
                 return False
+            if port_in_use(self.port):
+                raise BrokerError(
+                    f"port {self.port} on {HOST} is already in use by a process that is not "
+                    f"the PostgreSQL of {self.dir} (another checkout's `make demo`?): stop "
+                    "that process, pick a free port with RECON_POSTGRES_PORT, or set "
+                    "RECON_POSTGRES_DSN to use an existing server"
+                )
             self._prepare_dir()
             if not (self.data_dir / "PG_VERSION").exists():
                 self._run(

@@ -48,7 +48,7 @@ def check_cluster(bootstrap: str, timeout: float = 5.0) -> int:
         ) from exc
 
 
-def _port_in_use(port: int) -> bool:
+def port_in_use(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         # SO_REUSEADDR: lingering TIME_WAIT connections of a stopped broker must not count.
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -128,7 +128,7 @@ auto.create.topics.enable=false
                 (self.settings.broker_port, "Kafka client"),
                 (self.settings.controller_port, "KRaft controller"),
             ):
-                if _port_in_use(port):
+                if port_in_use(port):
                     raise BrokerError(
                         f"port {port} ({what} port) on {HOST} is already in use by a process "
                         f"that is not the broker of {self.dir}: stop that process, pick free "

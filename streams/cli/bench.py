@@ -44,13 +44,21 @@ def bench(
             "(the memory target: 10000000)."
         ),
     ] = None,
+    delivery_entries: Annotated[
+        int | None,
+        typer.Option(
+            help="Ledger entries delivered to PostgreSQL beside a plain COPY "
+            "(default 1M; 0 = skip)."
+        ),
+    ] = None,
     stage_timeout: Annotated[
         float | None, typer.Option(help="Seconds a stage may take (default 900).")
     ] = None,
     work: Annotated[Path, typer.Option(help="Scratch dir (wiped).")] = Path(".recon/bench-work"),
 ) -> None:
     """Generate a feed, start a throw-away broker, measure ingest, the worker end to end,
-    the baselines (raw pass-through, quixstreams), scaling and latency; check the totals."""
+    the baselines (raw pass-through, quixstreams), scaling, latency and delivery to
+    PostgreSQL; check the totals."""
     options = BenchOptions.quick(work) if quick else BenchOptions(work=work)
     overrides: dict[str, Any] = {
         "lines": lines,
@@ -59,6 +67,7 @@ def bench(
         "quix": quix,
         "latency_seconds": latency_seconds,
         "state_keys": state_keys,
+        "delivery_entries": delivery_entries,
         "stage_timeout": stage_timeout,
         # --workers 0: no worker stage (e.g. an ingest-memory run on a big N)
         "workers": tuple(n for n in map(int, workers.split(",")) if n > 0) if workers else None,

@@ -14,15 +14,20 @@ from typing import Annotated
 
 import typer
 
-from streams.cli.common import input_file, reports_errors
+from streams.cli.common import console, input_file, reports_errors, settings_from
 from streams.formats.x12 import Fault, X12Reader, parse_sets
+from streams.ops.acks import export_acks
 
-app = typer.Typer(help="Inspect X12 EDI files (850, 856, 810, 210).", no_args_is_help=True)
+app = typer.Typer(help="Inspect X12 EDI files (850, 860, 856, 810, 210).", no_args_is_help=True)
+acks_app = typer.Typer(
+    help="The 997/999/TA1 acknowledgements we send (docs/edi-controls.md).", no_args_is_help=True
+)
+app.add_typer(acks_app, name="acks")
 
 
 @app.callback()
 def edi() -> None:
-    """Inspect X12 EDI files (850, 856, 810, 210)."""  # keeps `parse` a sub-command
+    """Inspect X12 EDI files (850, 860, 856, 810, 210)."""  # keeps `parse` a sub-command
 
 
 FileArg = Annotated[Path, input_file("X12 file: one or more interchanges (ISA...IEA).")]
@@ -58,6 +63,20 @@ def parse(
         )
     if errors:
         raise typer.Exit(1)
+
+
+@acks_app.command("export")
+@reports_errors
+def export(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option("--out", help="Directory to write the X12 files to.")],
+) -> None:
+    """Write every acknowledgement on the acks topic to OUT/<partner>/<type>-<control>.x12."""
+    done = export_acks(settings_from(ctx), out)
+    kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(done.by_type.items())) or "none"
+    console.print(
+        f"acks export: {done.files} files ({kinds}) from {done.messages} messages -> {out}"
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

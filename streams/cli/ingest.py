@@ -1,9 +1,10 @@
-"""`recon ingest pos|promotions|trades|confirmations|edi FILE`: publish a CSV (or X12) file
+"""`recon ingest pos|promotions|trades|confirmations|edi|rates FILE`: publish a CSV (or X12) file
 to its raw topic."""
 
 from __future__ import annotations
 
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -21,12 +22,19 @@ app = typer.Typer(
 FileArg = Annotated[Path, input_file("CSV file with a header row (UTF-8).")]
 
 
-def _ingest(ctx: typer.Context, file: Path, kind: Kind) -> None:
+def _ingest(
+    ctx: typer.Context, file: Path, kind: Kind, manifest_at: datetime | None = None
+) -> None:
     # The bar only makes sense on a terminal; piped/CI runs get the summary line alone.
     settings = settings_from(ctx)
     with run_metrics(settings, "ingest") as run:
         result = ingest_file(
-            settings, file, kind, progress=sys.stderr.isatty(), metrics=run.metrics
+            settings,
+            file,
+            kind,
+            progress=sys.stderr.isatty(),
+            metrics=run.metrics,
+            manifest_at=manifest_at,
         )
         run.published(result.topic, result.rows_published)
     for warning in result.warnings:
@@ -69,3 +77,38 @@ def edi(ctx: typer.Context, file: FileArg) -> None:
     """Publish an X12 file, one message per transaction set, to the raw EDI topic (keyed by
     PO number). Broken envelopes are published flagged and dead-lettered by the worker."""
     _ingest(ctx, file, "edi")
+
+
+@app.command("rates")
+@reports_errors
+def rates(ctx: typer.Context, file: FileArg) -> None:
+    """Publish freight rate table rows (lanes, fuel, accessorials) to the raw rates topic
+    (keyed by carrier); the worker keeps the tables and re-rates the 210s (docs/threeway.md)."""
+    _ingest(ctx, file, "rates")
+
+
+def _instant(text: str) -> datetime:
+    stamp = datetime.fromisoformat(text)
+    if stamp.tzinfo is None:
+        raise typer.BadParameter(f"{text!r} has no UTC offset (e.g. 2026-03-01T09:00:00Z)")
+    return stamp
+
+
+@app.command("inventory")
+@reports_errors
+def inventory(
+    ctx: typer.Context,
+    file: Annotated[Path, input_file("Lab inventory manifest: CSV, or Excel (.xlsx).")],
+    manifest_at: Annotated[
+        str | None,
+        typer.Option(
+            "--manifest-at",
+            help="The manifest's time, ISO 8601 with an offset: the latest manifest wins "
+            "per asset. Default: the file's modification time.",
+        ),
+    ] = None,
+) -> None:
+    """Publish a lab inventory manifest's rows to the raw inventory topic (keyed by asset,
+    asset_id:grant_code). A header that is not exactly the manifest's columns is reported
+    once; its rows are quarantined by the worker."""
+    _ingest(ctx, file, "inventory", None if manifest_at is None else _instant(manifest_at))

@@ -12,10 +12,12 @@ from streams.cli import (
     audit,
     bench,
     broker,
+    claims,
     deliver,
     dlq,
     edi,
     ingest,
+    inventory,
     ledger,
     matching,
     postgres,
@@ -65,12 +67,15 @@ app.add_typer(ingest.app, name="ingest")
 app.add_typer(ledger.app, name="ledger")
 app.add_typer(dlq.app, name="dlq")
 app.add_typer(edi.app, name="edi")
+app.add_typer(claims.app, name="claims")
 app.add_typer(postgres.app, name="postgres")
 app.add_typer(archive.app, name="archive")
 app.add_typer(matching.matches_app, name="matches")
 app.add_typer(matching.exceptions_app, name="exceptions")
 app.add_typer(sre.group_app, name="group")
 app.add_typer(sre.state_app, name="state")
+app.add_typer(inventory.inventory_app, name="inventory")
+app.add_typer(inventory.quarantine_app, name="quarantine")
 app.command("worker")(worker.worker)
 app.command("deliver")(deliver.deliver)
 app.command("replay")(sre.replay)

@@ -162,10 +162,13 @@ class ErpTarget:
         breaker: Breaker,
         *,
         sleep: Callable[[float], None] = time.sleep,
+        url: str | None = None,
     ) -> None:
-        if not settings.erp_url:
-            raise ConfigError("delivery to erp: no endpoint (set RECON_ERP_URL)")
-        self.url = settings.erp_url
+        # ``url``: a target of the same protocol at another endpoint (the inventory API).
+        url = url or settings.erp_url
+        if not url:
+            raise ConfigError(f"delivery to {self.name}: no endpoint (set RECON_ERP_URL)")
+        self.url = url
         self.settings = settings
         self.metrics = metrics
         self.breaker = breaker
@@ -219,9 +222,12 @@ class ErpTarget:
 
     # --- one request, retried ------------------------------------------------------------
 
+    def request(self, chunk: list[Entry]) -> tuple[str, bytes]:
+        """The Idempotency-Key and the body of the POST of ``chunk``."""
+        return idempotency_key(chunk), orjson.dumps({"entries": [journal_line(e) for e in chunk]})
+
     def _post(self, chunk: list[Entry]) -> httpx.Response:
-        key = idempotency_key(chunk)
-        body = orjson.dumps({"entries": [journal_line(e) for e in chunk]})
+        key, body = self.request(chunk)
         retrying = Retrying(
             stop=stop_after_attempt(self.settings.erp_retries + 1),
             wait=self._wait,
@@ -235,7 +241,7 @@ class ErpTarget:
                 self.breaker.call, self._attempt, key, body, len(chunk)
             )
         except BreakerOpen as exc:
-            raise TargetUnavailable(f"ERP {self.url}: {exc}") from exc
+            raise TargetUnavailable(f"{self.name} {self.url}: {exc}") from exc
         return response
 
     def _attempt(self, key: str, body: bytes, entries: int) -> httpx.Response:

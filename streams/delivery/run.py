@@ -21,7 +21,7 @@ from streams.settings import Settings
 
 log = logging.getLogger(__name__)
 
-TARGETS = ("postgres", "erp", "archive")
+TARGETS = ("postgres", "erp", "archive", "inventory")
 
 
 def build_target(
@@ -40,6 +40,10 @@ def build_target(
         if not settings.erp_url:
             raise ConfigError("delivery to erp: no endpoint (set RECON_ERP_URL)")
         return ErpTarget(settings, metrics, breaker), breaker
+    if name == "inventory":
+        from streams.delivery.inventory_api import InventoryApiTarget
+
+        return InventoryApiTarget(settings, metrics, breaker), breaker
     if name == "archive":
         from streams.delivery.archive import ArchiveTarget  # pyarrow only where it is used
 

@@ -21,6 +21,7 @@ TOPIC_SCHEMAS: dict[str, str | None] = {
     t.LEDGER: LEDGER_SCHEMA,
     t.MATCHES: None,
     t.EXCEPTIONS: "match_exception",
+    t.INVENTORY_LEDGER: "inventory_event",
 }
 EVENT_SCHEMAS = frozenset({"match", "document_match", "match_exception"})
 
@@ -36,11 +37,13 @@ class TargetUnavailable(ReconError):
     consumer's partitions are paused, and the same batch is offered again later."""
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Entry:
     """One ledger entry as consumed: where it was read, the decoded Avro record, and the
     message itself (its headers are decoded only if it is dead-lettered: decoding them and
-    drawing a traceparent for every entry was a third of the loop's time)."""
+    drawing a traceparent for every entry was a third of the loop's time). Not frozen: a
+    frozen dataclass sets each field through object.__setattr__, a cost per entry; nothing
+    changes an Entry once built."""
 
     topic: str
     partition: int
@@ -51,7 +54,9 @@ class Entry:
 
     @property
     def entry_id(self) -> str:
-        return str(self.record["entry_id"])
+        """The id the target holds unique: a ledger entry's, or an event's."""
+        record = self.record
+        return str(record["entry_id"] if "entry_id" in record else record["event_id"])
 
     def source(self) -> Source:
         """The message as a pipeline's Source (for its DLQ record)."""

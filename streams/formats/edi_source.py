@@ -16,9 +16,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, BinaryIO
 
-from streams.domain.threeway.summary import routing_key
+from streams.domain.threeway.summary import partition_key, routing_key
 from streams.formats import avro
-from streams.formats.x12 import Fault, ParsedDocument, X12Reader, parse_sets
+from streams.formats.x12 import Fault, ParsedDocument, X12Reader
+from streams.formats.x12.acks import AckCollector
 
 EDI_FORMAT = "x12-edi"
 EDI_COLUMNS = "x12-transaction-set"  # no CSV columns: the value is an edi_document record
@@ -66,8 +67,9 @@ def document_record(item: ParsedDocument | Fault) -> tuple[int, bytes, dict[str,
         "raw": ts.standalone_bytes(),
         "document": doc.model_dump_json(),
     }
-    partition_key = (key or item.idempotency_key).encode()
-    return ts.position.segment_index, partition_key, record
+    # A 210 goes by its carrier (its rate rows' key), the rest by routing key (PO number)
+    by = partition_key(doc) or item.idempotency_key
+    return ts.position.segment_index, by.encode(), record
 
 
 def x12_bytes(value: bytes) -> bytes:
@@ -84,6 +86,7 @@ class EdiRecords:
         self.path = path
         self._file: BinaryIO | None = None
         self._reader: X12Reader | None = None
+        self._acks: AckCollector | None = None
 
     def __enter__(self) -> EdiRecords:
         self._file = self.path.open("rb")
@@ -100,8 +103,19 @@ class EdiRecords:
     def bytes_read(self) -> int:
         return self._reader.bytes_read if self._reader else 0
 
+    def take_acks(self) -> list[dict[str, Any]]:
+        """The ack requests of the groups and interchanges read so far, each once
+        (docs/edi-controls.md); the last ones once iteration has ended."""
+        return self._acks.take() if self._acks is not None else []
+
+    def reject_last(self) -> None:
+        """The record yielded last was dead-lettered at ingest: its ack rejects it."""
+        if self._acks is not None:
+            self._acks.reject_last()
+
     def __iter__(self) -> Iterator[tuple[int, bytes, bytes]]:
         assert self._reader is not None, "use EdiRecords as a context manager"
-        for item in parse_sets(self._reader):
+        self._acks = AckCollector(self._reader, self.path.name)
+        for item in self._acks:
             position, key, record = document_record(item)
             yield position, key, avro.encode("edi_document", record)

@@ -14,6 +14,8 @@ RUN_ID = "recon-run-id"
 INGESTED_AT = "recon-ingested-at"
 ATTEMPTS = "recon-attempts"
 TRACEPARENT = "traceparent"
+MANIFEST_AT = "recon-manifest-at"  # an inventory manifest's time (docs/inventory.md)
+RESUBMITS = "recon-resubmits"  # the DLQ id a resubmitted inventory row corrects
 
 HeaderList = list[tuple[str, bytes]]
 

@@ -33,6 +33,8 @@ from streams.formats import avro
 from streams.formats import headers as h
 from streams.formats.csv_source import CsvRecords, IngestError, file_sha256
 from streams.formats.edi_source import EDI_FORMAT, EdiRecords
+from streams.formats.xlsx_source import XlsxRecords
+from streams.ingest.acks import AckRequests
 from streams.ingest.columns import header_warning
 from streams.ingest.oversized import OversizedRecords, record_limit
 from streams.ingest.publishers import (
@@ -46,13 +48,16 @@ from streams.ingest.publishers import (
 from streams.kafka import clients
 from streams.kafka.partitioner import keyer
 from streams.kafka.topics import (
+    ACKS_INPUT,
     DLQ,
     MANIFESTS,
     OUTCOMES,
     RAW_CONFIRMATIONS,
     RAW_EDI,
+    RAW_INVENTORY,
     RAW_POS,
     RAW_PROMOTIONS,
+    RAW_RATES,
     RAW_TRADES,
 )
 from streams.observability.metrics import Metrics
@@ -61,7 +66,7 @@ from streams.settings import Settings
 
 __all__ = ["IngestError", "IngestResult", "ingest_file"]
 
-Kind = Literal["pos", "promotions", "trades", "confirmations", "edi"]
+Kind = Literal["pos", "promotions", "trades", "confirmations", "edi", "rates", "inventory"]
 # kind -> (logical topic, recon-format header value, the co-partitioned logical topic)
 FORMATS: dict[str, tuple[str, str, str]] = {
     "pos": (RAW_POS, "pos-csv", RAW_PROMOTIONS),
@@ -69,7 +74,10 @@ FORMATS: dict[str, tuple[str, str, str]] = {
     "trades": (RAW_TRADES, "trades-csv", RAW_CONFIRMATIONS),
     "confirmations": (RAW_CONFIRMATIONS, "confirmations-csv", RAW_TRADES),
     "edi": (RAW_EDI, EDI_FORMAT, RAW_EDI),  # X12: one record per transaction set
+    "rates": (RAW_RATES, "rates-csv", RAW_EDI),  # a carrier's rows meet its 210s
+    "inventory": (RAW_INVENTORY, "inventory-csv", RAW_INVENTORY),  # keyed by asset
 }
+XLSX_FORMAT = "inventory-xlsx"  # an Excel manifest: its rows published as CSV records
 CHUNKED = frozenset({"pos"})  # kinds published in chunks (streams.formats.chunks)
 PROGRESS_EVERY = 5000
 
@@ -113,9 +121,11 @@ class RunContext:
     file_sha256: str
     record_format: str
     columns: str
+    extra: tuple[tuple[str, bytes], ...] = ()  # kind-specific (an inventory manifest's time)
 
     def constant_headers(self) -> h.HeaderList:
         return [
+            *self.extra,
             (h.SOURCE_FILE, self.source_file.encode()),
             (h.FILE_SHA256, self.file_sha256.encode()),
             (h.FORMAT, self.record_format.encode()),
@@ -204,7 +214,9 @@ def publisher_of(
     return RecordPublisher(producer, topic, constant, run.run_id, tally)
 
 
-def keyed(source: CsvRecords | EdiRecords, kind: str) -> Iterator[tuple[int, bytes, bytes]]:
+def keyed(
+    source: CsvRecords | XlsxRecords | EdiRecords, kind: str
+) -> Iterator[tuple[int, bytes, bytes]]:
     """(line or segment index, partition key, value) of every record of ``source``."""
     if isinstance(source, EdiRecords):
         yield from source
@@ -221,11 +233,13 @@ def ingest_file(
     *,
     progress: bool = False,
     metrics: Metrics | None = None,
+    manifest_at: datetime | None = None,
 ) -> IngestResult:
     """Publish every record of ``path`` to the raw topic of ``kind``; return the run's counts.
 
     Raises :class:`IngestError` if the file or a topic is missing, the file has no header,
-    or any record (or the manifest) was not delivered.
+    or any record (or the manifest) was not delivered. ``manifest_at``: the time of an
+    inventory manifest (default: the file's modification time), which orders its versions.
     """
     if kind not in FORMATS:
         raise IngestError(f"unknown ingest kind {kind!r}: expected one of {sorted(FORMATS)}")
@@ -240,6 +254,7 @@ def ingest_file(
         manifest_topic,
         dlq_topic,
         outcomes_topic,
+        *([settings.topic(ACKS_INPUT)] if kind == "edi" else []),
         co_partitioned=settings.topic(partner),
     )
     limit = record_limit(settings, topic)
@@ -261,11 +276,22 @@ def ingest_file(
     )
     rows_read = 0
     size = path.stat().st_size
-    source = EdiRecords(path) if kind == "edi" else CsvRecords(path)
+    source: CsvRecords | XlsxRecords | EdiRecords
+    extra: tuple[tuple[str, bytes], ...] = ()
+    if kind == "edi":
+        source = EdiRecords(path)
+    elif kind == "inventory" and path.suffix.lower() == ".xlsx":
+        source, record_format = XlsxRecords(path), XLSX_FORMAT
+    else:
+        source = CsvRecords(path)
+    if kind == "inventory":
+        at = manifest_at or datetime.fromtimestamp(path.stat().st_mtime, UTC)
+        extra = ((h.MANIFEST_AT, at.astimezone(UTC).isoformat().encode()),)
+    acks = AckRequests(settings, producer, run_id, utc_now_iso())  # X12 only (edi-controls.md)
     with source, _progress(progress, path.name, size) as show:
-        run = RunContext(run_id, path.name, sha, record_format, source.header)
+        run = RunContext(run_id, path.name, sha, record_format, source.header, extra)
         publisher = publisher_of(settings, kind, producer, topic, partitions, run, tally, limit)
-        columns = source.columns if isinstance(source, CsvRecords) else []
+        columns = source.columns if not isinstance(source, EdiRecords) else []
         warning = header_warning(kind, path.name, columns)
         constant = run.constant_headers()
         # A record this small fits its message whatever its own headers: only a larger
@@ -280,11 +306,17 @@ def ingest_file(
                 raw,
                 record_headers(constant, run_id, line, ingested_at, new_traceparent()),
             ):
+                if isinstance(source, EdiRecords):
+                    source.reject_last()
                 continue
             publisher.add(line, key, raw, ingested_at)
+            if isinstance(source, EdiRecords):
+                acks.publish(source.take_acks())
             if rows_read % PROGRESS_EVERY == 0:
                 show(source.bytes_read, rows_read)
         publisher.close()
+        if isinstance(source, EdiRecords):
+            acks.publish(source.take_acks())
         bytes_read = source.bytes_read
         undelivered = producer.flush()
         show(bytes_read, rows_read)
@@ -333,6 +365,12 @@ def ingest_file(
             f"{oversized.dead_lettered} record(s) of {path.name} too large to publish were "
             f"not all dead-lettered (first error: {dead_letters.first_error}); re-run the "
             f"ingest (run {run_id})"
+        )
+    if acks.tally.failed:
+        raise IngestError(
+            f"{acks.tally.failed} of {acks.published} acknowledgement requests of {path.name} "
+            f"were not delivered (first error: {acks.tally.first_error}); re-run the ingest "
+            f"(run {run_id}): the requests already sent are not asked twice"
         )
     if manifest_tally.failed or manifest_undelivered:
         raise IngestError(

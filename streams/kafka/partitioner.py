@@ -14,6 +14,7 @@ import hashlib
 from collections.abc import Callable
 
 from streams.domain.models.keys import group_key, normalize_instant
+from streams.domain.threeway.summary import carrier_key
 from streams.formats.csv_source import field_at
 
 KEY_COLUMN = "vendor_id"
@@ -54,8 +55,25 @@ def group_record_key(raw: bytes, indexes: list[int] | None) -> bytes:
     return group_key(*texts).encode()
 
 
+def asset_record_key(raw: bytes, indexes: tuple[int, int] | None) -> bytes:
+    """``asset_id:GRANT_CODE`` of a raw inventory row (trimmed, the grant code upper case,
+    as validation normalises them), or its SHA-256 if unreadable."""
+    if indexes is not None:
+        asset, grant = field_at(raw, indexes[0]), field_at(raw, indexes[1])
+        if asset is not None and grant is not None:
+            return f"{asset}:{grant.upper()}".encode()
+    return hashlib.sha256(raw).hexdigest().encode()
+
+
 def keyer(kind: str, columns: list[str]) -> Callable[[bytes], bytes]:
     """The record-key function of one ingest kind, given the file's header columns."""
+    if kind == "inventory":
+        pair = (
+            (columns.index("asset_id"), columns.index("grant_code"))
+            if "asset_id" in columns and "grant_code" in columns
+            else None
+        )
+        return lambda raw: asset_record_key(raw, pair)
     if kind in ("trades", "confirmations"):
         indexes = (
             [columns.index(c) for c in GROUP_COLUMNS]
@@ -63,8 +81,19 @@ def keyer(kind: str, columns: list[str]) -> Callable[[bytes], bytes]:
             else None
         )
         return lambda raw: group_record_key(raw, indexes)
+    if kind == "rates":
+        scac = columns.index("scac") if "scac" in columns else None
+        return lambda raw: carrier_record_key(raw, scac)
     index = key_index(columns)
     return lambda raw: record_key(raw, index)
+
+
+def carrier_record_key(raw: bytes, index: int | None) -> bytes:
+    """A rate row's carrier key (the key of the carrier's 210s), or its SHA-256."""
+    scac = None if index is None else field_at(raw, index)
+    if scac:
+        return carrier_key(scac).encode()
+    return hashlib.sha256(raw).hexdigest().encode()
 
 
 def murmur2(data: bytes) -> int:

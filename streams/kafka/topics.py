@@ -46,7 +46,24 @@ RAW_EDI = "raw.edi"
 THREEWAY_INPUT = "threeway.input"
 THREEWAY_TABLE = "threeway-orders"
 SCHEMAS = "schemas"
-TABLES = (STATE_TABLE, RECORDS_TABLE, GROUPS_TABLE, THREEWAY_TABLE)
+ACKS_INPUT = "edi.acks.input"
+ACKS = "acks"
+ACKS_TABLE = "edi-acks"
+RAW_RATES = "raw.rates"
+RATES = "rates"
+RAW_INVENTORY = "raw.inventory"
+INVENTORY = "inventory"
+INVENTORY_LEDGER = "inventory.ledger"
+INVENTORY_AUDIT = "inventory.audit"
+INVENTORY_TABLE = "inventory-assets"
+TABLES = (
+    STATE_TABLE,
+    RECORDS_TABLE,
+    GROUPS_TABLE,
+    THREEWAY_TABLE,
+    ACKS_TABLE,
+    INVENTORY_TABLE,
+)
 
 CATALOGUE: tuple[TopicSpec, ...] = (
     TopicSpec(RAW_POS, False, "raw POS sales lines as read from CSV, keyed by vendor"),
@@ -65,6 +82,14 @@ CATALOGUE: tuple[TopicSpec, ...] = (
     TopicSpec(RAW_EDI, False, "X12 transaction sets (Avro edi_document), keyed by PO number"),
     TopicSpec(THREEWAY_INPUT, False, "internal: raw.edi re-published with window ticks"),
     TopicSpec(SCHEMAS, True, "every Avro schema version, keyed by its 64-bit fingerprint"),
+    TopicSpec(ACKS_INPUT, False, "internal: ack requests of X12 groups read, by partner"),
+    TopicSpec(ACKS, False, "X12 997/999/TA1 we send, keyed by partner (docs/edi-controls.md)"),
+    TopicSpec(RAW_RATES, False, "raw freight rate table rows, keyed by carrier (210:<SCAC>)"),
+    TopicSpec(RATES, True, "master data: current version of each freight rate row"),
+    TopicSpec(RAW_INVENTORY, False, "raw lab inventory manifest rows (CSV text), keyed by asset"),
+    TopicSpec(INVENTORY, True, "current inventory per asset (asset_id:grant_code), JSON"),
+    TopicSpec(INVENTORY_LEDGER, False, "every change of the inventory, one JSON event each"),
+    TopicSpec(INVENTORY_AUDIT, True, "one JSON audit record per manifest chunk (SHA-256, counts)"),
 )
 
 

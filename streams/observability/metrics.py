@@ -201,6 +201,21 @@ class Metrics:
             ["target"],
             registry=r,
         )
+        # Lab inventory manifests (docs/inventory.md): rows decided and rows quarantined,
+        # per grant prefix (NIH, NSF, DOE, DOD, EPA, or other: a bounded label).
+        self.inventory_rows = Counter(
+            "recon_inventory_rows", "Inventory manifest rows decided, per outcome and grant "
+            "prefix.", ["outcome", "grant_prefix"], registry=r,
+        )
+        self.inventory_quarantined = Counter(
+            "recon_inventory_quarantined", "Inventory manifest rows quarantined, per DLQ "
+            "category and grant prefix.", ["category", "grant_prefix"], registry=r,
+        )
+        self.inventory_alert_share = Gauge(
+            "recon_inventory_quarantine_alert_share", "The share of quarantined inventory "
+            "rows above which the quarantine alert fires (RECON_INVENTORY_QUARANTINE_ALERT_"
+            "SHARE).", registry=r,
+        )
         self.ready = Gauge(
             "recon_worker_ready",
             "1 while the assigned partitions are restored, else 0.",

@@ -181,7 +181,9 @@ class Republisher:
 
 # -- replay ---------------------------------------------------------------------------------
 
-RAW_TOPICS = (t.RAW_POS, t.RAW_PROMOTIONS, t.RAW_TRADES, t.RAW_CONFIRMATIONS, t.RAW_EDI)
+RAW_TOPICS = (
+    t.RAW_POS, t.RAW_PROMOTIONS, t.RAW_TRADES, t.RAW_CONFIRMATIONS, t.RAW_EDI, t.RAW_INVENTORY
+)  # fmt: skip
 
 
 class ReplayError(ReconError):

@@ -3,13 +3,15 @@ them against the reference over the example EDI files."""
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from streams.domain.models.rates import RateRow
 from streams.domain.threeway.reference import expected_results
-from streams.domain.threeway.rules import PriceTolerance
-from streams.domain.threeway.summary import routing_key, summarize
+from streams.domain.threeway.rules import PriceTolerance, RateAudit
+from streams.domain.threeway.summary import part_key, routing_key, split_parts, summarize
 from streams.formats.x12 import ParsedDocument, parse_file
 from streams.ops.matches import exception_events, fold, match_events, open_exceptions
 from streams.settings import Settings
@@ -29,6 +31,10 @@ def routed_documents(paths: Iterable[Path]) -> list[tuple[str, str, dict[str, An
             key = routing_key(item.document)
             if summary is not None and key is not None:
                 out.append((key, item.idempotency_key, summary))
+            for po in split_parts(item.document):
+                part = summarize(item.document, isa.sender_id, isa.receiver_id, po)
+                assert part is not None  # an 856 always summarizes
+                out.append((po, part_key(item.idempotency_key, po), part))
     return out
 
 
@@ -47,11 +53,20 @@ def open_threeway_exceptions(settings: Settings) -> list[dict[str, Any]]:
     ]
 
 
+def rate_rows(path: Path) -> list[RateRow]:
+    """The rows of a rates CSV (all valid: the demo's and the tests' own files)."""
+    with path.open(encoding="utf-8", newline="") as f:
+        return [RateRow.model_validate(row) for row in csv.DictReader(f)]
+
+
 def check_against_reference(
-    settings: Settings, paths: Iterable[Path], tol: PriceTolerance
+    settings: Settings,
+    paths: Iterable[Path],
+    tol: PriceTolerance,
+    rates: RateAudit | None = None,
 ) -> list[str]:
     """Differences between the topics' live results and the reference (windows closed)."""
-    want = expected_results(routed_documents(paths), tol).values()
+    want = expected_results(routed_documents(paths), tol, rates).values()
     want_m = {(w["record_id"], w["line"]) for w in want if w["kind"] == "matched"}
     want_e = {(w["kind"], w["record_id"], w["line"]) for w in want if w["kind"] != "matched"}
     got_m = {(m["record_id"], m["line"]) for m in live_document_matches(settings)}

@@ -41,12 +41,14 @@ STAGES: tuple[tuple[str, str, str | None], ...] = (
     (t.RAW_TRADES, "raw", None),
     (t.RAW_CONFIRMATIONS, "raw", None),
     (t.RAW_EDI, "raw", None),
+    (t.RAW_INVENTORY, "raw", None),
     (t.OUTCOMES, "outcome", "outcome"),
     (t.AGREEMENTS, "agreement", "agreement"),
     (t.DLQ, "dlq", "dlq_record"),
     (t.LEDGER, "ledger", "ledger_entry"),
     (t.MATCHES, "match", "match"),
     (t.EXCEPTIONS, "exception", "match_exception"),
+    (t.INVENTORY_LEDGER, "inventory", "inventory_event"),
 )
 
 

@@ -9,14 +9,20 @@ from streams.runtime.faust import eager as faust_eager
 from streams.runtime.faust import seek as faust_seek
 from streams.runtime.faust.tables import PromptTableManager
 from streams.runtime.pipeline import Pipeline, Register
-from streams.runtime.pipelines import matching, rebates, threeway
+from streams.runtime.pipelines import acks, inventory, matching, rebates, threeway
 from streams.settings import Settings
 
 # Faust applies backpressure on table writes above this many unsent messages; its default
 # of 100 stalls (and warns) several times a second under ordinary load.
 PRODUCER_BUFFER_MESSAGES = 5_000
 
-PIPELINES: tuple[Register, ...] = (rebates.register, matching.register, threeway.register)
+PIPELINES: tuple[Register, ...] = (
+    rebates.register,
+    matching.register,
+    threeway.register,
+    acks.register,
+    inventory.register,
+)
 
 
 def create_app(

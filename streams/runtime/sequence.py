@@ -43,11 +43,10 @@ from faust.types import EventT, TopicT
 
 from streams.domain.matching.messages import Tick
 from streams.domain.models.outcome import Outcome
-from streams.domain.models.parsing import parse_columns
 from streams.errors import Category, RecordError, Stage
-from streams.formats import headers as h
 from streams.formats import ticks
 from streams.formats.chunks import LINES, Chunk, chunk_of
+from streams.formats.columns import ColumnNames
 from streams.formats.records import (
     HeaderList,
     Source,
@@ -125,7 +124,7 @@ class RecordProcessor(ABC):
         self.metrics = metrics
         self.output = output  # None: Faust's producer
         self.agent = type(self).__name__  # replaced by ``attach`` with the agent's name
-        self._columns: dict[str, list[str]] = {}
+        self._column_names = ColumnNames()
 
     @abstractmethod
     def decide(self, src: Source) -> Decision:
@@ -161,19 +160,8 @@ class RecordProcessor(ABC):
         of each partition's run of records in a batch."""
 
     def columns(self, src: Source) -> list[str]:
-        header = src.headers.get(h.COLUMNS)
-        if header is None:
-            raise RecordError(
-                Category.SCHEMA_VIOLATION,
-                Stage.PARSE,
-                f"{self.what(src)}: no {h.COLUMNS} header, so its fields cannot be named "
-                "(publish CSV with `recon ingest`)",
-                field=h.COLUMNS,
-            )
-        cols = self._columns.get(header)
-        if cols is None:
-            cols = self._columns[header] = parse_columns(header)
-        return cols
+        """The record's field names from its header, parsed once per distinct header."""
+        return self._column_names.of(src, self.what(src))
 
     @staticmethod
     def what(src: Source) -> str:

@@ -11,6 +11,9 @@ from typing import TypeVar
 from pydantic import BaseModel
 
 from streams.domain.accrual.reference import TotalKey, reference_totals
+from streams.domain.claims.reference import Record, reference_claims
+from streams.domain.claims.results import ClaimResult
+from streams.domain.claims.rules import Tolerances as ClaimTolerances
 from streams.domain.matching.reference import Expected, expected
 from streams.domain.matching.rules import Tolerances
 from streams.domain.models.parsing import parse_columns, to_model
@@ -18,6 +21,7 @@ from streams.domain.models.pos import SaleLine
 from streams.domain.models.promotion import Agreement
 from streams.domain.models.trades import Confirmation, MatchRecord, Trade
 from streams.errors import RecordError
+from streams.formats.claims import parse_claim_row
 from streams.formats.csv_source import read_csv_records
 from streams.ops.ledger import Ledger
 
@@ -52,6 +56,34 @@ def expected_matches(
     records: list[MatchRecord] = [r for p in trades for r in valid_records(p, Trade)]
     records += [r for p in confirmations for r in valid_records(p, Confirmation)]
     return expected(records, tol)
+
+
+def claim_differences(
+    results: Sequence[ClaimResult],
+    pos: Path,
+    promotions: Path,
+    claims: Path,
+    tolerances: ClaimTolerances,
+) -> list[str]:
+    """Claim statuses and settled totals that differ from the plain reference."""
+    records: list[Record] = [*valid_records(pos, SaleLine), *valid_records(promotions, Agreement)]
+    header, rows = read_csv_records(claims)
+    columns = parse_columns(header)
+    for rec in rows:
+        try:
+            records.append(parse_claim_row(columns, rec.raw, f"{claims.name} line {rec.line}"))
+        except RecordError:
+            continue
+    ref = reference_claims(records, tolerances)
+    problems = []
+    for r in results:
+        key = (r.claim_id, r.version)
+        want = (ref.status.get(key), ref.settled.get(key, Decimal(0)))
+        if (r.status, r.settled) != want:
+            problems.append(f"claim {key}: {r.status} settled {r.settled}, reference {want}")
+    if {(r.claim_id, r.version) for r in results} != set(ref.status):
+        problems.append(f"claims: versions differ from the reference {sorted(ref.status)}")
+    return problems
 
 
 def differences(ledger: Ledger, expected: dict[TotalKey, Decimal]) -> list[str]:

@@ -19,6 +19,7 @@ def test_recon_bench_quick(kafka_settings: Settings, tmp_path: Path) -> None:
     env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": kafka_settings.bootstrap}
     argv = [sys.executable, "-m", "streams", "bench", "--quick", "--lines", "2000",
             "--e2e-lines", "500", "--record-lines", "300", "--state-keys", "3000",
+            "--delivery-entries", "0",  # its stage: tests/integration/delivery
             "--work", str(tmp_path / "bench")]  # fmt: skip
     proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=180)
     assert proc.returncode == 0, proc.stdout + proc.stderr

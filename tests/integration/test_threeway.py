@@ -1,6 +1,11 @@
 """Three-way match end to end on the real broker: `recon ingest edi` of the example files
 twice, `recon worker --drain` closing windows at end of input, the exports, the audit (the
-second ingest all duplicates) and the DLQ entry of the broken set (category, position)."""
+second ingest all duplicates) and the DLQ entry of the broken set (category, position).
+In the same run (one drain: the suite's time budget), the PO lifecycle and the rate audit:
+an 860 raises a PO line so that partial invoices match, an 856 of two POs reaches both, the
+invoice past the amended quantity is a variance, and a 210 is re-rated against its
+carrier's rate table (`recon ingest rates`): the over-billed line is an exception with the
+billed and expected amounts."""
 
 from __future__ import annotations
 
@@ -10,8 +15,8 @@ import pytest
 from typer.testing import CliRunner
 
 from streams.cli.main import app as cli
-from streams.domain.threeway.reference import expected_results
-from streams.domain.threeway.rules import PriceTolerance
+from streams.domain.threeway.reference import expected_results, rate_tables
+from streams.domain.threeway.rules import PriceTolerance, RateAudit
 from streams.formats import avro
 from streams.formats import headers as h
 from streams.ingest.producer import ingest_file
@@ -21,18 +26,20 @@ from streams.kafka.topics import create_topics
 from streams.observability.tracing import parse
 from streams.ops.audit import audit
 from streams.ops.dlq import dlq_records
-from streams.ops.matches import fold, match_events, schema_of
+from streams.ops.matches import exception_events, fold, match_events, open_exceptions, schema_of
 from streams.ops.replay import message_headers
+from streams.ops.threeway_report import check_against_reference
 from streams.ops.trace import trace
 from streams.settings import Settings
 from streams.tools.batch import drain
 from tests.integration.test_trade_matching import counts, export
-from tests.unit.domain.threeway.helpers import routed
+from tests.unit.domain.threeway.helpers import FIXTURES, rate_rows, routed
 
 pytestmark = pytest.mark.integration
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 ORDERS, FREIGHT = EXAMPLES / "orders.edi", EXAMPLES / "freight.edi"
+LIFECYCLE, BILL = FIXTURES / "po_lifecycle.edi", FIXTURES / "rate_audit_210.edi"
 
 
 def test_edi_examples_end_to_end(
@@ -63,9 +70,13 @@ def test_edi_examples_end_to_end(
     assert again.exit_code == 0, again.output
     assert "orders.edi: 14 rows read, 14 published" in again.output
     ingest_file(settings, FREIGHT, "edi")
+    ingest_file(settings, BILL, "edi")
+    ingest_file(settings, LIFECYCLE, "edi")
+    ingest_file(settings, EXAMPLES / "rates.csv", "rates")  # after the bills it rates
     drain(settings)
 
-    want = expected_results(routed("orders.edi", "freight.edi"), PriceTolerance())
+    documents = routed("orders.edi", "freight.edi", LIFECYCLE, BILL)
+    want = expected_results(documents, PriceTolerance(), RateAudit(rate_tables(rate_rows())))
     found = export(settings, "exceptions", tmp_path / "exceptions.csv")
     assert sorted((r["kind"], r["record_type"], r["record_id"], r["version"]) for r in found) == (
         sorted(
@@ -79,6 +90,8 @@ def test_edi_examples_end_to_end(
         "price_variance",
         "total_mismatch",
         "missing_document",
+        "overbilled",  # the examples' 210s too: 214.25 of linehaul against the 120.00 minimum
+        "unknown_accessorial",
     }
     by_kind = {r["kind"]: r for r in found if r["record_type"] == "invoice"}
     assert by_kind["price_variance"]["counterparty_id"] == "WIDGETWORKS"
@@ -96,6 +109,13 @@ def test_edi_examples_end_to_end(
     rows = audit(settings)
     assert counts(rows, "orders.edi") == (28, 13, 13, 2)
     assert counts(rows, "freight.edi") == (4, 2, 2, 0)
+    assert counts(rows, "po_lifecycle.edi") == (8, 8, 0, 0)
+    assert counts(rows, "rates.csv") == (7, 7, 0, 0)
+    check_lifecycle_and_rates(settings, set(live))
+    # the demo's self-check, with the demo's rate table
+    audit_ = RateAudit(rate_tables(rate_rows()))
+    files = (ORDERS, FREIGHT, LIFECYCLE, BILL)
+    assert check_against_reference(settings, files, PriceTolerance(), audit_) == []
     (dead, again) = [r for r in dlq_records(settings) if r["source_file"] == "orders.edi"]
     assert dead["category"] == again["category"] == "schema_violation"
     assert dead["source_line"] == 134  # where the error is: the SE, segment 134 of the file
@@ -103,6 +123,29 @@ def test_edi_examples_end_to_end(
     assert dead["field"] == "SE02"
     assert avro.decode("edi_document", dead["original"])["error"]["scope"] == "transaction_set"
     check_tracing(settings)
+
+
+def check_lifecycle_and_rates(settings: Settings, live: set[tuple[str, str]]) -> None:
+    exceptions = {
+        (e["kind"], e["record_id"], e["product"]): e
+        for e in open_exceptions(exception_events(settings))
+    }
+    over = exceptions[("overbilled", "PRO601", "LFT")]
+    assert [(d["field"], d["value"], d["partner_value"]) for d in over["differences"]] == [
+        ("LFT", "95.00", "75.00")
+    ]
+    assert "billed 95.00, expected 75.00" in over["details"]
+    assert ("unknown_accessorial", "PRO601", "RES") in exceptions
+    assert not [k for k in exceptions if k[1] == "PRO601" and k[2] in ("linehaul", "fuel")]
+    variance = exceptions[("quantity_variance", "INV2001C", "BP:A-1")]
+    assert "ordered 15" in variance["details"]  # the 860 raised it from 10
+    assert {("INV2001A", "BP:A-1"), ("INV2001B", "BP:A-1"), ("INV2001B", "BP:A-3")} <= live
+    assert ("INV2002", "BP:B-1") in live  # through PO2002's part of the two-PO 856
+    versions = [
+        avro.decode("rate_row", msg.value() or b"")
+        for msg in read_topic(settings, settings.topic(t.RATES))
+    ]
+    assert {v["rate_key"] for v in versions} >= {"accessorial:LFT", "fuel:2024-11-01"}
 
 
 def check_tracing(settings: Settings) -> None:

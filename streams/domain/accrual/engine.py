@@ -32,7 +32,7 @@ from decimal import Decimal
 from typing import Any
 
 from streams.domain.accrual import keys
-from streams.domain.accrual.horizon import MARK_DAY, DedupeHorizon
+from streams.domain.accrual.horizon import MARK_DAY, MARK_QTY, MARK_SKU, DedupeHorizon
 from streams.domain.accrual.posting_rule import post
 from streams.domain.accrual.postings import Posting, RecordRef
 from streams.domain.models.outcome import Outcome
@@ -99,19 +99,25 @@ class RebateEngine:
 
     # -- dedupe ---------------------------------------------------------------------------
 
-    def _claim(self, idem: str, record_id: str, day: str | None = None) -> bool:
+    def _claim(
+        self, idem: str, record_id: str, day: str | None = None, sale: SaleFacts | None = None
+    ) -> bool:
         """True if this record owns ``idem`` (first seen, or it is us being reprocessed).
 
         A mark that is still there decides, whatever the sale's age: the owner reprocessed
         after a crash stays applied and any other copy is a duplicate. A sale's mark
         records its ``day``, so it can be purged beyond the horizon (a sale with no mark
-        is checked against the horizon before it is claimed)."""
+        is checked against the horizon before it is claimed). A sale's mark also holds its
+        SKU and quantity: what a claim line is checked against (docs/claims.md)."""
         mark = self.state.get(keys.dedupe_key(idem))
         if mark is not None:
             return bool(mark["o"] == record_id)
         value: dict[str, Any] = {"o": record_id}
         if day is not None:
             value[MARK_DAY] = day
+        if sale is not None:
+            value[MARK_SKU] = sale.sku
+            value[MARK_QTY] = sale.qty
         self.state.put(keys.dedupe_key(idem), value)
         return True
 
@@ -190,7 +196,7 @@ class RebateEngine:
         if oldest is not None and sale.day < oldest and not self._marked(idem):
             assert self.horizon is not None
             return self.horizon.refusal(sale.sold_at, self._what(sale, ref_at(at)))
-        if not self._claim(idem, record_id, sale.day_text):
+        if not self._claim(idem, record_id, sale.day_text, sale):
             return Outcome.DUPLICATE
         self._fold_cell(cells, sale, pos)
         vendor = vendors.get(sale.vendor_id)

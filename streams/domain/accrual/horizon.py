@@ -22,6 +22,8 @@ from streams.errors import Category, RecordError, Stage
 PURGE_MARGIN_DAYS = 7
 MARK_PREFIX = b"d:"  # state.dedupe_key: marks sort together, so a purge seeks to them
 MARK_DAY = "day"  # the sale's UTC day in its mark; marks without one are kept forever
+MARK_SKU = "sku"  # the sale's SKU and quantity in its mark: what claims check (docs/claims.md)
+MARK_QTY = "qty"
 
 Clock = Callable[[], datetime]
 

@@ -1,4 +1,4 @@
-"""Pydantic models of the X12 documents the three-way match reads: 850, 856, 810 and 210.
+"""Pydantic models of the X12 documents the three-way match reads: 850, 860, 856, 810, 210.
 
 Money and quantities are ``Decimal`` (implied-decimal elements such as TDS, SAC05, B307 and
 L104 are already scaled: ``255438`` is ``2554.38``), dates are ``date``. Segments the
@@ -84,6 +84,44 @@ class PurchaseOrder(_Model):
     """CTT01 (checked against the PO1 lines)."""
     hash_total: Decimal | None = None
     """CTT02 (checked against the sum of PO102)."""
+    other_segments: list[OtherSegment]
+
+    @property
+    def document_id(self) -> str:
+        return self.po_number
+
+
+# -- 860 purchase order change ---------------------------------------------------------
+
+
+class ChangeOrderLine(_Item):
+    """POC: one changed line of the PO (docs/threeway.md "PO changes")."""
+
+    line_number: str | None = None
+    """POC01, the PO line's assigned identification."""
+    change_code: str
+    """POC02: AI add, DI delete, QI/QD quantity up/down, PC price, CA/RZ change/replace..."""
+    quantity: Decimal | None = None
+    """POC03, the quantity ordered after the change."""
+    quantity_left: Decimal | None = None
+    """POC04, quantity left to receive (kept, not applied)."""
+    unit: str | None = None
+    unit_price: Decimal | None = None
+    price_basis: str | None = None
+
+
+class PurchaseOrderChange(_Model):
+    transaction_type: Literal["860"] = "860"
+    purpose_code: str
+    """BCH01: 01 cancels the whole order; 04 change, 05 replace..."""
+    order_type: str
+    po_number: str
+    release_number: str | None = None
+    change_sequence: str | None = None
+    """BCH05: changes apply in this order (numerically when both are numbers)."""
+    po_date: date
+    lines: list[ChangeOrderLine]
+    line_count: int | None = None
     other_segments: list[OtherSegment]
 
     @property
@@ -355,4 +393,11 @@ class UnsupportedTransaction(_Model):
         return None
 
 
-X12Document = PurchaseOrder | ShipNotice | Invoice | FreightInvoice | UnsupportedTransaction
+X12Document = (
+    PurchaseOrder
+    | PurchaseOrderChange
+    | ShipNotice
+    | Invoice
+    | FreightInvoice
+    | UnsupportedTransaction
+)

@@ -8,20 +8,25 @@ Keys (one partition's state; a routing key's documents all live in its partition
 - ``o:<routing key>`` -> ``{"docs", "res", "seq", "closed", "out"}``: the documents, the
   current results, the write sequence, whether the waiting window closed, and the events of
   the last write (published by the outbox relay).
-- ``w:<partition>`` -> ``{routing key: deadline micros}``: orders with an invoice whose
-  waiting window is open, so a tick closes them without scanning the table.
+- ``w:<partition>`` -> ``{routing key: deadline micros}``: orders with an invoice (or a
+  210) whose waiting window is open, so a tick closes them without scanning the table.
+- ``r:<SCAC>`` -> ``{rate key: row}``: the carrier's rate table (current row versions).
+- ``f:<SCAC>`` -> ``{routing key: 1}``: the carrier's 210s in this partition, re-rated when
+  a row of its table changes (a carrier's rows and bills share the partition).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from streams.domain.models.keys import digest
 from streams.domain.models.outcome import Outcome
 from streams.domain.state import KeyValueState
-from streams.domain.threeway.rules import MATCHED, PriceTolerance, evaluate
-from streams.domain.threeway.summary import INVOICE
+from streams.domain.threeway.duplicates import DuplicateGuard
+from streams.domain.threeway.rules import MATCHED, PriceTolerance, RateAudit, evaluate
+from streams.domain.threeway.summary import FREIGHT, INVOICE
 
 MATCHES, EXCEPTIONS = "matches", "exceptions"
 
@@ -30,6 +35,9 @@ MATCHES, EXCEPTIONS = "matches", "exceptions"
 class ThreeWayConfig:
     tolerance: PriceTolerance
     window_micros: int
+    near_duplicate_days: int = 30
+    rate_tolerance: Decimal = Decimal("0.01")
+    require_rate_table: bool = False
 
 
 def _event(
@@ -64,6 +72,7 @@ class ThreeWayEngine:
     def __init__(self, state: KeyValueState, config: ThreeWayConfig) -> None:
         self.state = state
         self.config = config
+        self.duplicates = DuplicateGuard(state, config.near_duplicate_days)
 
     def apply(
         self,
@@ -75,6 +84,7 @@ class ThreeWayEngine:
         arrived: int,
         at: int,
         traceparent: str = "",
+        identity: dict[str, Any] | None = None,
     ) -> Outcome:
         """Add one document; ``arrived`` (ingest time, micros) opens an invoice's window.
         The document keeps its correlation id and ``traceparent`` (this hop's span): the
@@ -85,15 +95,53 @@ class ThreeWayEngine:
             return Outcome.DUPLICATE
         row_key = f"o:{routing_key}"
         row = self.state.get(row_key) or {"docs": {}, "res": {}, "seq": 0, "closed": False}
+        if identity is not None:  # business-identity duplicates (duplicates.py, §5.6)
+            stored = {**doc, "c": correlation_id, "tp": traceparent}
+            duplicate, changed = self.duplicates.check(stored, identity, idempotency_key, row)
+            if duplicate:
+                if changed:
+                    self._write(row_key, row, at)
+                if mark is None:
+                    self.state.put(mark_key, {"c": correlation_id})
+                return Outcome.DUPLICATE
         # setdefault: the owner redelivered after a crash has a new hop span, which must not
         # change the stored document (its results, hence their events, would change).
         row["docs"].setdefault(
             idempotency_key,
             {**doc, "idem": idempotency_key, "c": correlation_id, "tp": traceparent},
         )
-        if doc["t"] == INVOICE and not row["closed"]:
+        if doc["t"] in (INVOICE, FREIGHT) and not row["closed"]:
             self._open_window(partition, routing_key, arrived + self.config.window_micros)
+        if doc["t"] == FREIGHT and doc.get("scac"):
+            bills_key = f"f:{doc['scac']}"
+            bills: dict[str, Any] = self.state.get(bills_key) or {}
+            if routing_key not in bills:
+                self.state.put(bills_key, {**bills, routing_key: 1})
         self._write(row_key, row, at)
+        if mark is None:
+            self.state.put(mark_key, {"c": correlation_id})
+        return Outcome.APPLIED
+
+    def apply_rate(
+        self, scac: str, rate_key: str, row: dict[str, str], idempotency_key: str,
+        correlation_id: str, at: int,
+    ) -> Outcome:  # fmt: skip
+        """A rate row: the current version of ``rate_key`` in the carrier's table; every
+        bill of the carrier in this partition is re-rated."""
+        mark_key = f"d:{idempotency_key}"
+        mark = self.state.get(mark_key)
+        if mark is not None and mark["c"] != correlation_id:
+            return Outcome.DUPLICATE
+        table_key = f"r:{scac}"
+        table: dict[str, dict[str, str]] = self.state.get(table_key) or {}
+        if table.get(rate_key) != row:
+            table[rate_key] = row
+            self.state.put(table_key, table)
+            for key in sorted(self.state.get(f"f:{scac}") or {}):
+                row_key = f"o:{key}"
+                order = self.state.get(row_key)
+                if order is not None:
+                    self._write(row_key, order, at)
         if mark is None:
             self.state.put(mark_key, {"c": correlation_id})
         return Outcome.APPLIED
@@ -131,7 +179,12 @@ class ThreeWayEngine:
             self.state.put(wheel_key, wheel)
 
     def _write(self, row_key: str, row: dict[str, Any], at: int) -> None:
-        results = evaluate(row["docs"].values(), row["closed"], self.config.tolerance)
+        docs = row["docs"].values()
+        scacs = {d["scac"] for d in docs if d["t"] == FREIGHT and d.get("scac")}
+        tables = {scac: self.state.get(f"r:{scac}") or {} for scac in scacs}
+        audit = RateAudit(tables, self.config.rate_tolerance, self.config.require_rate_table)
+        results = evaluate(docs, row["closed"], self.config.tolerance, audit)
+        results.update(row.get("flags", {}))
         seq = row["seq"] + 1
         row["out"] = diff(row["res"], results, row_key, seq, at)
         row["res"], row["seq"] = results, seq

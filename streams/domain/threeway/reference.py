@@ -7,11 +7,26 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from streams.domain.threeway.rules import PriceTolerance, evaluate
+from streams.domain.models.rates import RateRow
+from streams.domain.threeway.rules import PriceTolerance, RateAudit, evaluate
+
+
+def rate_tables(rows: Iterable[RateRow]) -> dict[str, dict[str, dict[str, str]]]:
+    """The carriers' tables after ``rows`` in order: the last version of each rate key,
+    an exact copy of an earlier row counting once (it is a duplicate)."""
+    tables: dict[str, dict[str, dict[str, str]]] = {}
+    seen: set[str] = set()
+    for row in rows:
+        if row.idempotency_key not in seen:
+            seen.add(row.idempotency_key)
+            tables.setdefault(row.scac, {})[row.rate_key] = row.state()
+    return tables
 
 
 def expected_results(
-    routed: Iterable[tuple[str, str, dict[str, Any]]], tol: PriceTolerance
+    routed: Iterable[tuple[str, str, dict[str, Any]]],
+    tol: PriceTolerance,
+    rates: RateAudit | None = None,
 ) -> dict[str, dict[str, Any]]:
     """``routed``: (routing key, idempotency key, summary); copies of a key count once."""
     by_key: dict[str, dict[str, dict[str, Any]]] = {}
@@ -19,7 +34,7 @@ def expected_results(
         by_key.setdefault(key, {}).setdefault(idem, {**doc, "idem": idem})
     out: dict[str, dict[str, Any]] = {}
     for docs in by_key.values():
-        out.update(evaluate(docs.values(), True, tol))
+        out.update(evaluate(docs.values(), True, tol, rates))
     return out
 
 

@@ -1,12 +1,16 @@
-"""The three-way rules over one order's documents, and the 210 consistency check.
+"""The three-way rules over one order's documents (the PO in force: 850 + 860s, orders.py;
+invoices accumulating per PO line), the 210 consistency check and its rate audit
+(rating.py).
 
-``evaluate`` is a function of the *set* of documents (and whether the order's waiting window
-has closed), never of their arrival order: the engine re-evaluates on every change and emits
-the difference, so the final results are the same whatever order the documents came in.
+``evaluate`` is a function of the *set* of documents (and the carrier's rate table, and
+whether the order's waiting window has closed), never of their arrival order: the engine
+re-evaluates on every change and emits the difference, so the final results are the same
+whatever order the documents came in.
 
 Results are keyed by a deterministic id. Kinds: ``matched`` (an invoice line agreeing with
 its PO and ASN, or a consistent 210), ``quantity_variance``, ``price_variance``,
-``total_mismatch``, ``missing_document``.
+``total_mismatch``, ``missing_document``; for a re-rated 210 ``overbilled``,
+``unknown_accessorial``, ``missing_rate``.
 """
 
 from __future__ import annotations
@@ -17,14 +21,21 @@ from decimal import Decimal
 from typing import Any
 
 from streams.domain.models.keys import digest
-from streams.domain.threeway.summary import ASN, FREIGHT, INVOICE, PO
+from streams.domain.threeway import rating
+from streams.domain.threeway.orders import OrderLines
+from streams.domain.threeway.summary import ASN, CHANGE, FREIGHT, INVOICE, PO, ROUTED
 
 MATCHED = "matched"
 QUANTITY_VARIANCE = "quantity_variance"
 PRICE_VARIANCE = "price_variance"
 TOTAL_MISMATCH = "total_mismatch"
 MISSING_DOCUMENT = "missing_document"
-RECORD_TYPES = {
+RATE_KINDS = {
+    rating.OVERBILLED: "overbilled",
+    rating.UNKNOWN_ACCESSORIAL: "unknown_accessorial",
+    rating.MISSING_RATE: "missing_rate",
+}
+RECORD_TYPES = {  # of the documents results are about (an 860 is never one)
     PO: "purchase_order",
     ASN: "ship_notice",
     INVOICE: "invoice",
@@ -44,6 +55,16 @@ class PriceTolerance:
     def within(self, ordered: Decimal, invoiced: Decimal) -> bool:
         delta = abs(invoiced - ordered)
         return delta <= self.amount and delta * 100 <= self.percent * abs(ordered)
+
+
+@dataclass(frozen=True)
+class RateAudit:
+    """The carriers' rate tables (SCAC -> rate key -> row) a 210 is re-rated against;
+    ``require_table``: a 210 of a carrier without a table is a ``missing_rate`` too."""
+
+    tables: dict[str, dict[str, dict[str, str]]]
+    tolerance: Decimal = Decimal("0.01")
+    require_table: bool = False
 
 
 def _dec(text: str | None) -> Decimal | None:
@@ -81,33 +102,6 @@ def result(
     if refs:
         body["refs"] = refs
     return rid, body
-
-
-class _Lines:
-    """An order's PO lines, reachable by any of their ids; shipped quantities per PO line."""
-
-    def __init__(self, pos: list[dict[str, Any]], asns: list[dict[str, Any]]) -> None:
-        self.canonical: dict[str, str] = {}
-        self.ordered: dict[str, tuple[Decimal | None, Decimal | None]] = {}
-        for po in pos:
-            for line in po["lines"]:
-                name = line["ids"][0] if line["ids"] else f"#{len(self.ordered) + 1}"
-                for ident in line["ids"]:
-                    self.canonical.setdefault(ident, name)
-                self.ordered.setdefault(name, (_dec(line["q"]), _dec(line["p"])))
-        self.shipped: dict[str, Decimal] = {}
-        for asn in asns:
-            for line in asn["lines"]:
-                name = self.name(line["ids"])
-                self.shipped[name] = self.shipped.get(name, Decimal(0)) + (
-                    _dec(line["q"]) or Decimal(0)
-                )
-
-    def name(self, ids: list[str]) -> str:
-        for ident in ids:
-            if ident in self.canonical:
-                return self.canonical[ident]
-        return ids[0] if ids else "?"
 
 
 def check_invoice_total(inv: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
@@ -148,30 +142,37 @@ def check_freight(frt: dict[str, Any]) -> tuple[str, dict[str, Any]]:
 
 def check_lines(
     inv: dict[str, Any],
-    lines: _Lines,
+    lines: OrderLines,
     po: dict[str, Any],
     asns: list[dict[str, Any]],
     tol: PriceTolerance,
+    before: dict[str, Decimal],
 ) -> Iterable[tuple[str, dict[str, Any]]]:
+    """``before``: per PO line, what the order's earlier invoices (by invoice date and
+    number) invoiced; this invoice's lines are added to it."""
     for line in inv["lines"]:
         name = lines.name(line["ids"])
         invoiced, price = _dec(line["q"]) or Decimal(0), _dec(line["p"])
         ordered, po_price = lines.ordered.get(name, (Decimal(0), None))
         ordered = ordered or Decimal(0)
         shipped = lines.shipped.get(name, Decimal(0))
+        earlier = before.get(name, Decimal(0))
+        total = earlier + invoiced
+        before[name] = total
         bad = False
-        if invoiced > shipped or shipped > ordered:
+        if total > shipped or total > ordered or shipped > ordered:
             bad = True
             diffs = [
-                ("invoiced", str(invoiced), str(shipped)),
+                ("invoiced", str(total), str(shipped)),
                 ("shipped", str(shipped), str(ordered)),
             ]
+            also = f" ({earlier} on earlier invoices, {total} in all)" if earlier else ""
             yield result(
                 QUANTITY_VARIANCE,
                 inv,
                 name,
                 f"PO {inv['po']} line {name}: ordered {ordered}, shipped {shipped}, "
-                f"invoiced {invoiced}",
+                f"invoiced {invoiced}{also}",
                 diffs,
                 po,
                 asns,
@@ -199,11 +200,49 @@ def check_lines(
             )
 
 
+def check_rates(
+    frt: dict[str, Any], audit: RateAudit, closed: bool
+) -> Iterable[tuple[str, dict[str, Any]]]:
+    """The 210 re-rated against its carrier's table, line by line (rating.py). A missing
+    rate waits for the window to close: the table (or its missing row) may still come."""
+    table = audit.tables.get(frt.get("scac") or "")
+    if not table:
+        if audit.require_table and closed:
+            yield result(
+                RATE_KINDS[rating.MISSING_RATE],
+                frt,
+                "",
+                f"freight invoice {frt['id']}: no rate table for carrier {frt.get('scac') or '?'}",
+                [("rate table", "absent", frt.get("scac") or "")],
+            )
+        return
+    for line in rating.audit(frt, table, audit.tolerance):
+        if line.verdict == rating.OK or (line.verdict == rating.MISSING_RATE and not closed):
+            continue
+        expected = "" if line.expected is None else str(line.expected)
+        yield result(
+            RATE_KINDS[line.verdict],
+            frt,
+            line.line,
+            f"freight invoice {frt['id']} {line.line}: billed {line.billed}, expected "
+            f"{expected or 'no rate'} ({line.basis})",
+            [(line.line, str(line.billed), expected)],
+        )
+
+
+def _invoice_rank(inv: dict[str, Any]) -> tuple[str, str, str]:
+    return (inv.get("date", ""), inv["id"], inv.get("idem", ""))
+
+
 def evaluate(
-    docs: Iterable[dict[str, Any]], closed: bool, tol: PriceTolerance
+    docs: Iterable[dict[str, Any]],
+    closed: bool,
+    tol: PriceTolerance,
+    rates: RateAudit | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """All results of one routing key's documents (an order, or one 210)."""
-    by_type: dict[str, list[dict[str, Any]]] = {PO: [], ASN: [], INVOICE: [], FREIGHT: []}
+    """All results of one routing key's documents (an order, or one 210); ``rates`` None:
+    210s are not re-rated."""
+    by_type: dict[str, list[dict[str, Any]]] = {t: [] for t in ROUTED}
     for doc in docs:
         by_type[doc["t"]].append(doc)
     for found in by_type.values():
@@ -212,9 +251,12 @@ def evaluate(
     for frt in by_type[FREIGHT]:
         rid, body = check_freight(frt)
         out[rid] = body
+        if rates is not None:
+            out.update(check_rates(frt, rates, closed))
     pos, asns = by_type[PO], by_type[ASN]
-    lines = _Lines(pos, asns)
-    for inv in by_type[INVOICE]:
+    lines = OrderLines(pos, asns, by_type[CHANGE])
+    invoiced: dict[str, Decimal] = {}
+    for inv in sorted(by_type[INVOICE], key=_invoice_rank):
         total = check_invoice_total(inv)
         if total is not None:
             out[total[0]] = total[1]
@@ -233,6 +275,6 @@ def evaluate(
                 )
                 out[rid] = body
             continue
-        for rid, body in check_lines(inv, lines, pos[0], asns, tol):
+        for rid, body in check_lines(inv, lines, pos[0], asns, tol, invoiced):
             out[rid] = body
     return out

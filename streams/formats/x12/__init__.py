@@ -1,4 +1,4 @@
-"""X12 EDI: a streaming reader, envelope validation and the 850/856/810/210 documents.
+"""X12 EDI: a streaming reader, envelope validation and the 850/860/856/810/210 documents.
 
 The layers, each usable alone:
 

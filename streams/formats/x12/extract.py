@@ -1,4 +1,4 @@
-"""From a transaction set to its document model (850, 856, 810, 210), or an X12Error.
+"""From a transaction set to its document model (850, 860, 856, 810, 210), or an X12Error.
 
 A missing mandatory segment or element, or an element that is not a number/date where one
 is required, is a ``schema_violation``; a business rule broken inside a document (a negative
@@ -22,6 +22,7 @@ from streams.formats.x12.sets import TransactionSet
 from streams.formats.x12.specs import (
     _AMT,
     _B3,
+    _BCH,
     _BEG,
     _BIG,
     _BSN,
@@ -35,6 +36,7 @@ from streams.formats.x12.specs import (
     _L5,
     _LINE,
     _MAN,
+    _POC,
     _PRF,
     _REAL,
     _SAC,
@@ -181,6 +183,31 @@ def _purchase_order(ts: TransactionSet) -> d.PurchaseOrder:
         _fields(beg, _BEG)
         | {"lines": lines, "amounts": amounts, "hash_total": hash_total, "other_segments": other}
         | {"line_count": _line_count(ctt, len(lines), "PO1 lines")}
+    )
+
+
+def _change_order(ts: TransactionSet) -> d.PurchaseOrderChange:
+    bch = ctt = None
+    lines: list[Fields] = []
+    other: list[Fields] = []
+    context = "header"
+    for i, seg in _body(ts):
+        sid = seg.id
+        if sid == "POC":
+            lines.append({**_fields(seg, _POC), **_item(seg, 8)})
+            context = f"POC {len(lines)}"
+        elif sid == "BCH" and bch is None:
+            bch = seg
+        elif sid == "CTT" and ctt is None:
+            ctt, context = seg, "summary"
+        else:
+            other.append(_other(seg, i, context))
+    if bch is None:
+        raise _missing(ts, "BCH")
+    return d.PurchaseOrderChange.model_validate(
+        _fields(bch, _BCH)
+        | {"lines": lines, "other_segments": other}
+        | {"line_count": _line_count(ctt, len(lines), "POC lines")}
     )
 
 
@@ -342,6 +369,7 @@ def _freight_invoice(ts: TransactionSet) -> d.FreightInvoice:
 
 EXTRACTORS: dict[str, Callable[[TransactionSet], d.X12Document]] = {
     "850": _purchase_order,
+    "860": _change_order,
     "856": _ship_notice,
     "810": _invoice,
     "210": _freight_invoice,

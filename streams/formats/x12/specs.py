@@ -24,6 +24,15 @@ _LINE: Spec = (  # PO1 and IT1
     ("line_number", 1, "s"), ("quantity", 2, "r+"), ("unit", 3, "s"),
     ("unit_price", 4, "r+"), ("price_basis", 5, "s"),
 )  # fmt: skip
+_BCH: Spec = (
+    ("purpose_code", 1, "s!"), ("order_type", 2, "s!"), ("po_number", 3, "s!"),
+    ("release_number", 4, "s"), ("change_sequence", 5, "s"), ("po_date", 6, "d!"),
+)  # fmt: skip
+_POC: Spec = (
+    ("line_number", 1, "s"), ("change_code", 2, "s!"), ("quantity", 3, "r+"),
+    ("quantity_left", 4, "r+"), ("unit", 5, "s"), ("unit_price", 6, "r+"),
+    ("price_basis", 7, "s"),
+)  # fmt: skip
 _AMT: Spec = (("qualifier", 1, "s!"), ("amount", 2, "r!"), ("credit_debit", 3, "s"))
 _BSN: Spec = (
     ("purpose_code", 1, "s!"), ("shipment_id", 2, "s!"), ("ship_date", 3, "d!"),

@@ -45,7 +45,7 @@ _ISA_START = re.compile(rb"ISA(?=[^A-Za-z0-9\s])")
 
 REPEATABLE_ELEMENTS = frozenset({("EB", 3), ("DMG", 5), ("HCP", 15), ("IK4", 4)})
 """(segment id, element position) of the X12 data elements whose max use is above 1.
-None of them occurs in the 850/856/810/210 segments we extract."""
+None of them occurs in the 850/860/856/810/210 segments we extract."""
 
 
 class Position(NamedTuple):

@@ -6,6 +6,11 @@
 2. ``recon.threeway`` runs each set through the RecordProcessor frame (outcome, DLQ,
    dedupe) and the ThreeWayEngine over the ``threeway-orders`` table; rows carry the
    result events, which the outbox relay publishes to ``matches`` and ``exceptions``.
+   An 856 of several POs is applied to its first PO's order, and its part of each other
+   PO is sent back to ``threeway.input`` keyed by that PO (an internal ``edi_part``
+   message: the set's outcome is decided once, here).
+3. ``recon.rates`` applies freight rate rows (``raw.rates``, keyed by carrier like the
+   carrier's 210s) to the same table, re-rating the carrier's bills (rates.py).
 """
 
 from __future__ import annotations
@@ -17,10 +22,18 @@ import faust
 from faust.types import TopicT
 
 from streams.domain.matching.messages import Tick
-from streams.domain.models.edi import FreightInvoice, Invoice, PurchaseOrder, ShipNotice
+from streams.domain.models.edi import (
+    FreightInvoice,
+    Invoice,
+    PurchaseOrder,
+    PurchaseOrderChange,
+    ShipNotice,
+)
+from streams.domain.models.outcome import Outcome
 from streams.domain.threeway.engine import ThreeWayConfig, ThreeWayEngine
+from streams.domain.threeway.identity import as_state, identity_of
 from streams.domain.threeway.rules import PriceTolerance
-from streams.domain.threeway.summary import summarize
+from streams.domain.threeway.summary import part_key, split_parts, summarize
 from streams.errors import Category, RecordError, Stage
 from streams.formats import avro
 from streams.formats.records import Source
@@ -29,20 +42,25 @@ from streams.observability.metrics import Metrics
 from streams.relay.matching import outbox_publishes
 from streams.relay.threeway import publish_of
 from streams.runtime.agents import attach
-from streams.runtime.decisions import Decision
+from streams.runtime.decisions import Decision, Send
 from streams.runtime.pipeline import Pipeline, raw_topic, state_table, window_ticks
 from streams.runtime.pipelines.forward import Forward
 from streams.runtime.pipelines.matching import ingested_micros
+from streams.runtime.pipelines.rates import RatesProcessor
 from streams.runtime.sequence import RecordProcessor
 from streams.runtime.state.table import TableState
 from streams.settings import Settings
 
 MODELS: dict[str, Any] = {
     "850": PurchaseOrder,
+    "860": PurchaseOrderChange,
     "856": ShipNotice,
     "810": Invoice,
     "210": FreightInvoice,
 }
+
+
+PART = "edi_part"  # recon-schema of an 856's part for another of its POs
 
 
 def config_of(settings: Settings) -> ThreeWayConfig:
@@ -51,15 +69,24 @@ def config_of(settings: Settings) -> ThreeWayConfig:
             settings.threeway_price_tolerance_amount, settings.threeway_price_tolerance_percent
         ),
         window_micros=round(settings.threeway_window_seconds * 1_000_000),
+        near_duplicate_days=settings.duplicate_near_days,
+        rate_tolerance=settings.freight_rate_tolerance,
+        require_rate_table=settings.freight_require_rate_table,
     )
 
 
 class ThreeWayProcessor(RecordProcessor):
     def __init__(
-        self, engine: ThreeWayEngine, outcomes: TopicT, dlq: TopicT, metrics: Metrics
+        self,
+        engine: ThreeWayEngine,
+        outcomes: TopicT,
+        dlq: TopicT,
+        metrics: Metrics,
+        into: TopicT | None = None,
     ) -> None:
         super().__init__(outcomes, dlq, metrics)
         self.engine = engine
+        self.into = into  # where the parts of a multi-PO 856 go
 
     @staticmethod
     def what(src: Source) -> str:
@@ -88,8 +115,11 @@ class ThreeWayProcessor(RecordProcessor):
             # A well-formed set of a type the match does not read (997...): applied, inert.
             return Decision(self.engine.seen(idem, src.correlation_id), idem)
         doc = model.model_validate(json.loads(record["document"]))
-        summary = summarize(doc, record["sender"] or "", record["receiver"] or "")
+        part = src.headers.get(avro.SCHEMA_HEADER) == PART
+        po = record["routing_key"] if part else None
+        summary = summarize(doc, record["sender"] or "", record["receiver"] or "", po)
         assert summary is not None  # every MODELS type summarizes
+        identity = identity_of(doc, record["sender"] or "")
         outcome = self.engine.apply(
             summary,
             record["routing_key"],
@@ -99,8 +129,19 @@ class ThreeWayProcessor(RecordProcessor):
             ingested_micros(src) or src.timestamp,
             src.timestamp,
             src.hop_traceparent,
+            as_state(identity) if identity is not None else None,
         )
-        return Decision(outcome, idem)
+        if part:  # the set's outcome was decided with its first PO
+            return Decision(None, idem)
+        decision = Decision(outcome, idem)
+        if outcome is Outcome.APPLIED and self.into is not None:
+            for other in split_parts(doc):
+                value = avro.encode(
+                    "edi_document",
+                    {**record, "routing_key": other, "idempotency_key": part_key(idem, other)},
+                )
+                decision.sends.append(Send(self.into, other.encode(), value, PART))
+        return decision
 
     def tick(self, src: Source, tick: Tick) -> None:
         self.engine.tick(src.partition, tick.now, tick.final)
@@ -113,13 +154,20 @@ def register(app: faust.App, settings: Settings, metrics: Metrics) -> Pipeline:
     attach(app, settings, raw_edi, forward, "recon.edi", one_at_a_time=True)
     table = state_table(app, settings, t.THREEWAY_TABLE)
     engine = ThreeWayEngine(TableState(table), config_of(settings))
-    processor = ThreeWayProcessor(engine, outcomes, dlq, metrics)
+    processor = ThreeWayProcessor(engine, outcomes, dlq, metrics, into)
     attach(app, settings, into, processor, "recon.threeway", one_at_a_time=True)
+    raw_rates, rates = raw_topic(app, settings, t.RAW_RATES), raw_topic(app, settings, t.RATES)
+    rates_processor = RatesProcessor(engine, outcomes, dlq, rates, metrics)
+    attach(app, settings, raw_rates, rates_processor, "recon.rates", one_at_a_time=True)
 
     close_windows = window_ticks(app, settings, into, "recon.threeway-tick")
     return Pipeline(
         name="threeway",
-        source_topics=(settings.topic(t.RAW_EDI), settings.topic(t.THREEWAY_INPUT)),
+        source_topics=(
+            settings.topic(t.RAW_EDI),
+            settings.topic(t.THREEWAY_INPUT),
+            settings.topic(t.RAW_RATES),
+        ),
         relays={
             t.changelog_topic(settings, t.THREEWAY_TABLE): outbox_publishes(
                 settings, b"o:", publish_of

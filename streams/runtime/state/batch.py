@@ -12,22 +12,17 @@ not become durable before the cell of a later sale it was computed from).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from faust.streams import current_event
 from faust.types import TP, TableT
 from rocksdict import WriteBatch
 
-from streams.domain.state import decode, encode
+from streams.domain.state import BatchedState, Merge, Rank
 from streams.kafka.direct import DirectOutput
 
-# Combines a pending (not yet flushed) value of a key with a newer one for the same key.
-Merge = Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]]
-Rank = Callable[[bytes], int]  # flush order of a key: lower first, then first written
 
-
-class BatchTableState:
+class BatchTableState(BatchedState):
     """``get``/``put`` any time; ``flush`` under the event of the batch's partition (Faust
     routes the table write and its changelog record by the current event's partition), and
     before anything awaits: a batch in progress is not visible to other agents.
@@ -44,35 +39,11 @@ class BatchTableState:
         order: Rank | None = None,
         output: DirectOutput | None = None,
     ) -> None:
+        super().__init__(merge, order)
         self.table = table
-        self.merge = merge
-        self.order = order
         # With an output, the changelog records go through it (confluent-kafka) and the
         # values straight to the partition's RocksDB; the caller awaits ``output.flush()``.
         self.output = output
-        self._seen: dict[bytes, dict[str, Any] | None] = {}  # read or written this batch
-        self._pending: dict[bytes, dict[str, Any]] = {}  # written this batch
-
-    def get(self, key: str) -> dict[str, Any] | None:
-        raw_key = key.encode("utf-8")
-        if raw_key in self._seen:
-            doc = self._seen[raw_key]
-            return None if doc is None else dict(doc)
-        raw = self._read(raw_key)
-        doc = None if raw is None else decode(raw)
-        self._seen[raw_key] = doc
-        return None if doc is None else dict(doc)
-
-    def put(self, key: str, value: dict[str, Any]) -> None:
-        raw_key = key.encode("utf-8")
-        older = self._pending.get(raw_key)
-        if older is not None and self.merge is not None:
-            value = self.merge(older, value)
-        self._pending[raw_key] = self._seen[raw_key] = value
-
-    @property
-    def pending(self) -> int:
-        return len(self._pending)
 
     def _read(self, raw_key: bytes) -> bytes | None:
         if self.output is None:
@@ -96,27 +67,25 @@ class BatchTableState:
 
     def flush(self) -> int:
         """Write the pending values to the table; returns how many keys were written."""
-        written = len(self._pending)
-        keys = list(self._pending)
-        if self.order is not None:
-            keys.sort(key=self.order)  # stable: first written first within a rank
         if self.output is None:
-            for raw_key in keys:
-                self.table[raw_key] = encode(self._pending[raw_key])
-        elif keys:
-            partition = self._partition()
-            db = self._partition_db(partition)
-            changelog = self.table.changelog_topic.get_topic_name()
-            self.output.observe(changelog, self._persisted)
-            batch = WriteBatch(raw_mode=True)  # one write of the local DB, not one per key
-            for raw_key in keys:
-                raw = encode(self._pending[raw_key])
-                batch.put(raw_key, raw)
-                self.output.send(changelog, raw_key, raw, partition=partition)
-            db.write(batch)
-        self._pending.clear()
-        self._seen.clear()
-        return written
+            writes = self.take_pending()
+            for raw_key, raw in writes:
+                self.table[raw_key] = raw
+            return len(writes)
+        if not self.pending:
+            self.take_pending()  # the batch's reads are forgotten all the same
+            return 0
+        partition = self._partition()  # raises outside of an event: nothing is taken
+        writes = self.take_pending()
+        db = self._partition_db(partition)
+        changelog = self.table.changelog_topic.get_topic_name()
+        self.output.observe(changelog, self._persisted)
+        batch = WriteBatch(raw_mode=True)  # one write of the local DB, not one per key
+        for raw_key, raw in writes:
+            batch.put(raw_key, raw)
+            self.output.send(changelog, raw_key, raw, partition=partition)
+        db.write(batch)
+        return len(writes)
 
     def _persisted(self, topic: str, partition: int, offset: int) -> None:
         # What Faust records of a changelog partition: recovery resumes after it.

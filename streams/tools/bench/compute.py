@@ -18,20 +18,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from streams.domain.accrual.engine import RebateEngine, Result
 from streams.domain.accrual.keys import write_rank
 from streams.domain.accrual.postings import Posting, merge_outbox
 from streams.domain.accrual.sales import SalesLines
 from streams.domain.models.outcome import Outcome
-from streams.domain.models.parsing import parse_columns, to_model
+from streams.domain.models.parsing import to_model
 from streams.domain.models.pos import SaleLine
 from streams.domain.models.promotion import Agreement
-from streams.domain.state import DictState, KeyValueState, decode, encode
-from streams.errors import Category, RecordError, Stage
-from streams.formats import headers as h
+from streams.domain.state import BatchedState, DictState, KeyValueState
+from streams.errors import RecordError
 from streams.formats.chunks import chunk_of
+from streams.formats.columns import ColumnNames
 from streams.formats.records import (
     HeaderList,
     Source,
@@ -60,41 +59,23 @@ class Output:
     headers: HeaderList
 
 
-class WriteBehind:
+class WriteBehind(BatchedState):
     """``streams.runtime.state.batch.BatchTableState`` over a ``DictState`` instead of a
-    Faust table: within a batch each key is decoded once and kept decoded (``get`` returns
-    a shallow copy), a posting row written twice keeps both outboxes, and ``flush`` encodes
+    Faust table: a posting row written twice keeps both outboxes, and ``flush`` encodes
     each written key once, in the worker's write order."""
 
     def __init__(self, store: DictState | None = None) -> None:
+        super().__init__(merge_outbox, write_rank)
         self.store = store or DictState()
-        self._seen: dict[bytes, dict[str, Any] | None] = {}
-        self._pending: dict[bytes, dict[str, Any]] = {}
 
-    def get(self, key: str) -> dict[str, Any] | None:
-        raw_key = key.encode("utf-8")
-        if raw_key in self._seen:
-            doc = self._seen[raw_key]
-            return None if doc is None else dict(doc)
-        raw = self.store.data.get(key)
-        doc = None if raw is None else decode(raw)
-        self._seen[raw_key] = doc
-        return None if doc is None else dict(doc)
-
-    def put(self, key: str, value: dict[str, Any]) -> None:
-        raw_key = key.encode("utf-8")
-        older = self._pending.get(raw_key)
-        if older is not None:
-            value = merge_outbox(older, value)
-        self._pending[raw_key] = self._seen[raw_key] = value
+    def _read(self, raw_key: bytes) -> bytes | None:
+        return self.store.data.get(raw_key.decode("utf-8"))
 
     def flush(self) -> int:
-        written = len(self._pending)
-        for raw_key in sorted(self._pending, key=write_rank):
-            self.store.data[raw_key.decode("utf-8")] = encode(self._pending[raw_key])
-        self._pending.clear()
-        self._seen.clear()
-        return written
+        writes = self.take_pending()
+        for raw_key, raw in writes:
+            self.store.data[raw_key.decode("utf-8")] = raw
+        return len(writes)
 
 
 class RecordWork:
@@ -107,7 +88,7 @@ class RecordWork:
     def __init__(self, state: KeyValueState) -> None:
         self.engine = RebateEngine(state)
         self.lines = SalesLines(self.engine)
-        self._columns: dict[str, list[str]] = {}
+        self._column_names = ColumnNames()
 
     def sales_chunk(self, src: Source) -> list[Output]:
         """A chunked message of POS lines, as ``SalesProcessor.decide_chunk`` decides it
@@ -209,18 +190,7 @@ class RecordWork:
 
     def columns(self, src: Source) -> list[str]:
         """The record's field names from its header, parsed once per distinct header."""
-        header = src.headers.get(h.COLUMNS)
-        if header is None:
-            raise RecordError(
-                Category.SCHEMA_VIOLATION,
-                Stage.PARSE,
-                f"{what(src)}: no {h.COLUMNS} header, so its fields cannot be named",
-                field=h.COLUMNS,
-            )
-        cols = self._columns.get(header)
-        if cols is None:
-            cols = self._columns[header] = parse_columns(header)
-        return cols
+        return self._column_names.of(src, what(src))
 
 
 def what(src: Source) -> str:

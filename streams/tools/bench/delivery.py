@@ -2,11 +2,12 @@
 a local HTTP journal sink, beside a plain bulk insert (``COPY``) of the same rows into
 PostgreSQL, measured in the same run: entries/s and client CPU per entry.
 
-``python -m streams.tools.bench.delivery [--entries N]`` (default 1,000,000) on the local
-broker and PostgreSQL (or KAFKA_BOOTSTRAP_SERVERS / RECON_POSTGRES_DSN), in topics and a
-schema of its own, dropped afterwards. CPU is this process's (user + system): the loop's
-client side; the servers' CPU is not in it. Target: delivery to PostgreSQL at least 0.5x
-the entries/s of COPY (docs/delivery.md).
+A stage of `recon bench` (``--delivery-entries``, default 1,000,000), or on its own:
+``python -m streams.tools.bench.delivery [--entries N]`` on the local broker and
+PostgreSQL (or KAFKA_BOOTSTRAP_SERVERS / RECON_POSTGRES_DSN), in topics and a schema of its
+own, dropped afterwards. CPU is this process's (user + system): the loop's client side;
+the servers' CPU is not in it. Target: delivery to PostgreSQL at least 0.5x the entries/s
+of COPY (docs/delivery.md).
 """
 
 from __future__ import annotations
@@ -41,6 +42,10 @@ from streams.kafka.clients import admin_client
 from streams.observability.metrics import Metrics
 from streams.settings import Settings
 from streams.tools.bench.procs import BenchError
+from streams.tools.bench.report import Report, Target
+
+TARGET_X_COPY = 0.5  # delivery to PostgreSQL / a plain COPY of the same rows
+COPY = "COPY baseline"
 
 CREATED = datetime(2026, 3, 31, 12, 0, tzinfo=UTC)
 
@@ -192,9 +197,7 @@ def run(settings: Settings, entries: int) -> list[Measured]:
         )
     finally:
         sink.kill()
-    results.append(
-        measure("COPY baseline", entries, copy_rows(dsn, settings.postgres_schema, entries))
-    )
+    results.append(measure(COPY, entries, copy_rows(dsn, settings.postgres_schema, entries)))
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(
             sql.SQL("DROP SCHEMA {s} CASCADE").format(s=sql.Identifier(settings.postgres_schema))
@@ -205,8 +208,32 @@ def run(settings: Settings, entries: int) -> list[Measured]:
     return results
 
 
+def add_stage(report: Report, results: list[Measured]) -> None:
+    """The stage's figures and its target in a `recon bench` report."""
+    copy = next(r for r in results if r.name == COPY)
+    section = f"delivery of {copy.entries:,} ledger entries (ledger topic -> target)"
+    for r in results:
+        ratio = r.rate / copy.rate if copy.rate else 0.0
+        report.add(
+            section,
+            r.name,
+            f"{r.rate:,.0f} entries/s, {r.cpu_us_per_entry:.1f} us CPU per entry, "
+            f"{ratio:.2f}x COPY",
+        )
+    postgres = next(r for r in results if r.name == "postgres")
+    report.targets.append(
+        Target(
+            "delivery to PostgreSQL / a plain COPY of the same rows",
+            postgres.rate / copy.rate if copy.rate else None,
+            TARGET_X_COPY,
+            "x",
+            note="entries/s, same run",
+        )
+    )
+
+
 def report(results: list[Measured]) -> str:
-    copy = next(r for r in results if r.name == "COPY baseline")
+    copy = next(r for r in results if r.name == COPY)
     lines = [f"{'target':<24}{'entries':>10}{'entries/s':>12}{'CPU us/entry':>14}{'x COPY':>8}"]
     for r in results:
         ratio = r.rate / copy.rate if copy.rate else 0.0

@@ -18,10 +18,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
+from streams.broker.postgres import ensure_postgres
 from streams.domain.accrual.reference import TotalKey
 from streams.kafka import topics as t
 from streams.kafka.topics import create_topics
 from streams.settings import Settings
+from streams.tools.bench import delivery
 from streams.tools.bench import report as r
 from streams.tools.bench.bare import BareRun, run_bare_child
 from streams.tools.bench.latency import LatencyRun, run_latency
@@ -50,6 +52,7 @@ class BenchOptions:
     quix: bool = True
     latency_seconds: float = 20.0
     state_keys: int = 0  # > 0: a 1-worker stage with that many dedupe marks in its state
+    delivery_entries: int = 1_000_000  # ledger entries delivered to PostgreSQL (0 = skip)
     idle_worker: bool = True  # measure a worker's start-up and shutdown CPU (no records)
     work: Path = Path(".recon/bench-work")
     stage_timeout: float = 900.0
@@ -63,6 +66,7 @@ class BenchOptions:
             workers=(1,),
             quix=False,
             latency_seconds=0.0,
+            delivery_entries=2_000,
             idle_worker=False,
             work=work,
         )
@@ -118,6 +122,13 @@ def run_bench(base: Settings, options: BenchOptions, log: Log) -> r.Report:
         loaded = _state_keys(kafka, options, small, expected, report, log)
         quix = _quix(kafka, options, singles, expected_singles, report, log)
         latency = _latency(kafka, options, small, pipelines.get(1), report, log)
+        if options.delivery_entries > 0:
+            log(f"delivery of {options.delivery_entries:,} ledger entries, and a plain COPY")
+            # The user's PostgreSQL (RECON_POSTGRES_DSN or the local one), a schema of its own.
+            stage = stage_settings(kafka, work, "delivery").with_overrides(
+                postgres_dsn=ensure_postgres(base)
+            )
+            delivery.add_stage(report, delivery.run(stage, options.delivery_entries))
     singles_runs = (singles_run, bare_singles)
     _verdicts(report, options, runs, pipelines, quix, latency, loaded, bare, idle, singles_runs)
     report.add("run", "benchmark wall time", f"{time.perf_counter() - t0:.0f} s")

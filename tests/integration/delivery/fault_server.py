@@ -94,12 +94,14 @@ class FaultyErp:
             if not replay and fault in ("ok", "slow", "lost"):
                 self.keys.add(key)
                 for line in body["entries"]:
-                    if self.unique_entries and line["entry_id"] in self.accepted:
+                    # a journal line's entry_id, or an inventory event's event_id
+                    line_id = line.get("entry_id") or line["event_id"]
+                    if self.unique_entries and line_id in self.accepted:
                         self.replayed_lines += 1
                         continue
-                    self.accepted[line["entry_id"]] += 1
-                    self.amounts[line["entry_id"]] = line["amount"]
-                    self.lines[line["entry_id"]] = line
+                    self.accepted[line_id] += 1
+                    self.amounts[line_id] = line.get("amount", "")
+                    self.lines[line_id] = line
             answer = "409" if replay and fault == "ok" else fault
             self.posts.append((time.monotonic(), key, answer))
             return answer

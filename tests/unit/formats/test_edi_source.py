@@ -56,5 +56,7 @@ def test_a_broken_set_is_published_with_its_error_and_position() -> None:
     assert rec["set_id"] == "810" and b"INV1006" in rec["raw"]  # type: ignore[operator]
 
 
-def test_freight_invoices_are_keyed_by_pro_number() -> None:
-    assert [key for _, key, _ in records("freight.edi")] == [b"210:PRO501", b"210:PRO502"]
+def test_freight_invoices_are_keyed_by_carrier_and_routed_by_pro_number() -> None:
+    """The carrier's key (its rate rows' key: same partition); the state row is the PRO's."""
+    found = [(key, rec["routing_key"]) for _, key, rec in records("freight.edi")]
+    assert found == [(b"210:FDEG", "210:PRO501"), (b"210:FDEG", "210:PRO502")]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from streams.domain.inventory.rows import COLUMNS
 from streams.ingest.columns import EXPECTED, header_warning
 
 pytestmark = pytest.mark.unit
@@ -31,3 +32,11 @@ def test_a_utf16_header_gets_a_hint_and_a_long_one_is_cut() -> None:
     assert warning is not None and "UTF-16? ingest reads UTF-8" in warning
     long = header_warning("promotions", "p.csv", [f"c{n}" for n in range(500)])
     assert long is not None and "'c1', 'c2'" in long and "'c499'" not in long and "…" in long
+
+
+def test_an_inventory_header_must_be_exactly_the_manifest_columns() -> None:
+    assert header_warning("inventory", "lab.csv", list(COLUMNS)) is None
+    warning = header_warning("inventory", "lab.csv", [*COLUMNS, "notes"])
+    assert warning is not None
+    assert warning.startswith("lab.csv: the header row is not the manifest's columns")
+    assert "unknown column(s) notes" in warning and "quarantined as schema_violation" in warning

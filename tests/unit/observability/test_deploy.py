@@ -33,7 +33,7 @@ def promtool(*args: str) -> subprocess.CompletedProcess[str]:
 def test_promtool_check_rules_passes() -> None:
     result = promtool("check", "rules", str(ALERTS))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "SUCCESS: 9 rules found" in result.stdout
+    assert "SUCCESS: 11 rules found" in result.stdout
 
 
 def test_alerts_fire_on_their_series_and_not_on_healthy_ones() -> None:
@@ -93,6 +93,6 @@ def test_dashboard_covers_the_issue_panels() -> None:
 def test_alert_rules_query_exposed_metrics() -> None:
     exposed = Metrics().exposed_names() | {"up"}
     exprs = re.findall(r"expr: \|?\n?((?:.*\n)*?)\s+for:", ALERTS.read_text())
-    assert len(exprs) == 9
+    assert len(exprs) == 10
     for expr in exprs:
         assert series_names(expr) <= exposed, expr

@@ -61,12 +61,12 @@ def test_oldest_day_and_purge_day_follow_the_clock() -> None:
     assert horizon.purge_before() == date(2026, 10, 24 - PURGE_MARGIN_DAYS)
 
 
-def test_a_sale_on_the_oldest_day_is_applied_and_its_mark_records_the_day() -> None:
+def test_a_sale_on_the_oldest_day_is_applied_and_its_mark_records_the_day_sku_and_qty() -> None:
     eng = engine()
     line = sale("2026-10-24T00:00:00+00:00")
     assert eng.apply_sale(line, ref("r1", 0)).outcome is Outcome.APPLIED
     mark = eng.state.get(keys.dedupe_key(line.idempotency_key))
-    assert mark == {"o": "r1", "day": "2026-10-24"}
+    assert mark == {"o": "r1", "day": "2026-10-24", "sku": line.sku, "qty": line.qty}
 
 
 def test_a_sale_beyond_the_horizon_is_refused_naming_record_field_and_value() -> None:

@@ -12,15 +12,22 @@ from hypothesis import strategies as st
 from streams.domain.models.outcome import Outcome
 from streams.domain.state import DictState
 from streams.domain.threeway.engine import ThreeWayConfig, ThreeWayEngine
-from streams.domain.threeway.reference import expected_results, fold
-from streams.domain.threeway.rules import PriceTolerance
-from tests.unit.domain.threeway.helpers import routed
+from streams.domain.threeway.reference import expected_results, fold, rate_tables
+from streams.domain.threeway.rules import PriceTolerance, RateAudit
+from tests.unit.domain.threeway.helpers import FIXTURES, rate_rows, routed
 
 pytestmark = pytest.mark.unit
 
 TOL = PriceTolerance(Decimal("0.01"), Decimal("1"))
 WINDOW = 1_000_000
-DOCS = routed("orders.edi", "freight.edi")
+# The examples, plus PO changes (860), an 856 of two POs, partial invoices and a 210 to
+# re-rate (tests/fixtures/x12); the rate rows go through the same engine, in any order.
+DOCS = routed("orders.edi", "freight.edi", FIXTURES / "po_lifecycle.edi")
+DOCS += routed(FIXTURES / "rate_audit_210.edi")
+RATES = rate_rows()
+RATES.append(RATES[2].model_copy(update={"rate_cwt": Decimal("14.00")}))  # a new version
+RATES.append(RATES[0])  # an exact copy: a duplicate
+AUDIT = RateAudit(rate_tables(RATES))
 
 
 class Run:
@@ -36,6 +43,16 @@ class Run:
         for key, raw in self.state.data.items():
             if key.startswith("o:") and before.get(key) != raw:
                 self.events += [e["doc"] for e in self.state.get(key)["out"]]  # type: ignore[index]
+
+    def rate(self, i: int) -> Outcome:
+        row = RATES[i]
+        before = dict(self.state.data)
+        self.clock += 1
+        outcome = self.engine.apply_rate(
+            row.scac, row.rate_key, row.state(), row.idempotency_key, f"rates:{i}", self.clock
+        )
+        self._collect(before)
+        return outcome
 
     def send(self, i: int, copy: int = 0) -> Outcome:
         key, idem, doc = DOCS[i]
@@ -86,24 +103,48 @@ def test_a_final_tick_closes_every_window() -> None:
         run.send(i)
     assert "missing_document" not in {r["kind"] for r in fold(run.events).values()}
     run.tick(0, final=True)
-    assert fold(run.events) == expected_results(DOCS, TOL)
+    assert fold(run.events) == expected_results(DOCS, TOL, RateAudit({}))
 
 
 @settings(max_examples=40, deadline=None)
 @given(
-    order=st.permutations(range(len(DOCS))),
+    order=st.permutations(range(len(DOCS) + len(RATES))),
     copies=st.lists(st.integers(0, len(DOCS) - 1), max_size=5),
     tick_after=st.integers(0, len(DOCS)),
 )
 def test_results_do_not_depend_on_arrival_order(
     order: list[int], copies: list[int], tick_after: int
 ) -> None:
+    """Documents and rate rows interleaved in any order (a rate row's versions keep their
+    file order: they share a key, hence a partition); 210s before their table included."""
+    rates = iter(range(len(RATES)))
     run = Run()
     for n, i in enumerate(order):
         if n == tick_after:
             run.tick(run.clock + 10 * WINDOW)  # some windows close mid-stream
-        run.send(i)
+        if i < len(DOCS):
+            run.send(i)
+        else:
+            run.rate(next(rates))
     for i in copies:
         assert run.send(i, copy=1) is Outcome.DUPLICATE
     run.tick(0, final=True)
-    assert fold(run.events) == expected_results(DOCS, TOL)
+    assert fold(run.events) == expected_results(DOCS, TOL, AUDIT)
+
+
+def test_a_rate_table_after_its_bill_rerates_it_and_copies_are_duplicates() -> None:
+    run = Run()
+    bill = next(i for i, (key, _, _) in enumerate(DOCS) if key == "210:PRO601")
+    run.send(bill)
+    assert {r["kind"] for r in fold(run.events).values()} == {"matched"}
+    for i in range(len(RATES) - 1):
+        assert run.rate(i) is Outcome.APPLIED
+    assert run.rate(len(RATES) - 1) is Outcome.DUPLICATE
+    kinds = {(r["kind"], r["line"]) for r in fold(run.events).values()}
+    assert kinds == {
+        ("matched", ""),
+        ("overbilled", "linehaul"),  # 180.00 against 168.00 once the rate went down
+        ("overbilled", "fuel"),  # 36.00 against 20 % of 168.00 = 33.60
+        ("overbilled", "LFT"),
+        ("unknown_accessorial", "RES"),
+    }

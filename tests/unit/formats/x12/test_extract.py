@@ -11,6 +11,7 @@ from streams.domain.models.edi import (
     FreightInvoice,
     Invoice,
     PurchaseOrder,
+    PurchaseOrderChange,
     ShipNotice,
     UnsupportedTransaction,
 )
@@ -337,3 +338,46 @@ def test_documents_serialise_to_json_lines_shape() -> None:
     assert line["type"] == "810" and line["document_id"] == "4500012345"
     assert line["document"]["totals"]["total"] == "1316.10"  # type: ignore[index]
     assert line["position"]["segment_index"] == parsed.transaction_set.position.segment_index  # type: ignore[index]
+
+
+def test_change_order_860() -> None:
+    change = first("po_lifecycle.edi", "860").document
+    assert isinstance(change, PurchaseOrderChange)
+    assert (change.purpose_code, change.po_number, change.change_sequence, change.po_date) == (
+        "04",
+        "PO2001",
+        "1",
+        date(2024, 11, 1),
+    )
+    assert [
+        (ln.line_number, ln.change_code, ln.quantity, ln.unit_price, ln.buyer_part)
+        for ln in change.lines
+    ] == [
+        ("1", "QI", Decimal(15), Decimal("5.00"), "A-1"),
+        ("2", "DI", Decimal(0), None, "A-2"),
+        ("3", "AI", Decimal(2), Decimal("7.50"), "A-3"),
+    ]
+    assert change.line_count == 3
+    assert [(s.segment_id, s.context) for s in change.other_segments] == [("REF", "header")]
+
+
+def test_change_order_without_bch_or_with_a_wrong_count_is_rejected() -> None:
+    no_bch = interchange(x12_set("860", "POC*1*QI*5**EA*1.00"), functional_id="PC")
+    (fault,) = faults(parse_bytes(no_bch))
+    assert fault.error.category is Category.SCHEMA_VIOLATION and "BCH" in str(fault.error)
+    bad_count = interchange(
+        x12_set("860", "BCH*04*SA*PO9*1*1*20241101\nPOC*1*QI*5**EA\nCTT*2"), functional_id="PC"
+    )
+    (fault,) = faults(parse_bytes(bad_count))
+    assert fault.error.category is Category.INVALID_VALUE and fault.error.element == "CTT01"
+
+
+def test_a_ship_notice_of_several_purchase_orders() -> None:
+    asn = first("po_lifecycle.edi", "856").document
+    assert isinstance(asn, ShipNotice)
+    assert asn.po_numbers == ["PO2001", "PO2002"]
+    assert [(i.po_number, i.buyer_part, i.quantity_shipped) for i in asn.items] == [
+        ("PO2001", "A-1", Decimal(15)),
+        ("PO2001", "A-3", Decimal(2)),
+        ("PO2002", "B-1", Decimal(6)),
+    ]

@@ -1,0 +1,217 @@
+"""The acknowledgement ledger over key-value state (docs/edi-controls.md).
+
+Requests come from ingest, one per group or interchange read (streams/formats/x12/acks.py),
+keyed by partner, so all of a partner's requests meet in one partition and one row:
+
+- ``m:<request id>`` -> ``{"n": control number}``: the request is done. The same received
+  interchange ingested again, or a request redelivered after a crash, asks nothing more.
+- ``p:<partner>`` -> ``{"n", "sent", "acked", "now", "res", "seq", "out"}``: the last
+  control number of our interchanges to the partner, the groups we sent it (by functional
+  id and GS06), the acknowledgements it sent for them, the partner's clock, the open
+  exceptions, and the outputs of the last write (acks to render, exception events: the
+  outbox the relay publishes).
+- ``w:<partition>`` -> ``{partner: earliest due}``: partners with a group not acknowledged
+  yet, so a tick finds the overdue ones without scanning the table.
+
+The direction of a group is its sender: one of our own ids (``own``) means we sent it and
+expect a 997/999 back; anyone else's group gets one from us (none for an FA group:
+acknowledgements are not acknowledged, they are matched to the groups we sent).
+
+Control numbers: ISA13 = GS06 = the row's counter + 1, written in the same row (one
+changelog record) as the ack that uses it, so no number is given twice or lost, whatever
+the crashes and restarts; numbers are unique per partner (X12 asks for unique numbers per
+sender/receiver pair) and wrap after 999,999,999.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from streams.domain.models.keys import digest
+from streams.domain.state import KeyValueState
+from streams.domain.threeway.engine import diff
+
+ACKS = "acks"
+ACK_OVERDUE = "ack_overdue"
+ACK_REJECTED = "ack_rejected"
+REJECTED = frozenset({"R", "P", "M", "W", "X"})
+"""AK901/AK501 statuses that refuse all or part of a group."""
+MAX_CONTROL = 999_999_999
+
+
+@dataclass(frozen=True)
+class AckConfig:
+    own: frozenset[str]
+    timeout_micros: int
+
+
+def group_key(fid: str, control: str) -> str:
+    """A group by functional id and GS06 (numbers compare as numbers: ``0005`` = ``5``)."""
+    number = str(int(control)) if control.isdigit() else control
+    return f"{fid}:{number}"
+
+
+def ack_kind(request: dict[str, Any]) -> str:
+    if request["type"] == "interchange":
+        return "TA1"
+    version = request["gs"]["version"]
+    return "999" if version[:3].isdigit() and version[:3] >= "005" else "997"
+
+
+def _body(
+    kind: str, partner: str, us: str, key: str, sent: dict[str, Any], details: str
+) -> dict[str, Any]:
+    fid, control = key.split(":", 1)
+    body: dict[str, Any] = {
+        "kind": kind,
+        "record_type": "functional_group",
+        "record_id": f"{fid} {control}",
+        "po": "",
+        "line": "",
+        "buyer": us,
+        "seller": partner,
+        "details": details,
+        "differences": [],
+        "partner_type": None,
+        "partner_id": None,
+    }
+    if sent.get("c"):
+        body["refs"] = [[sent["c"], sent.get("tp", "")]]
+    return body
+
+
+def evaluate(row: dict[str, Any], partner: str) -> dict[str, dict[str, Any]]:
+    """The open exceptions of a partner's row: rejected groups, overdue groups."""
+    out: dict[str, dict[str, Any]] = {}
+    for key, sent in sorted(row["sent"].items()):
+        ack = row["acked"].get(key)
+        fid, control = key.split(":", 1)
+        if ack is not None and ack["status"] in REJECTED:
+            sets = ", ".join(f"{s['st01']} {s['st02']} {s['status']}" for s in ack["sets"])
+            details = (
+                f"group {fid} {control} we sent to {partner} (interchange {sent['isa']}) was "
+                f"acknowledged {ack['status']}: {ack['accepted'] or '?'} of "
+                f"{ack['included'] or '?'} sets accepted" + (f" ({sets})" if sets else "")
+            )
+            body = _body(ACK_REJECTED, partner, sent["us"], key, sent, details)
+            body["differences"] = [["status", ack["status"], "A"]]
+            out[digest("ack", ACK_REJECTED, partner, key)] = body
+        elif ack is None and row["now"] >= sent["due"]:
+            details = (
+                f"group {fid} {control} we sent to {partner} (interchange {sent['isa']}, "
+                f"{sent['sets']} sets) has no 997/999 after the ack timeout"
+            )
+            out[digest("ack", ACK_OVERDUE, partner, key)] = _body(
+                ACK_OVERDUE, partner, sent["us"], key, sent, details
+            )
+    return out
+
+
+class AckEngine:
+    def __init__(self, state: KeyValueState, config: AckConfig) -> None:
+        self.state = state
+        self.config = config
+
+    def partner_of(self, request: dict[str, Any]) -> str:
+        isa = request["isa"]
+        return str(isa["receiver"] if isa["sender"] in self.config.own else isa["sender"])
+
+    def apply(
+        self, request: dict[str, Any], partition: int, at: int, correlation_id: str = ""
+    ) -> str:
+        """Apply one request at ``at`` (micros); returns what it did: ``replay``, ``ack``
+        (an ack to send), ``sent`` (a group we sent, now awaited), ``acked`` (a partner's
+        acks recorded) or ``ignored`` (our own acks, or a TA1 about our interchange)."""
+        mark_key = f"m:{request['id']}"
+        if self.state.get(mark_key) is not None:
+            return "replay"
+        isa = request["isa"]
+        ours = isa["sender"] in self.config.own
+        partner = self.partner_of(request)
+        row_key = f"p:{partner}"
+        row = self.state.get(row_key) or {
+            "n": 0,
+            "sent": {},
+            "acked": {},
+            "now": 0,
+            "res": {},
+            "seq": 0,
+        }
+        row["now"] = max(row["now"], at)
+        outputs: list[dict[str, Any]] = []
+        fid = request["gs"]["fid"] if request["type"] == "group" else ""
+        if ours and request["type"] == "group" and fid != "FA":
+            key = group_key(fid, request["gs"]["control"])
+            due = at + self.config.timeout_micros
+            row["sent"][key] = {
+                "isa": isa["control"],
+                "us": isa["sender"],
+                "sets": len(request["sets"]),
+                "at": at,
+                "due": due,
+                "c": correlation_id,
+            }
+            self._await(partition, partner, due)
+            what = "sent"
+        elif ours:
+            what = "ignored"
+        elif fid == "FA":
+            for ack in request["acks"]:
+                row["acked"][group_key(ack["fid"], ack["control"])] = {
+                    "status": ack["status"],
+                    "sets": ack["sets"],
+                    "included": ack.get("included", ""),
+                    "accepted": ack.get("accepted", ""),
+                    "at": at,
+                }
+            what = "acked"
+        else:
+            row["n"] = row["n"] % MAX_CONTROL + 1
+            slim = {k: v for k, v in request.items() if k not in ("acks", "messages")}
+            doc = {"type": ack_kind(request), "control": row["n"], "at": at, "request": slim}
+            outputs.append({"to": ACKS, "key": partner, "doc": doc})
+            what = "ack"
+        self._write(row_key, row, partner, at, outputs)
+        self.state.put(mark_key, {"n": row["n"] if what == "ack" else 0})
+        return what
+
+    def tick(self, partition: int, now: int) -> int:
+        """Re-evaluate the partners of ``partition`` with a group due by ``now``."""
+        wheel_key = f"w:{partition}"
+        wheel: dict[str, int] = self.state.get(wheel_key) or {}
+        due = sorted(p for p, deadline in wheel.items() if deadline <= now)
+        for partner in due:
+            row_key = f"p:{partner}"
+            row = self.state.get(row_key)
+            del wheel[partner]
+            if row is None:
+                continue
+            row["now"] = max(row["now"], now)
+            self._write(row_key, row, partner, now, [])
+            later = [
+                s["due"]
+                for k, s in row["sent"].items()
+                if k not in row["acked"] and s["due"] > row["now"]
+            ]
+            if later:
+                wheel[partner] = min(later)
+        if due:
+            self.state.put(wheel_key, wheel)
+        return len(due)
+
+    def _await(self, partition: int, partner: str, due: int) -> None:
+        wheel_key = f"w:{partition}"
+        wheel: dict[str, int] = self.state.get(wheel_key) or {}
+        if partner not in wheel or due < wheel[partner]:
+            wheel[partner] = due
+            self.state.put(wheel_key, wheel)
+
+    def _write(
+        self, row_key: str, row: dict[str, Any], partner: str, at: int, outputs: list[Any]
+    ) -> None:
+        results = evaluate(row, partner)
+        seq = row["seq"] + 1
+        row["out"] = outputs + diff(row["res"], results, row_key, seq, at)
+        row["res"], row["seq"] = results, seq
+        self.state.put(row_key, row)

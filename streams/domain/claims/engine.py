@@ -1,0 +1,336 @@
+"""The claims engine: applies claim headers and lines, re-evaluates claims, settles them.
+
+A claim version's status, line exceptions and settlement are a function of its records and
+of the accrual facts (``facts.py``), never of arrival order (docs/domain.md §10.4). Records
+only fold into state and mark their claim version *dirty*; so do the changes the runtime
+reports (``accrual_changed`` for an agreement with new ledger entries, ``sale_changed``,
+``sweep``). ``settle`` then evaluates each dirty claim version once, publishes what changed
+(results, exceptions opened or resolved) and posts ``target - settled`` for its settlement,
+where the target is the claimed amount of a matched version in force and 0 otherwise: the
+same posting rule as the accruals (§3.5), so a version's settlement entries always sum to
+its target, whatever the order, and a superseded version's settlement is reversed.
+
+Double claims: a sale belongs to the claim with the smallest claim id among the versions in
+force whose line on it passes the sale and coverage checks; each line stores that flag
+(``v``), and when it changes the other claimers of the sale are re-evaluated.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from streams.domain.claims import store
+from streams.domain.claims.facts import AccrualFacts
+from streams.domain.claims.lines import LineChecker
+from streams.domain.claims.models import ClaimHeader, ClaimLine
+from streams.domain.claims.results import (
+    ClaimException,
+    ClaimResult,
+    ClaimsOutput,
+    Settlement,
+    SettlementKind,
+    exception_id,
+    settlement_id,
+)
+from streams.domain.claims.rules import ClaimExceptionKind as K
+from streams.domain.claims.rules import ClaimStatus, Tolerances, header_status
+from streams.domain.models.outcome import Outcome
+from streams.domain.state import KeyValueState
+
+Version = tuple[str, int]
+ZERO = Decimal(0)
+
+
+class ClaimsEngine:
+    def __init__(self, state: KeyValueState, facts: AccrualFacts, tolerances: Tolerances) -> None:
+        self.state = state
+        self.facts = facts
+        self.tolerances = tolerances
+        self._dirty: set[Version] = set()
+        self.lines = LineChecker(state, facts, self._dirty)
+
+    # -- records --------------------------------------------------------------------------
+
+    def _own(self, idem: str, record_id: str) -> bool:
+        mark = self.state.get(store.mark_key(idem))
+        if mark is not None:
+            return bool(mark["o"] == record_id)
+        self.state.put(store.mark_key(idem), {"o": record_id})
+        return True
+
+    def _doc(self, claim_id: str, version: int) -> dict[str, Any]:
+        return self.state.get(store.version_key(claim_id, version)) or store.new_version_doc()
+
+    def _see(self, claim_id: str, version: int) -> None:
+        """Record that ``version`` of a claim exists; a higher one supersedes the others."""
+        doc = self.state.get(store.claim_key(claim_id)) or {"v": 0, "vs": []}
+        if version in doc["vs"]:
+            return
+        bisect.insort(doc["vs"], version)
+        if version > doc["v"]:
+            doc["v"] = version
+            self._dirty.update((claim_id, v) for v in doc["vs"])
+        self.state.put(store.claim_key(claim_id), doc)
+        store.add_member(self.state, store.INDEX_KEY, [claim_id, version])
+
+    def apply_header(self, header: ClaimHeader, record_id: str) -> Outcome:
+        if not self._own(header.idempotency_key, record_id):
+            return Outcome.DUPLICATE
+        claim, version = header.claim_id, header.version
+        doc = self._doc(claim, version)
+        if doc["h"] is None:
+            doc["h"] = header.model_dump(mode="json")
+            self.state.put(store.version_key(claim, version), doc)
+            store.add_member(
+                self.state, store.by_agreement_key(header.agreement_id), [claim, version]
+            )
+        self._see(claim, version)
+        self._dirty.add((claim, version))
+        return Outcome.APPLIED
+
+    def apply_lines(self, lines: Sequence[tuple[ClaimLine, str]]) -> list[Outcome]:
+        """Apply many lines (a chunk's); each version document and bucket is written once."""
+        docs: dict[Version, dict[str, Any]] = {}
+        buckets: dict[str, dict[str, Any]] = {}
+        seen: set[Version] = set()
+        held: dict[Version, set[str]] = {}  # the buckets of each version, as a set
+        outcomes: list[Outcome] = []
+        for line, record_id in lines:
+            if not self._own(line.idempotency_key, record_id):
+                outcomes.append(Outcome.DUPLICATE)
+                continue
+            ver = (line.claim_id, line.version)
+            if ver not in seen:
+                self._see(*ver)
+                seen.add(ver)
+            doc = docs.get(ver)
+            if doc is None:
+                doc = docs[ver] = self._doc(*ver)
+            sale = line.sale_key
+            name = store.bucket_of(sale)
+            bkey = store.bucket_key(line.claim_id, line.version, name)
+            bucket = buckets.get(bkey)
+            if bucket is None:
+                bucket = buckets[bkey] = self.state.get(bkey) or {}
+            if sale not in bucket:  # else: its owner reprocessed after a crash
+                bucket[sale] = {
+                    "t": line.txn_id,
+                    "l": line.line_no,
+                    "d": line.sold_on.isoformat(),
+                    "s": line.sku,
+                    "q": line.qty,
+                    "a": str(line.amount),
+                    "v": False,  # passes the sale and coverage checks, in force
+                    "x": "",  # the exception kind published for it
+                }
+                doc["n"] += 1
+                names = held.get(ver)
+                if names is None:
+                    names = held[ver] = set(doc["b"])
+                if name not in names:
+                    names.add(name)
+                    bisect.insort(doc["b"], name)
+                store.add_member(self.state, store.claimers_key(sale), list(ver))
+            self._dirty.add(ver)
+            outcomes.append(Outcome.APPLIED)
+        for ver, doc in docs.items():
+            self.state.put(store.version_key(*ver), doc)
+        for bkey, bucket in buckets.items():
+            self.state.put(bkey, bucket)
+        return outcomes
+
+    # -- what makes a claim change --------------------------------------------------------
+
+    def accrual_changed(self, agreement_id: str) -> None:
+        """The agreement's accruals or terms changed: re-evaluate its claims."""
+        doc = self.state.get(store.by_agreement_key(agreement_id))
+        self._dirty.update((c, v) for c, v in (doc or {"c": []})["c"])
+
+    def sale_changed(self, sale_key: str) -> None:
+        doc = self.state.get(store.claimers_key(sale_key))
+        self._dirty.update((c, v) for c, v in (doc or {"c": []})["c"])
+
+    def sweep(self) -> None:
+        """Re-evaluate every claim version (end of input, or a timer): catches the changes
+        no ledger entry announces, such as a sale that moves no accrual."""
+        doc = self.state.get(store.INDEX_KEY) or {"c": []}
+        self._dirty.update((c, v) for c, v in doc["c"])
+
+    # -- evaluation -----------------------------------------------------------------------
+
+    def settle(self) -> ClaimsOutput:
+        out = ClaimsOutput()
+        while self._dirty:
+            ver = min(self._dirty)
+            self._dirty.discard(ver)
+            self._evaluate(*ver, out)
+        return out
+
+    def _evaluate(self, claim: str, version: int, out: ClaimsOutput) -> None:
+        doc = self._doc(claim, version)
+        current = (self.state.get(store.claim_key(claim)) or {"v": version})["v"]
+        superseded = version < current
+        header = ClaimHeader.model_validate(doc["h"]) if doc["h"] is not None else None
+        agr = None
+        if header is not None and not superseded:
+            agr = self.facts.agreement(header.agreement_id)
+            if agr is not None and agr.vendor_id != header.vendor_id:
+                agr = None
+        buckets = {
+            name: self.state.get(store.bucket_key(claim, version, name)) or {} for name in doc["b"]
+        }
+        kinds, flagged = self.lines.kinds(claim, version, header, agr, buckets, superseded)
+
+        accrued = ZERO
+        if header is not None and agr is not None:
+            total, currency = self.facts.accrued(header.agreement_id, header.period)
+            accrued = total if currency == header.currency else ZERO
+        claimed = header.claimed_amount if header is not None else ZERO
+        within = self.tolerances.within(claimed, accrued)
+        failing: dict[str, int] = {}
+        for kind in kinds.values():
+            if kind:
+                failing[kind] = failing.get(kind, 0) + 1
+        line_count = header.line_count if header is not None else 0
+        status = header_status(
+            has_header=header is not None,
+            superseded=superseded,
+            line_count=line_count,
+            received=doc["n"],
+            within=within,
+            failing_lines=sum(failing.values()),
+        )
+        decided = status in (ClaimStatus.MATCHED, ClaimStatus.DISPUTED)
+        seq = doc["seq"] + 1
+        events: list[ClaimException] = []
+        vendor = header.vendor_id if header is not None else ""
+        changed_buckets: set[str] = set()
+        for name, bucket in buckets.items():
+            for sale, entry in bucket.items():
+                new = kinds[sale] if decided else ""
+                if new != entry["x"]:
+                    if entry["x"]:
+                        events.append(
+                            self._event(K(entry["x"]), False, claim, version, vendor, sale, "", seq)
+                        )
+                    if new:
+                        events.append(
+                            self._event(
+                                K(new),
+                                True,
+                                claim,
+                                version,
+                                vendor,
+                                sale,
+                                _line_details(entry, new),
+                                seq,
+                            )
+                        )
+                    entry["x"] = new
+                    changed_buckets.add(name)
+        dispute = ""
+        if status is ClaimStatus.DISPUTED and (not within or doc["n"] > line_count):
+            currency = header.currency if header else ""
+            dispute = (
+                f"claim {claim} version {version}: claimed {claimed} {currency}, accrued "
+                f"{accrued}, difference {claimed - accrued}"
+                + (
+                    f"; {doc['n']} lines received, {line_count} announced"
+                    if doc["n"] > line_count
+                    else ""
+                )
+            )
+        if dispute != doc["dispute"]:
+            events.append(
+                self._event(K.DISPUTE, bool(dispute), claim, version, vendor, "", dispute, seq)
+            )
+            doc["dispute"] = dispute
+
+        settled = Decimal(doc["settled"])
+        target = claimed if status is ClaimStatus.MATCHED else ZERO
+        if target != settled and header is not None:
+            amount = target - settled
+            out.settlements.append(
+                Settlement(
+                    entry_id=settlement_id(claim, version, seq),
+                    claim_id=claim,
+                    version=version,
+                    vendor_id=vendor,
+                    agreement_id=header.agreement_id,
+                    period=header.period,
+                    kind=SettlementKind.SETTLEMENT
+                    if amount > 0
+                    else SettlementKind.SETTLEMENT_REVERSAL,
+                    amount=amount,
+                    currency=header.currency,
+                    settled_total=target,
+                    source_key=header.idempotency_key,
+                )
+            )
+            settled = target
+        summary = [status.value, str(accrued), failing, str(settled), doc["n"]]
+        before = [doc["status"], doc["accrued"], doc["failing"], doc["settled"], doc.get("rn")]
+        if summary != before or events:
+            doc.update(
+                status=status.value,
+                accrued=str(accrued),
+                failing=failing,
+                settled=str(settled),
+                rn=doc["n"],
+                seq=seq,
+            )
+            out.exceptions += events
+            out.results.append(
+                ClaimResult(
+                    claim,
+                    version,
+                    vendor,
+                    header.agreement_id if header else "",
+                    header.period if header else "",
+                    header.currency if header else "",
+                    claimed,
+                    accrued,
+                    status,
+                    line_count,
+                    doc["n"],
+                    dict(failing),
+                    settled,
+                    seq,
+                )
+            )
+            self.state.put(store.version_key(claim, version), doc)
+        for name in changed_buckets | flagged:
+            self.state.put(store.bucket_key(claim, version, name), buckets[name])
+
+    @staticmethod
+    def _event(
+        kind: K,
+        is_open: bool,
+        claim: str,
+        version: int,
+        vendor: str,
+        sale: str,
+        details: str,
+        seq: int,
+    ) -> ClaimException:
+        return ClaimException(
+            exception_id(kind, claim, version, sale),
+            kind,
+            is_open,
+            claim,
+            version,
+            vendor,
+            sale,
+            details,
+            seq,
+        )
+
+
+def _line_details(entry: dict[str, Any], kind: str) -> str:
+    return (
+        f"{kind}: sale {entry['t']} line {entry['l']} of {entry['d']}, SKU {entry['s']}, "
+        f"claimed qty {entry['q']}, amount {entry['a']}"
+    )

@@ -1,0 +1,75 @@
+"""The claims engine's key layout. Claims share the vendor's state table with the rebate
+engine (its prefixes are one letter, these start with ``c``), so a claim reads the accrual
+state of its agreement on the same partition.
+
+A claim version's lines are kept in buckets (the first three hex digits of the sale key):
+a line arriving rewrites one small bucket, not a 500,000-line document.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from streams.domain.state import KeyValueState
+
+SEP = "\x1f"
+BUCKET_DIGITS = 3
+
+
+def mark_key(idem: str) -> str:
+    return f"cm:{idem}"
+
+
+def claim_key(claim_id: str) -> str:
+    """The versions of a claim seen so far and the one in force (the highest)."""
+    return f"cv:{claim_id}"
+
+
+def version_key(claim_id: str, version: int) -> str:
+    return f"ch:{claim_id}{SEP}{version}"
+
+
+def bucket_of(sale_key: str) -> str:
+    return sale_key[:BUCKET_DIGITS]
+
+
+def bucket_key(claim_id: str, version: int, bucket: str) -> str:
+    return f"cb:{claim_id}{SEP}{version}{SEP}{bucket}"
+
+
+def claimers_key(sale_key: str) -> str:
+    """Every claim version with a line on this sale: how double claims are found."""
+    return f"cs:{sale_key}"
+
+
+def by_agreement_key(agreement_id: str) -> str:
+    """The claim versions of an agreement: re-evaluated when its accruals change."""
+    return f"ca:{agreement_id}"
+
+
+INDEX_KEY = "cx"  # every claim version of the partition: the sweep
+
+
+def new_version_doc() -> dict[str, Any]:
+    return {
+        "h": None,  # the header, as JSON, once it arrived
+        "n": 0,  # distinct lines received
+        "b": [],  # buckets holding its lines
+        "status": "incomplete",
+        "accrued": "0",
+        "failing": {},
+        "settled": "0",
+        "dispute": "",  # details of the open claim_dispute, '' if none
+        "seq": 0,
+    }
+
+
+def add_member(state: KeyValueState, key: str, member: list[Any]) -> bool:
+    """Add ``member`` to the list ``c`` of the document at ``key``; False if present."""
+    doc = state.get(key) or {"c": []}
+    if member in doc["c"]:
+        return False
+    doc["c"].append(member)
+    doc["c"].sort()
+    state.put(key, doc)
+    return True

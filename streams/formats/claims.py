@@ -1,0 +1,89 @@
+"""Claim files: the CSV layout (docs/claims.md, "The CSV file") and the tolerances.
+
+One file holds both kinds of row, told apart by the ``record`` column: ``header`` rows
+fill the header columns, ``line`` rows the line columns; the other kind's columns stay
+empty. Both carry ``claim_id``, ``version`` and ``vendor_id`` (the partition key).
+"""
+
+from __future__ import annotations
+
+from pydantic import ValidationError
+
+from streams.domain.claims.models import ClaimHeader, ClaimLine
+from streams.domain.claims.rules import Tolerances
+from streams.domain.models.parsing import split_record, validation_error
+from streams.errors import Category, RecordError, Stage
+from streams.settings import Settings
+
+COMMON = ("claim_id", "version", "vendor_id")
+HEADER_ONLY = ("agreement_id", "period", "claimed_amount", "currency", "line_count")
+LINE_ONLY = ("txn_id", "line_no", "sold_on", "sku", "qty", "amount")
+COLUMNS = ("record", *COMMON, *HEADER_ONLY, *LINE_ONLY)
+KINDS: dict[str, tuple[type[ClaimHeader] | type[ClaimLine], tuple[str, ...], tuple[str, ...]]] = {
+    "header": (ClaimHeader, HEADER_ONLY, LINE_ONLY),
+    "line": (ClaimLine, LINE_ONLY, HEADER_ONLY),
+}
+
+ClaimRecord = ClaimHeader | ClaimLine
+
+
+def tolerances(settings: Settings) -> Tolerances:
+    return Tolerances(
+        over_amount=settings.claim_over_tolerance_amount,
+        over_percent=settings.claim_over_tolerance_percent,
+        under_amount=settings.claim_under_tolerance_amount,
+        under_percent=settings.claim_under_tolerance_percent,
+    )
+
+
+def check_columns(columns: list[str], what: str) -> None:
+    unknown = [c for c in columns if c not in COLUMNS]
+    missing = [c for c in COLUMNS if c not in columns]
+    if unknown or missing:
+        parts = [f"unknown column(s) {', '.join(unknown)}"] if unknown else []
+        parts += [f"missing column(s) {', '.join(missing)}"] if missing else []
+        raise RecordError(
+            Category.SCHEMA_VIOLATION,
+            Stage.VALIDATE,
+            f"{what}: {'; '.join(parts)}",
+            field=(unknown or missing)[0],
+        )
+
+
+def parse_claim_row(columns: list[str], raw: bytes, what: str) -> ClaimRecord:
+    """One CSV row of a claim file: a validated header or line, or a RecordError naming
+    the row, the field and the value."""
+    check_columns(columns, what)
+    values = split_record(raw, what)
+    if len(values) != len(columns):
+        raise RecordError(
+            Category.PARSE_ERROR,
+            Stage.PARSE,
+            f"{what} has {len(values)} fields, the header has {len(columns)}",
+        )
+    row = {name: value.strip() for name, value in zip(columns, values, strict=True)}
+    kind = KINDS.get(row["record"])
+    if kind is None:
+        raise RecordError(
+            Category.SCHEMA_VIOLATION,
+            Stage.VALIDATE,
+            f"{what}: field record={row['record']!r}: must be 'header' or 'line'",
+            field="record",
+            value=row["record"],
+        )
+    model: type[ClaimHeader] | type[ClaimLine] = kind[0]
+    own, other = kind[1], kind[2]
+    filled = [c for c in other if row[c]]
+    if filled:
+        raise RecordError(
+            Category.SCHEMA_VIOLATION,
+            Stage.VALIDATE,
+            f"{what}: field {filled[0]}={row[filled[0]]!r}: must be empty on a {row['record']} row",
+            field=filled[0],
+            value=row[filled[0]],
+        )
+    data = {c: row[c] for c in (*COMMON, *own)}
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise validation_error(exc, data, what) from exc
