@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import io
 import json
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import fastavro
 import pytest
+from confluent_kafka import Message
 from typer.testing import CliRunner
 
 from streams.cli.main import app
@@ -24,6 +27,19 @@ pytestmark = pytest.mark.integration
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
+def read_until(
+    settings: Settings, name: str, done: Callable[[list[Message]], bool], timeout: float = 30
+) -> list[Message]:
+    """The topic's messages once ``done`` holds for them (a broker just started may still
+    be settling the new topics' metadata)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        messages = list(read_topic(settings, settings.topic(name)))
+        if done(messages) or time.monotonic() > deadline:
+            return messages
+        time.sleep(0.2)
+
+
 def test_outputs_name_a_schema_version_published_to_the_schemas_topic(
     isolated_settings: Settings,
 ) -> None:
@@ -36,17 +52,15 @@ def test_outputs_name_a_schema_version_published_to_the_schemas_topic(
     assert result.exit_code == 0, result.output
     assert "schema versions published" in " ".join(result.output.split())
 
-    published = {
-        m.key(): json.loads(m.value() or b"")
-        for m in read_topic(settings, settings.topic(t.SCHEMAS))
-    }
-    names = avro.schema_names()
-    assert {avro.fingerprint(name).hex().encode() for name in names} <= set(published)
+    wanted = {avro.fingerprint(name).hex().encode() for name in avro.schema_names()}
+    messages = read_until(settings, t.SCHEMAS, lambda ms: wanted <= {m.key() for m in ms})
+    published = {m.key(): json.loads(m.value() or b"") for m in messages}
+    assert wanted <= set(published)
     for key, schema in published.items():  # each keyed by its own fingerprint
         assert avro.fingerprint_of(fastavro.parse_schema(schema)).hex().encode() == key
 
     ingest_file(settings, EXAMPLES / "promotions.csv", "promotions")
-    (manifest,) = list(read_topic(settings, settings.topic(t.MANIFESTS)))
+    (manifest,) = read_until(settings, t.MANIFESTS, lambda ms: len(ms) > 0)
     value = manifest.value() or b""
     assert value[:2] == b"\xc3\x01"
     writer = fastavro.parse_schema(published[value[2:10].hex().encode()])
