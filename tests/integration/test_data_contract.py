@@ -12,7 +12,7 @@ from pathlib import Path
 
 import fastavro
 import pytest
-from confluent_kafka import Message
+from confluent_kafka import KafkaException, Message
 from typer.testing import CliRunner
 
 from streams.cli.main import app
@@ -30,11 +30,16 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 def read_until(
     settings: Settings, name: str, done: Callable[[list[Message]], bool], timeout: float = 30
 ) -> list[Message]:
-    """The topic's messages once ``done`` holds for them (a broker just started may still
-    be settling the new topics' metadata)."""
+    """The topic's messages once ``done`` holds for them: a broker just started may still
+    be settling the new topics' leaders and metadata."""
     deadline = time.monotonic() + timeout
     while True:
-        messages = list(read_topic(settings, settings.topic(name)))
+        try:
+            messages = list(read_topic(settings, settings.topic(name)))
+        except KafkaException:  # a leader not yet known to this client: ask again
+            if time.monotonic() > deadline:
+                raise
+            messages = []
         if done(messages) or time.monotonic() > deadline:
             return messages
         time.sleep(0.2)
