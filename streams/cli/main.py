@@ -57,8 +57,8 @@ def root(
         bootstrap_servers=bootstrap_servers, topic_prefix=topic_prefix, app_id=app_id, home=home
     )
     avro.write_bare(settings.avro_framing == "bare")
-    if settings.schema_registry_url:
-        avro.use_registry(SchemaRegistry(settings.schema_registry_url))
+    url = settings.schema_registry_url
+    avro.use_registry(SchemaRegistry(url) if url else None)
 
 
 app.add_typer(broker.app, name="broker")
