@@ -7,7 +7,8 @@ purpose), the sample trades and confirmations, the sample X12 orders and freight
 and the sample lab inventory manifests (CSV and Excel), drains the worker (a batch run:
 end of input closes every window), writes the ledger, matches, exceptions and audit CSVs
 and checks the ledger, the pairing, the three-way results and the inventory against the
-plain reference computations, reconciles the sample vendor claims in process
+plain reference computations, exports the acknowledgements sent for the sample X12 groups
+(one 997/999 per partner group, checked), reconciles the sample vendor claims in process
 (docs/claims.md) against theirs; then delivers the ledger, matches and exceptions to the
 local PostgreSQL and checks it against the topics.
 """
@@ -52,6 +53,7 @@ from streams.ops.threeway_report import (
 )
 from streams.settings import Settings
 from streams.tools.batch import drain
+from streams.tools.demo_acks import acks_report
 from streams.tools.demo_delivery import postgres_report
 from streams.tools.demo_inventory import ingest_manifests, inventory_report
 from streams.tools.references import (
@@ -223,6 +225,7 @@ def run(out_dir: Path) -> int:
     problems = differences(ledger, expected_totals([pos], [promotions]))
     problems += matching_report(settings, out_dir)
     problems += threeway_report(settings)
+    problems += acks_report(settings, EDI_FILES, out_dir, out)
     problems += inventory_report(settings, out)
     problems += claims_report(settings, out_dir)
     problems += postgres_report(base, settings, out)
@@ -233,9 +236,10 @@ def run(out_dir: Path) -> int:
         return 1
     out.print(
         f"[green]ledger equals the reference to the cent; the pairing, the three-way "
-        f"results and the lab inventory equal the references; PostgreSQL equals the topics; "
+        f"results and the lab inventory equal the references; one ack per partner group; "
+        f"PostgreSQL equals the topics; "
         f"every file reconciles.[/] CSVs in {out_dir}/ (ledger_totals, ledger_entries, "
-        f"matches, exceptions, audit); "
+        f"matches, exceptions, audit; acks/ as X12); "
         f"`recon dlq list` with RECON_TOPIC_PREFIX=demo shows the dead letters."
     )
     return 0
