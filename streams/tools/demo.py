@@ -32,7 +32,7 @@ from streams.errors import ReconError
 from streams.formats.claims import tolerances as claim_tolerances
 from streams.ingest.producer import ingest_file
 from streams.kafka.topics import create_topics, reset_app
-from streams.ops.audit import audit, write_audit
+from streams.ops.audit import FileAudit, audit, write_audit
 from streams.ops.claims import reconcile as reconcile_claims
 from streams.ops.claims import write_export as write_claims
 from streams.ops.ledger import read_ledger, write_export, write_totals
@@ -103,6 +103,9 @@ def matching_report(settings: Settings, out_dir: Path) -> list[str]:
 
 
 EDI_FILES = (EXAMPLES / "orders.edi", EXAMPLES / "freight.edi")
+# Invoice INV1001 of orders.edi sent again in a new interchange: a duplicate by its
+# business identity (docs/edi-controls.md), which must change no three-way result.
+RESENT_FILE = EXAMPLES / "resent-invoice.edi"
 RATES_FILE = EXAMPLES / "rates.csv"
 
 
@@ -124,6 +127,20 @@ def threeway_report(settings: Settings) -> list[str]:
         settings.freight_require_rate_table,
     )
     return check_against_reference(settings, EDI_FILES, tol, audit)
+
+
+def resent_report(rows: list[FileAudit]) -> list[str]:
+    """The resent invoice is a duplicate: counted, applied to nothing."""
+    row = next((r for r in rows if Path(r.source_file).name == RESENT_FILE.name), None)
+    if row is None:
+        return [f"{RESENT_FILE.name}: not in the audit"]
+    out.print(
+        f"resent invoice INV1001 ({RESENT_FILE.name}, a new interchange): "
+        f"{row.duplicate} duplicate, {row.applied} applied"
+    )
+    if row.read and row.duplicate == row.read:
+        return []
+    return [f"{RESENT_FILE.name}: {row.duplicate} of {row.read} sets duplicate, expected all"]
 
 
 def claims_report(settings: Settings, out_dir: Path) -> list[str]:
@@ -189,7 +206,7 @@ def run(out_dir: Path) -> int:
         out.print(
             ingest_file(settings, EXAMPLES / f"{kind}.csv", kind, progress=progress).summary()
         )
-    for path in EDI_FILES:
+    for path in (*EDI_FILES, RESENT_FILE):
         out.print(ingest_file(settings, path, "edi", progress=progress).summary())
     out.print(ingest_file(settings, RATES_FILE, "rates", progress=progress).summary())
     for result in ingest_manifests(settings):
@@ -225,7 +242,8 @@ def run(out_dir: Path) -> int:
     problems = differences(ledger, expected_totals([pos], [promotions]))
     problems += matching_report(settings, out_dir)
     problems += threeway_report(settings)
-    problems += acks_report(settings, EDI_FILES, out_dir, out)
+    problems += resent_report(rows)
+    problems += acks_report(settings, (*EDI_FILES, RESENT_FILE), out_dir, out)
     problems += inventory_report(settings, out)
     problems += claims_report(settings, out_dir)
     problems += postgres_report(base, settings, out)
@@ -236,7 +254,8 @@ def run(out_dir: Path) -> int:
         return 1
     out.print(
         f"[green]ledger equals the reference to the cent; the pairing, the three-way "
-        f"results and the lab inventory equal the references; one ack per partner group; "
+        f"results and the lab inventory equal the references; the resent invoice is a "
+        f"duplicate; one ack per partner group; "
         f"PostgreSQL equals the topics; "
         f"every file reconciles.[/] CSVs in {out_dir}/ (ledger_totals, ledger_entries, "
         f"matches, exceptions, audit; acks/ as X12); "
