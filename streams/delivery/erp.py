@@ -154,6 +154,10 @@ class ErpTarget:
     name = "erp"
     topics: tuple[str, ...] = (t.LEDGER,)
     stores_positions = False
+    # How its dead letters name an entry, the field holding its id, the endpoint, and the
+    # category of one whose retries ran out (the inventory API names its own).
+    entry_noun, id_field, endpoint = "ledger entry", "entry_id", "ERP"
+    exhausted_category = Category.TRANSIENT_EXHAUSTED
 
     def __init__(
         self,
@@ -288,11 +292,11 @@ class ErpTarget:
 
     def _exhausted(self, e: Entry, exc: Retryable) -> RecordError:
         return RecordError(
-            Category.TRANSIENT_EXHAUSTED,
+            self.exhausted_category,
             Stage.SINK,
-            f"ledger entry {e.entry_id} to ERP {self.url}: "
+            f"{self.entry_noun} {e.entry_id} to {self.endpoint} {self.url}: "
             f"{self.settings.erp_retries + 1} attempts failed, the last with {exc}",
-            field="entry_id",
+            field=self.id_field,
             value=e.entry_id,
         )
 
@@ -300,8 +304,8 @@ class ErpTarget:
         return RecordError(
             Category.TARGET_REJECTED,
             Stage.SINK,
-            f"ledger entry {e.entry_id}: ERP {self.url} refused it with HTTP "
+            f"{self.entry_noun} {e.entry_id}: {self.endpoint} {self.url} refused it with HTTP "
             f"{response.status_code}: {response.text[:RESPONSE_EXCERPT]}",
-            field="entry_id",
+            field=self.id_field,
             value=e.entry_id,
         )

@@ -24,13 +24,12 @@ from collections.abc import Callable
 from datetime import UTC
 from typing import Any
 
-import httpx
 import orjson
 
 from streams.delivery.breaker import Breaker
-from streams.delivery.erp import RESPONSE_EXCERPT, ErpTarget, Retryable
+from streams.delivery.erp import ErpTarget
 from streams.delivery.target import Entry
-from streams.errors import Category, ConfigError, RecordError, Stage
+from streams.errors import Category, ConfigError
 from streams.kafka import topics as t
 from streams.observability.metrics import Metrics
 from streams.settings import Settings
@@ -66,6 +65,8 @@ def chunk_sha256(lines: list[dict[str, Any]]) -> str:
 class InventoryApiTarget(ErpTarget):
     name = "inventory"
     topics: tuple[str, ...] = (t.INVENTORY_LEDGER,)
+    entry_noun, id_field, endpoint = "inventory event", "event_id", "the inventory API"
+    exhausted_category = Category.TRANSIENT_FAILURE
 
     def __init__(
         self,
@@ -83,23 +84,3 @@ class InventoryApiTarget(ErpTarget):
         lines = [inventory_line(e) for e in chunk]
         key = chunk_sha256(lines)
         return key, orjson.dumps({"chunk_sha256": key, "entries": lines})
-
-    def _exhausted(self, e: Entry, exc: Retryable) -> RecordError:
-        return RecordError(
-            Category.TRANSIENT_FAILURE,
-            Stage.SINK,
-            f"inventory event {e.entry_id} to {self.url}: "
-            f"{self.settings.erp_retries + 1} attempts failed, the last with {exc}",
-            field="event_id",
-            value=e.entry_id,
-        )
-
-    def _refused(self, e: Entry, response: httpx.Response) -> RecordError:
-        return RecordError(
-            Category.TARGET_REJECTED,
-            Stage.SINK,
-            f"inventory event {e.entry_id}: {self.url} refused it with HTTP "
-            f"{response.status_code}: {response.text[:RESPONSE_EXCERPT]}",
-            field="event_id",
-            value=e.entry_id,
-        )

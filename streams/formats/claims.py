@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from streams.domain.claims.models import ClaimHeader, ClaimLine
 from streams.domain.claims.rules import Tolerances
-from streams.domain.models.parsing import split_record, validation_error
+from streams.domain.models.parsing import require_columns, row_of, validation_error
 from streams.errors import Category, RecordError, Stage
 from streams.settings import Settings
 
@@ -36,32 +36,11 @@ def tolerances(settings: Settings) -> Tolerances:
     )
 
 
-def check_columns(columns: list[str], what: str) -> None:
-    unknown = [c for c in columns if c not in COLUMNS]
-    missing = [c for c in COLUMNS if c not in columns]
-    if unknown or missing:
-        parts = [f"unknown column(s) {', '.join(unknown)}"] if unknown else []
-        parts += [f"missing column(s) {', '.join(missing)}"] if missing else []
-        raise RecordError(
-            Category.SCHEMA_VIOLATION,
-            Stage.VALIDATE,
-            f"{what}: {'; '.join(parts)}",
-            field=(unknown or missing)[0],
-        )
-
-
 def parse_claim_row(columns: list[str], raw: bytes, what: str) -> ClaimRecord:
     """One CSV row of a claim file: a validated header or line, or a RecordError naming
     the row, the field and the value."""
-    check_columns(columns, what)
-    values = split_record(raw, what)
-    if len(values) != len(columns):
-        raise RecordError(
-            Category.PARSE_ERROR,
-            Stage.PARSE,
-            f"{what} has {len(values)} fields, the header has {len(columns)}",
-        )
-    row = {name: value.strip() for name, value in zip(columns, values, strict=True)}
+    require_columns(columns, COLUMNS, what)
+    row = row_of(columns, raw, what)
     kind = KINDS.get(row["record"])
     if kind is None:
         raise RecordError(

@@ -17,6 +17,7 @@ import orjson
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 from pydantic_core import PydanticCustomError
 
+from streams.domain.models.parsing import column_problem
 from streams.errors import Category, RecordError, Stage
 
 COLUMNS: tuple[str, ...] = (
@@ -164,17 +165,8 @@ def grant_prefix(grant_code: str) -> str:
 def check_columns(columns: list[str] | tuple[str, ...]) -> str | None:
     """What is wrong with a manifest's header row (unknown, missing or repeated columns),
     or None if it is exactly the manifest's columns in any order."""
-    unknown = [c for c in columns if c not in COLUMNS]
-    missing = [c for c in COLUMNS if c not in columns]
-    repeated = sorted({c for c in columns if columns.count(c) > 1})
-    parts = []
-    if unknown:
-        parts.append(f"unknown column(s) {', '.join(unknown)}")
-    if missing:
-        parts.append(f"missing column(s) {', '.join(missing)}")
-    if repeated:
-        parts.append(f"repeated column(s) {', '.join(repeated)}")
-    return "; ".join(parts) or None
+    problem = column_problem(columns, COLUMNS)
+    return None if problem is None else problem[0]
 
 
 def validate_row(
@@ -182,14 +174,13 @@ def validate_row(
 ) -> InventoryRow:
     """Validate one manifest row given its file's header ``columns``; a RecordError
     (``schema_violation``) names every failing field with its value and rule."""
-    problem = check_columns(columns)
+    problem = column_problem(columns, COLUMNS)
     if problem is not None:
-        first = next(iter(c for c in columns if c not in COLUMNS), None)
         raise RecordError(
             Category.SCHEMA_VIOLATION,
             Stage.VALIDATE,
-            f"{what}: the manifest's header is not {', '.join(COLUMNS)}: {problem}",
-            field=first or next(c for c in COLUMNS if c not in columns),
+            f"{what}: the manifest's header is not {', '.join(COLUMNS)}: {problem[0]}",
+            field=problem[1],
         )
     if len(values) != len(columns):
         raise RecordError(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Sequence
 from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -49,23 +50,37 @@ def parse_columns(header: str) -> list[str]:
     return [c.strip() for c in split_record(header.encode("utf-8"), "the header row")]
 
 
-def to_model(model: type[M], columns: list[str], raw: bytes, what: str) -> M:
-    """Validate one CSV record against ``model`` (whose fields are the expected columns)."""
-    expected = list(model.model_fields)
+def column_problem(columns: Sequence[str], expected: Sequence[str]) -> tuple[str, str] | None:
+    """What is wrong with a header row against the ``expected`` columns (unknown, missing or
+    repeated ones, any order accepted) and the first column at fault; None if nothing."""
     unknown = [c for c in columns if c not in expected]
     missing = [c for c in expected if c not in columns]
-    if unknown or missing:
-        parts = []
-        if unknown:
-            parts.append(f"unknown column(s) {', '.join(unknown)}")
-        if missing:
-            parts.append(f"missing column(s) {', '.join(missing)}")
+    repeated = sorted({c for c in columns if columns.count(c) > 1})
+    parts = []
+    if unknown:
+        parts.append(f"unknown column(s) {', '.join(unknown)}")
+    if missing:
+        parts.append(f"missing column(s) {', '.join(missing)}")
+    if repeated:
+        parts.append(f"repeated column(s) {', '.join(repeated)}")
+    if not parts:
+        return None
+    return "; ".join(parts), (unknown or missing or repeated)[0]
+
+
+def require_columns(columns: Sequence[str], expected: Sequence[str], what: str) -> None:
+    """A schema violation naming the first column at fault if ``columns`` are not exactly
+    the ``expected`` ones."""
+    problem = column_problem(columns, expected)
+    if problem is not None:
         raise RecordError(
-            Category.SCHEMA_VIOLATION,
-            Stage.VALIDATE,
-            f"{what}: {'; '.join(parts)}",
-            field=(unknown or missing)[0],
+            Category.SCHEMA_VIOLATION, Stage.VALIDATE, f"{what}: {problem[0]}", field=problem[1]
         )
+
+
+def row_of(columns: Sequence[str], raw: bytes, what: str) -> dict[str, str]:
+    """The record's fields by column name, trimmed; a parse error if it has more or fewer
+    fields than the header."""
     values = split_record(raw, what)
     if len(values) != len(columns):
         raise RecordError(
@@ -73,7 +88,13 @@ def to_model(model: type[M], columns: list[str], raw: bytes, what: str) -> M:
             Stage.PARSE,
             f"{what} has {len(values)} fields, the header has {len(columns)}",
         )
-    data = {name: value.strip() for name, value in zip(columns, values, strict=True)}
+    return {name: value.strip() for name, value in zip(columns, values, strict=True)}
+
+
+def to_model(model: type[M], columns: list[str], raw: bytes, what: str) -> M:
+    """Validate one CSV record against ``model`` (whose fields are the expected columns)."""
+    require_columns(columns, list(model.model_fields), what)
+    data = row_of(columns, raw, what)
     try:
         return model.model_validate(data)
     except ValidationError as exc:
