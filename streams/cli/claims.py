@@ -12,6 +12,7 @@ from streams.cli.common import reports_errors, settings_from
 from streams.formats.claims import tolerances
 from streams.formats.x12.claims import interchange
 from streams.ops.claims import reconcile, write_export
+from streams.ops.claims_export import read_claims
 
 app = typer.Typer(help="Vendor rebate claims against accruals.", no_args_is_help=True)
 
@@ -51,3 +52,21 @@ def reconcile_cmd(
         typer.echo(f"bad record: {error}", err=True)
     if result.errors and strict:
         raise typer.Exit(1)
+
+
+@app.command("export")
+@reports_errors
+def export_cmd(
+    ctx: typer.Context,
+    out: Annotated[Path | None, typer.Option("--out", help="Write the table as CSV.")] = None,
+) -> None:
+    """The claims as the worker decided them, read from the claim results topic: one row
+    per claim version, the columns of `recon claims reconcile`."""
+    view = read_claims(settings_from(ctx))
+    results = view.sorted_results()
+    if out is None:
+        write_export(results, sys.stdout)
+        return
+    with out.open("w", encoding="utf-8") as f:
+        write_export(results, f)
+    typer.echo(f"{len(results)} claim versions -> {out}", err=True)

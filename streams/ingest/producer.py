@@ -52,6 +52,7 @@ from streams.kafka.topics import (
     DLQ,
     MANIFESTS,
     OUTCOMES,
+    RAW_CLAIMS,
     RAW_CONFIRMATIONS,
     RAW_EDI,
     RAW_INVENTORY,
@@ -66,7 +67,9 @@ from streams.settings import Settings
 
 __all__ = ["IngestError", "IngestResult", "ingest_file"]
 
-Kind = Literal["pos", "promotions", "trades", "confirmations", "edi", "rates", "inventory"]
+Kind = Literal[
+    "pos", "promotions", "trades", "confirmations", "edi", "rates", "inventory", "claims"
+]
 # kind -> (logical topic, recon-format header value, the co-partitioned logical topic)
 FORMATS: dict[str, tuple[str, str, str]] = {
     "pos": (RAW_POS, "pos-csv", RAW_PROMOTIONS),
@@ -76,9 +79,10 @@ FORMATS: dict[str, tuple[str, str, str]] = {
     "edi": (RAW_EDI, EDI_FORMAT, RAW_EDI),  # X12: one record per transaction set
     "rates": (RAW_RATES, "rates-csv", RAW_EDI),  # a carrier's rows meet its 210s
     "inventory": (RAW_INVENTORY, "inventory-csv", RAW_INVENTORY),  # keyed by asset
+    "claims": (RAW_CLAIMS, "claims-csv", RAW_POS),  # keyed by vendor, meets its accruals
 }
 XLSX_FORMAT = "inventory-xlsx"  # an Excel manifest: its rows published as CSV records
-CHUNKED = frozenset({"pos"})  # kinds published in chunks (streams.formats.chunks)
+CHUNKED = frozenset({"pos", "claims"})  # kinds published in chunks (streams.formats.chunks)
 PROGRESS_EVERY = 5000
 
 

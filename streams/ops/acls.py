@@ -47,6 +47,7 @@ RAW = (
     t.RAW_EDI,
     t.RAW_RATES,
     t.RAW_INVENTORY,
+    t.RAW_CLAIMS,
 )
 INTERNAL = (t.MATCH_RECORDS, t.MATCH_INPUT, t.THREEWAY_INPUT)
 # Written by the worker's agents and relay.
@@ -61,6 +62,8 @@ WORKER_OUTPUTS = (
     t.RATES,
     t.INVENTORY,
     t.INVENTORY_LEDGER,
+    t.CLAIM_RESULTS,
+    t.CLAIM_RESPONSES,
     *INTERNAL,
 )
 # The union of the targets' topics.
