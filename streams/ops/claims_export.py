@@ -23,6 +23,7 @@ from streams.domain.claims.outbox import (
     settlement_from_doc,
 )
 from streams.domain.claims.results import ClaimException, ClaimResult, Settlement
+from streams.formats import avro
 from streams.kafka import topics as t
 from streams.kafka.read import read_topic
 from streams.settings import Settings
@@ -78,6 +79,56 @@ def fold(docs: Iterable[dict[str, Any]]) -> ClaimsView:
     return view
 
 
+SETTLEMENT_KINDS = frozenset({"settlement", "settlement_reversal"})
+
+
+def settlement_doc_of(entry: dict[str, Any]) -> dict[str, Any]:
+    """A ledger entry of a claim settlement, as the outbox held it."""
+    claim, version = entry["source_file"].removeprefix("claim ").rsplit(" version ", 1)
+    return {
+        "type": SETTLEMENT,
+        "entry_id": entry["entry_id"],
+        "claim_id": claim,
+        "version": int(version),
+        "vendor_id": entry["vendor_id"],
+        "agreement_id": entry["agreement_id"],
+        "period": entry["period"],
+        "kind": entry["kind"],
+        "amount": str(entry["amount"]),
+        "currency": entry["currency"],
+        "settled_total": str(entry["posted_total"]),
+        "source_key": entry["source_key"],
+    }
+
+
+def exception_doc_of(event: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": EXCEPTION,
+        "exception_id": event["exception_id"],
+        "kind": event["kind"],
+        "open": event["status"] == "open",
+        "claim_id": event["record_id"],
+        "version": event["version"],
+        "vendor_id": event["seller"],
+        "sale_key": event["product"],
+        "details": event["details"],
+        "seq": event["seq"],
+    }
+
+
 def read_claims(settings: Settings) -> ClaimsView:
-    messages = read_topic(settings, settings.topic(t.CLAIM_RESULTS))
-    return fold(json.loads(value) for m in messages if (value := m.value()))
+    """Results from the claim results topic, exception events from the exceptions topic
+    and settlement entries from the ledger."""
+    view = ClaimsView()
+    for m in read_topic(settings, settings.topic(t.CLAIM_RESULTS)):
+        if value := m.value():
+            view.add(json.loads(value))
+    for m in read_topic(settings, settings.topic(t.EXCEPTIONS)):
+        event = avro.decode("match_exception", m.value() or b"")
+        if event["record_type"] == "claim":
+            view.add(exception_doc_of(event))
+    for m in read_topic(settings, settings.topic(t.LEDGER)):
+        entry = avro.decode("ledger_entry", m.value() or b"")
+        if entry["kind"] in SETTLEMENT_KINDS:
+            view.add(settlement_doc_of(entry))
+    return view
