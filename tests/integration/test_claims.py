@@ -65,8 +65,10 @@ def test_sample_claims_end_to_end_and_replay(isolated_settings: Settings) -> Non
     again = read_claims(settings)
     assert table(again.sorted_results()) == table(expected.results)
     assert set(again.settlements) == entries
-    assert sum(s.amount for s in again.settlements.values()) == sum(
-        r.settled for r in expected.results
-    ) != Decimal(0)
+    assert (
+        sum(s.amount for s in again.settlements.values())
+        == sum(r.settled for r in expected.results)
+        != Decimal(0)
+    )
     replayed = [r for r in audit(settings) if r.source_file == "claims.csv"]
     assert sum(r.duplicate for r in replayed) == 15
