@@ -25,6 +25,9 @@ KINDS: dict[str, tuple[type[ClaimHeader] | type[ClaimLine], tuple[str, ...], tup
 }
 
 ClaimRecord = ClaimHeader | ClaimLine
+# The row ingest publishes for an 844 it cannot read: ``claim_id`` holds the fault's
+# category, ``agreement_id`` its message (streams/formats/claims_x12_source.py).
+FAULT = "x12-fault"
 
 
 def tolerances(settings: Settings) -> Tolerances:
@@ -62,6 +65,12 @@ def parse_claim_row(columns: list[str], raw: bytes, what: str) -> ClaimRecord:
             f"{what} has {len(values)} fields, the header has {len(columns)}",
         )
     row = {name: value.strip() for name, value in zip(columns, values, strict=True)}
+    if row["record"] == FAULT:
+        try:
+            category = Category(row["claim_id"])
+        except ValueError:
+            category = Category.SCHEMA_VIOLATION
+        raise RecordError(category, Stage.PARSE, f"{what}: {row['agreement_id']}")
     kind = KINDS.get(row["record"])
     if kind is None:
         raise RecordError(
