@@ -26,6 +26,7 @@ from streams.domain.claims.results import ClaimException, ClaimResult, Settlemen
 from streams.formats import avro
 from streams.kafka import topics as t
 from streams.kafka.read import read_topic
+from streams.relay.claims import CLAIM_HEADER
 from streams.settings import Settings
 
 Version = tuple[str, int]
@@ -132,3 +133,16 @@ def read_claims(settings: Settings) -> ClaimsView:
         if entry["kind"] in SETTLEMENT_KINDS:
             view.add(settlement_doc_of(entry))
     return view
+
+
+def read_responses(settings: Settings) -> dict[str, bytes]:
+    """The latest 849 interchange of each claim version (``claim_id:version``) that came as
+    an 844: a version is answered again each time its decision changes, and keyed by
+    vendor, so its 849s are in order on one partition."""
+    latest: dict[str, bytes] = {}
+    for m in read_topic(settings, settings.topic(t.CLAIM_RESPONSES)):
+        headers = dict(m.headers() or [])
+        claim = headers.get(CLAIM_HEADER)
+        if claim is not None and (value := m.value()):
+            latest[claim.decode() if isinstance(claim, bytes) else claim] = value
+    return dict(sorted(latest.items()))

@@ -5,6 +5,8 @@ becomes one message (docs/claims.md, "Runtime").
   reader keeps the highest ``seq`` of each version;
 - exception events: ``match_exception`` records on the exceptions topic (record type
   ``claim``), keyed by exception id, folded by ``seq`` like every exception;
+- 849 responses (a claim version that came as an 844, each time it is decided anew): one
+  X12 interchange on the claim responses topic, keyed by vendor; the latest counts;
 - settlement entries: ``ledger_entry`` records on the ledger topic (debit
   ``vendor_payable``, credit ``rebate_receivable``), keyed by agreement and period.
 
@@ -21,11 +23,12 @@ from typing import Any
 
 from confluent_kafka import Message
 
-from streams.domain.claims.outbox import EXCEPTION, OUTBOX_PREFIX, RESULT, SETTLEMENT
+from streams.domain.claims.outbox import EXCEPTION, OUTBOX_PREFIX, RESPONSE, RESULT, SETTLEMENT
 from streams.domain.claims.results import SETTLEMENT_CREDIT, SETTLEMENT_DEBIT
 from streams.domain.models.keys import digest
 from streams.domain.state import decode
 from streams.formats import avro
+from streams.formats.x12.claims import interchange
 from streams.kafka import topics as t
 from streams.relay.ledger import message_time
 from streams.relay.matching import EVENT_ID_HEADER
@@ -33,6 +36,7 @@ from streams.relay.publish import Publish, RelayHandler
 from streams.settings import Settings
 
 TYPE_HEADER = "recon-claim-record"
+CLAIM_HEADER = "recon-claim"  # claim_id:version of an 849
 ZERO = "0"
 
 
@@ -103,6 +107,15 @@ def publish_of(settings: Settings, doc: dict[str, Any], created: datetime) -> Pu
         ]
         value = exception_record(doc, created)
         return Publish(settings.topic(t.EXCEPTIONS), doc["exception_id"].encode(), value, headers)
+    if kind == RESPONSE:
+        control = int(doc["seq"]) % 1_000_000_000 or 1
+        value = interchange([doc["segments"]], receiver=doc["vendor_id"][:15], control=control)
+        key = doc["vendor_id"].encode()
+        headers = [
+            (TYPE_HEADER, b"claim_849"),
+            (CLAIM_HEADER, f"{doc['claim_id']}:{doc['version']}".encode()),
+        ]
+        return Publish(settings.topic(t.CLAIM_RESPONSES), key, value, headers)
     assert kind == RESULT, kind
     body = json.dumps(doc, separators=(",", ":"), sort_keys=True).encode()
     key = f"{doc['claim_id']}:{doc['version']}".encode()

@@ -10,12 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from streams.formats.claims import tolerances
+from streams.domain.claims.models import ClaimHeader, ClaimLine
+from streams.formats.claims import parse_claim_row, tolerances
+from streams.formats.x12 import X12Reader
+from streams.formats.x12.claims import Claim844, interchange, read_849, write_844
 from streams.ingest.producer import ingest_file
 from streams.kafka.topics import create_topics
 from streams.ops.audit import audit
 from streams.ops.claims import reconcile, write_export
-from streams.ops.claims_export import read_claims
+from streams.ops.claims_export import read_claims, read_responses
 from streams.ops.dlq import dlq_records
 from streams.settings import Settings
 from streams.tools.batch import drain
@@ -32,11 +35,26 @@ def table(results: list) -> str:  # type: ignore[type-arg]
     return out.getvalue()
 
 
-def test_sample_claims_end_to_end_and_replay(isolated_settings: Settings) -> None:
+def split_claims(tmp_path: Path) -> tuple[Path, Path]:
+    """The sample claims as a CSV without INITECH's claim, and that claim as an 844."""
+    header, *rows = CLAIMS.read_text().splitlines()
+    ours = [r for r in rows if ",INITECH," in r]
+    csv_file, edi = tmp_path / "claims.csv", tmp_path / "initech.edi"
+    csv_file.write_text("\n".join([header, *(r for r in rows if r not in ours)]) + "\n")
+    parsed = [parse_claim_row(header.split(","), r.encode(), "x") for r in ours]
+    head = next(r for r in parsed if isinstance(r, ClaimHeader))
+    lines = [r for r in parsed if isinstance(r, ClaimLine)]
+    edi.write_bytes(interchange([write_844(Claim844(head, lines), "0001")]))
+    return csv_file, edi
+
+
+def test_sample_claims_end_to_end_and_replay(isolated_settings: Settings, tmp_path: Path) -> None:
     settings = isolated_settings
     create_topics(settings)
+    claims_csv, claims_844 = split_claims(tmp_path)
     # Claims first: they wait for their sales and agreements, and follow them.
-    ingest_file(settings, CLAIMS, "claims")
+    ingest_file(settings, claims_csv, "claims")
+    ingest_file(settings, claims_844, "claims")
     ingest_file(settings, POS, "pos")
     ingest_file(settings, PROMOTIONS, "promotions")
     drain(settings)
@@ -52,8 +70,19 @@ def test_sample_claims_end_to_end_and_replay(isolated_settings: Settings) -> Non
     }
     kinds = {e.kind.value for e in view.open_exceptions()}
     assert {"claim_dispute", "claim_line_unknown_sale", "claim_line_double_claimed"} <= kinds
-    claims_audit = next(r for r in audit(settings) if r.source_file == "claims.csv")
-    assert (claims_audit.read, claims_audit.applied, claims_audit.dead_lettered) == (16, 15, 1)
+    files = {r.source_file: r for r in audit(settings)}
+    assert (files["claims.csv"].read, files["claims.csv"].applied) == (12, 11)
+    assert files["claims.csv"].dead_lettered == 1
+    assert (files["initech.edi"].read, files["initech.edi"].applied) == (4, 4)
+    # The 844 is answered by an 849 with its status and each line's verdict.
+    (response,) = read_responses(settings).values()
+    (ts,) = list(X12Reader(io.BytesIO(response)))
+    answer = read_849(ts)  # type: ignore[arg-type]
+    initech = next(r for r in expected.results if r.claim_id == "CLM-200")
+    assert (answer.claim_id, answer.status) == ("CLM-200", initech.status.value)
+    assert sorted(v.kind for v in answer.lines) == sorted(
+        ["", "claim_line_over_quantity", "claim_line_unknown_sale"]
+    )
     assert [r["category"] for r in dlq_records(settings) if "claims" in r["source_file"]] == [
         "invalid_value"
     ]
@@ -71,4 +100,4 @@ def test_sample_claims_end_to_end_and_replay(isolated_settings: Settings) -> Non
         != Decimal(0)
     )
     replayed = [r for r in audit(settings) if r.source_file == "claims.csv"]
-    assert sum(r.duplicate for r in replayed) == 15
+    assert sum(r.duplicate for r in replayed) == 15  # INITECH's rows were applied as an 844

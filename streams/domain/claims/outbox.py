@@ -24,7 +24,7 @@ from streams.domain.claims.store import SEP
 from streams.domain.state import KeyValueState
 
 OUTBOX_PREFIX = "co:"
-RESULT, EXCEPTION, SETTLEMENT = "result", "exception", "settlement"
+RESULT, EXCEPTION, SETTLEMENT, RESPONSE = "result", "exception", "settlement", "response"
 
 
 def outbox_key(claim_id: str, version: int) -> str:
@@ -146,12 +146,12 @@ def outbox_entries(out: ClaimsOutput) -> dict[str, list[dict[str, Any]]]:
     return rows
 
 
-def stage(state: KeyValueState, out: ClaimsOutput) -> int:
-    """Write ``out`` into the outbox rows; returns how many entries. The rows are written
-    without reading them: a row's previous entries were relayed from its previous write
-    (write-behind state merges two writes of one batch, ``merge_outbox``)."""
+def stage(state: KeyValueState, rows: dict[str, list[dict[str, Any]]]) -> int:
+    """Write the outbox ``rows`` (``outbox_entries``); returns how many entries. The rows
+    are written without reading them: a row's previous entries were relayed from its
+    previous write (write-behind state merges two writes of one batch, ``merge_outbox``)."""
     n = 0
-    for key, entries in outbox_entries(out).items():
+    for key, entries in rows.items():
         state.put(key, {"out": entries})
         n += len(entries)
     return n

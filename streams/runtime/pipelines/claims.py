@@ -15,23 +15,30 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
 
 import faust
 from faust.streams import current_event
 from faust.types import TopicT
 
 from streams.domain.accrual.postings import Posting
-from streams.domain.claims import outbox
+from streams.domain.claims import outbox, store
 from streams.domain.claims.engine import ClaimsEngine
 from streams.domain.claims.facts import RebateStateFacts
 from streams.domain.claims.models import ClaimHeader, ClaimLine
-from streams.domain.claims.rules import Tolerances
+from streams.domain.claims.results import ClaimResult
+from streams.domain.claims.rules import ClaimStatus, Tolerances
+from streams.domain.claims.store import SEP
 from streams.domain.matching.messages import Tick
+from streams.domain.models.outcome import Outcome
 from streams.errors import RecordError
 from streams.formats import ticks
 from streams.formats.chunks import Chunk
 from streams.formats.claims import parse_claim_row
+from streams.formats.claims_x12_source import CLAIMS_X12_FORMAT
 from streams.formats.records import Source
+from streams.formats.x12.claims import LineVerdict, write_849
 from streams.observability.metrics import Metrics
 from streams.runtime.decisions import Decision
 from streams.runtime.sequence import RecordProcessor
@@ -105,11 +112,18 @@ class ClaimsProcessor(RecordProcessor):
     def _row(self, src: Source) -> ClaimHeader | ClaimLine:
         return parse_claim_row(self.columns(src), src.value, self.what(src))
 
+    def _header(self, engine: ClaimsEngine, row: ClaimHeader, src: Source) -> Decision:
+        outcome = engine.apply_header(row, src.correlation_id)
+        if outcome is Outcome.APPLIED and src.record_format == CLAIMS_X12_FORMAT:
+            # it came as an 844: each decided result of the version is answered by an 849
+            self.state.put(response_key(row.claim_id, row.version), {"849": True})
+        return Decision(outcome, row.idempotency_key)
+
     def decide(self, src: Source) -> Decision:
         row = self._row(src)
         engine = self.engines.of(src.partition)
         if isinstance(row, ClaimHeader):
-            return Decision(engine.apply_header(row, src.correlation_id), row.idempotency_key)
+            return self._header(engine, row, src)
         [outcome] = engine.apply_lines([(row, src.correlation_id)])
         return Decision(outcome, row.idempotency_key)
 
@@ -127,8 +141,7 @@ class ClaimsProcessor(RecordProcessor):
                 results.append(err)
                 continue
             if isinstance(row, ClaimHeader):
-                outcome = engine.apply_header(row, src.correlation_id)
-                results.append(Decision(outcome, row.idempotency_key))
+                results.append(self._header(engine, row, src))
             else:
                 results.append(None)
                 lines.append((i, row, src.correlation_id))
@@ -143,10 +156,39 @@ class ClaimsProcessor(RecordProcessor):
 
     def write_state(self) -> None:
         engine = self.engines.of(current_partition())
-        written = outbox.stage(self.state, engine.settle())
+        out = engine.settle()
+        rows = outbox.outbox_entries(out)
+        for r in out.results:
+            response = self._response(r)
+            if response is not None:
+                rows.setdefault(outbox.outbox_key(r.claim_id, r.version), []).append(response)
+        written = outbox.stage(self.state, rows)
         self.metrics.state_writes.labels(self.agent).inc(self.state.flush())
         if written:
             log.debug("claims: %d outbox entries", written)
+
+    def _response(self, r: ClaimResult) -> dict[str, Any] | None:
+        """The 849 answering a decided result of a version that came as an 844."""
+        if r.status not in (ClaimStatus.MATCHED, ClaimStatus.DISPUTED):
+            return None
+        if self.state.get(response_key(r.claim_id, r.version)) is None:
+            return None
+        lines = store.lines_in_sale_order(self.state, r.claim_id, r.version)
+        on = datetime.now(UTC).strftime("%Y%m%d")
+        segments = write_849(r, [LineVerdict(*line) for line in lines], f"{r.seq:04d}", on)
+        return {
+            "type": outbox.RESPONSE,
+            "claim_id": r.claim_id,
+            "version": r.version,
+            "vendor_id": r.vendor_id,
+            "seq": r.seq,
+            "segments": segments,
+        }
+
+
+def response_key(claim_id: str, version: int) -> str:
+    """Present when the claim version came as an 844 (so it is answered by 849s)."""
+    return f"cr:{claim_id}{SEP}{version}"
 
 
 def claim_ticks(

@@ -117,7 +117,7 @@ def test_two_writes_of_one_outbox_row_in_a_batch_keep_both_entries() -> None:
     result = sample().results[0]
     state = Batched(merge_outbox)
     once = ClaimsOutput(results=[result])
-    assert outbox.stage(state, once) == 1
-    outbox.stage(state, once)
+    assert outbox.stage(state, outbox.outbox_entries(once)) == 1
+    outbox.stage(state, outbox.outbox_entries(once))
     row = state.get(outbox.outbox_key(result.claim_id, result.version))
     assert row is not None and row["out"] == 2 * [outbox.result_doc(result)]
