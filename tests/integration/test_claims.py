@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from streams.domain.claims.models import ClaimHeader, ClaimLine
+from streams.formats.chunks import line_correlation_id
 from streams.formats.claims import parse_claim_row, tolerances
 from streams.formats.x12 import X12Reader
 from streams.formats.x12.claims import Claim844, interchange, read_849, write_844
@@ -20,6 +21,7 @@ from streams.ops.audit import audit
 from streams.ops.claims import reconcile, write_export
 from streams.ops.claims_export import read_claims, read_responses
 from streams.ops.dlq import dlq_records
+from streams.ops.trace import trace
 from streams.settings import Settings
 from streams.tools.batch import drain
 
@@ -53,7 +55,7 @@ def test_sample_claims_end_to_end_and_replay(isolated_settings: Settings, tmp_pa
     create_topics(settings)
     claims_csv, claims_844 = split_claims(tmp_path)
     # Claims first: they wait for their sales and agreements, and follow them.
-    ingest_file(settings, claims_csv, "claims")
+    run = ingest_file(settings, claims_csv, "claims").run_id
     ingest_file(settings, claims_844, "claims")
     ingest_file(settings, POS, "pos")
     ingest_file(settings, PROMOTIONS, "promotions")
@@ -86,6 +88,9 @@ def test_sample_claims_end_to_end_and_replay(isolated_settings: Settings, tmp_pa
     assert sorted(v.kind for v in answer.lines) == sorted(
         ["", "claim_line_over_quantity", "claim_line_unknown_sale"]
     )
+    # `recon trace` of a claim row: read, then decided
+    hops = trace(settings, line_correlation_id(run, 2))
+    assert [h.stage for h in hops][:2] == ["raw", "outcome"]
     assert [r["category"] for r in dlq_records(settings) if "claims" in r["source_file"]] == [
         "invalid_value"
     ] * 2
