@@ -1,5 +1,6 @@
-"""Relay handler of the claims outbox rows (``co:`` keys of the rebate state): each entry
-becomes one message (docs/claims.md, "Runtime").
+"""Relay handler of the claims outbox (``out`` of the ``ch:`` version documents of the
+rebate state, ``streams/domain/claims/outbox.py``): each entry becomes one message
+(docs/claims.md, "Runtime").
 
 - results: canonical JSON on the claim results topic, keyed by ``claim_id:version``; a
   reader keeps the highest ``seq`` of each version;

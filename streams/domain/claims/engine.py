@@ -62,7 +62,13 @@ class ClaimsEngine:
         return True
 
     def _doc(self, claim_id: str, version: int) -> dict[str, Any]:
-        return self.state.get(store.version_key(claim_id, version)) or store.new_version_doc()
+        doc = self.state.get(store.version_key(claim_id, version))
+        if doc is None:
+            return store.new_version_doc()
+        # the outputs staged with its last write (``outbox.stage``) were relayed from that
+        # write: the next write of the document must not carry them again
+        doc.pop(store.OUT, None)
+        return doc
 
     def _see(self, claim_id: str, version: int) -> None:
         """Record that ``version`` of a claim exists; a higher one supersedes the others."""

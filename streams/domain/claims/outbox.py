@@ -1,10 +1,13 @@
 """What the claims engine's output looks like in the state outbox, and back.
 
 After an evaluation the runtime writes a claim version's results, exception events and
-settlement entries into the outbox row of that version (``co:`` keys, written only with
-new output, never read back by the engine); the relay publishes each entry from the
-table's changelog (docs/claims.md, "Runtime"). Entries are plain JSON, money as text, so a
-re-relayed entry always encodes to the same bytes.
+settlement entries into that version's own document (``ch:`` keys, field ``out``), the
+accruals' posting-row pattern: the outputs become durable in the same write as the state
+that produced them (the settled total, the write sequence their ids derive from), so a
+crash can lose neither without the other. The relay publishes each entry from the table's
+changelog (docs/claims.md, "Runtime"); the engine drops ``out`` when it next reads the
+document. Entries are plain JSON, money as text, so a re-relayed entry always encodes to
+the same bytes.
 """
 
 from __future__ import annotations
@@ -20,15 +23,15 @@ from streams.domain.claims.results import (
     SettlementKind,
 )
 from streams.domain.claims.rules import ClaimExceptionKind, ClaimStatus
-from streams.domain.claims.store import SEP
+from streams.domain.claims.store import OUT, new_version_doc, version_key
 from streams.domain.state import KeyValueState
 
-OUTBOX_PREFIX = "co:"
+OUTBOX_PREFIX = "ch:"  # the version documents (``store.version_key``)
 RESULT, EXCEPTION, SETTLEMENT, RESPONSE = "result", "exception", "settlement", "response"
 
 
 def outbox_key(claim_id: str, version: int) -> str:
-    return f"{OUTBOX_PREFIX}{claim_id}{SEP}{version}"
+    return version_key(claim_id, version)
 
 
 def result_doc(r: ClaimResult) -> dict[str, Any]:
@@ -147,11 +150,13 @@ def outbox_entries(out: ClaimsOutput) -> dict[str, list[dict[str, Any]]]:
 
 
 def stage(state: KeyValueState, rows: dict[str, list[dict[str, Any]]]) -> int:
-    """Write the outbox ``rows`` (``outbox_entries``); returns how many entries. The rows
-    are written without reading them: a row's previous entries were relayed from its
-    previous write (write-behind state merges two writes of one batch, ``merge_outbox``)."""
+    """Write the outbox ``rows`` (``outbox_entries``) into their version documents;
+    returns how many entries. Write-behind state merges two writes of one document in a
+    batch so that both writes' entries are kept (``merge_outbox``)."""
     n = 0
     for key, entries in rows.items():
-        state.put(key, {"out": entries})
+        doc = state.get(key) or new_version_doc()
+        doc[OUT] = entries
+        state.put(key, doc)
         n += len(entries)
     return n

@@ -48,6 +48,8 @@ def by_agreement_key(agreement_id: str) -> str:
 
 
 INDEX_KEY = "cx"  # every claim version of the partition: the sweep
+# The outputs of a version's last evaluation, in its own document (``outbox.py``).
+OUT = "out"
 
 
 def new_version_doc() -> dict[str, Any]:

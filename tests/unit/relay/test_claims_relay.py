@@ -12,8 +12,12 @@ import pytest
 
 from streams.domain.accrual.postings import merge_outbox
 from streams.domain.claims import outbox
+from streams.domain.claims.engine import ClaimsEngine
+from streams.domain.claims.facts import RebateStateFacts
+from streams.domain.claims.models import ClaimHeader
 from streams.domain.claims.results import ClaimsOutput
-from streams.domain.state import BatchedState, encode
+from streams.domain.claims.rules import Tolerances
+from streams.domain.state import BatchedState, DictState, encode
 from streams.formats import avro
 from streams.formats.claims import tolerances
 from streams.kafka import topics as t
@@ -121,3 +125,19 @@ def test_two_writes_of_one_outbox_row_in_a_batch_keep_both_entries() -> None:
     outbox.stage(state, outbox.outbox_entries(once))
     row = state.get(outbox.outbox_key(result.claim_id, result.version))
     assert row is not None and row["out"] == 2 * [outbox.result_doc(result)]
+
+
+def test_the_next_write_of_a_version_document_does_not_carry_its_relayed_outputs() -> None:
+    state = DictState()
+    engine = ClaimsEngine(state, RebateStateFacts(state), Tolerances())
+    header = ClaimHeader.model_validate(
+        {"claim_id": "C1", "version": "1", "vendor_id": "V", "agreement_id": "A",
+         "period": "2026-01", "claimed_amount": "5.00", "currency": "USD", "line_count": "1"}
+    )  # fmt: skip
+    engine.apply_header(header, "r1")
+    assert outbox.stage(state, outbox.outbox_entries(engine.settle())) == 1  # its result
+    key = outbox.outbox_key("C1", 1)
+    assert [e["type"] for e in state.get(key)["out"]] == [outbox.RESULT]  # type: ignore[index]
+    engine.apply_header(header.model_copy(update={"version": 2}), "r2")  # supersedes v1
+    engine.settle()
+    assert "out" not in state.get(key)  # type: ignore[operator]
