@@ -107,6 +107,7 @@ def _worker(settings: Settings) -> list[Grant]:
         ),
         *_grants("topic", [topic(n) for n in INTERNAL], ["READ"], "agents consume stages"),
         *_grants("topic", [topic(t.ACKS_INPUT)], ["READ"], "ack requests ingest publishes"),
+        *_grants("topic", [topic(t.RAW_CLAIMS)], ["WRITE"], "the claims agent's ticks"),
         *_grants(
             "topic",
             _changelogs(settings),

@@ -88,8 +88,8 @@ class ClaimEngines:
         self.of(current_partition()).accrual_changed(agreement_id)
 
     def sweep_due(self, partition: int, every: float, final: bool) -> bool:
-        now = time.monotonic()
-        if final or now - self._swept.get(partition, 0.0) >= every:
+        now, last = time.monotonic(), self._swept.get(partition)
+        if final or last is None or now - last >= every:  # the first tick after a start sweeps
             self._swept[partition] = now
             return True
         return False
