@@ -1,4 +1,5 @@
-"""The rebate pipeline: POS sales and promotion agreements in, ledger entries out."""
+"""The rebate pipeline: POS sales, promotion agreements and vendor claims in; ledger entries,
+claim results, exceptions and 849s out (the claims agent: ``pipelines/claims.py``)."""
 
 from __future__ import annotations
 
