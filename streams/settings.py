@@ -120,6 +120,12 @@ class Settings(BaseSettings):
     # state stops growing with every applied record. 800 days = a financial year, a year of
     # audit and a margin. 0 keeps every mark forever and refuses nothing.
     dedupe_horizon_days: int = Field(default=800, ge=0, le=MAX_DEDUPE_HORIZON_DAYS)
+    # Standby replicas (docs/deploy.md): each table partition is also kept up to date, from
+    # its changelog, on this many other workers, so the one that takes it over after a crash
+    # reads only the records it had not yet applied instead of the whole partition.
+    table_standby_replicas: int = Field(
+        default=0, ge=0, description="Workers holding a warm copy of each table partition."
+    )
     dedupe_purge_interval_seconds: float = Field(
         default=3600.0, gt=0, description="How often a worker purges marks beyond the horizon."
     )
@@ -135,6 +141,15 @@ class Settings(BaseSettings):
     )
     log_format: Literal["auto", "json", "text"] = Field(
         default="auto", description="auto: JSON lines unless stderr is a terminal."
+    )
+    # Data contract (docs/data-contract.md): with a registry, outputs use the Confluent wire
+    # format (schema ids registered there); without one, Avro single-object encoding.
+    schema_registry_url: str | None = Field(
+        default=None, description="Confluent Schema Registry; unset: single-object encoding."
+    )
+    avro_framing: Literal["single_object", "bare"] = Field(
+        default="single_object",
+        description="bare: write unframed bodies, while readers of an older release still run.",
     )
     pushgateway_url: str | None = Field(
         default=None, description="Pushgateway for one-shot commands (ingest, replay)."

@@ -28,6 +28,8 @@ from streams.cli import (
     worker,
 )
 from streams.cli.common import console
+from streams.formats import avro
+from streams.kafka.registry import SchemaRegistry
 from streams.settings import Settings
 
 app = typer.Typer(
@@ -54,7 +56,7 @@ def root(
     home: Annotated[Path | None, typer.Option(help="Local state directory.")] = None,
 ) -> None:
     try:
-        ctx.obj = Settings().with_overrides(
+        ctx.obj = settings = Settings().with_overrides(
             bootstrap_servers=bootstrap_servers, topic_prefix=topic_prefix, app_id=app_id, home=home
         )
     except ValidationError as exc:  # one line per problem, not a traceback
@@ -65,6 +67,9 @@ def root(
                 f"[bold red]error:[/] invalid settings: {where}{': ' if where else ''}{message}"
             )
         raise typer.Exit(2) from exc
+    avro.write_bare(settings.avro_framing == "bare")
+    url = settings.schema_registry_url
+    avro.use_registry(SchemaRegistry(url) if url else None)
 
 
 app.add_typer(broker.app, name="broker")

@@ -10,6 +10,7 @@ from rich.table import Table
 from streams.cli.common import console, reports_errors, settings_from
 from streams.cli.listing import FormatOption, OutputFormat, emit
 from streams.errors import ConfigError
+from streams.kafka.schemas import publish_schemas
 from streams.kafka.topics import CATALOGUE, create_topics
 from streams.ops.acls import ROLES, apply_acls, role_grants
 
@@ -23,9 +24,11 @@ def create(ctx: typer.Context) -> None:
     settings = settings_from(ctx)
     result = create_topics(settings)
     created = sorted(name for name, status in result.items() if status == "created")
+    versions = publish_schemas(settings)
     console.print(
         f"topics: {len(created)} created, {len(result) - len(created)} already existed "
-        f"({settings.partitions} partitions, replication {settings.replication_factor})"
+        f"({settings.partitions} partitions, replication {settings.replication_factor}); "
+        f"{versions} schema versions published"
     )
 
 

@@ -96,15 +96,16 @@ def _field_code(
 
 
 @cache
-def _walker(columns: tuple[str, ...]) -> Callable[[bytes], tuple[bytes, ...]]:
-    """A function from a ledger-entry body to the text of ``columns`` (strings raw)."""
+def _walker(columns: tuple[str, ...]) -> Callable[[bytes, int], tuple[bytes, ...]]:
+    """A function from a ledger-entry body (starting at the given position of the message,
+    after its framing) to the text of ``columns`` (strings raw)."""
     fields = json.loads(avro.schema_text(LEDGER_SCHEMA))["fields"]
     missing = set(columns) - {f["name"] for f in fields}
     if missing:
         raise LedgerRowError(f"{LEDGER_SCHEMA} has no field(s) {sorted(missing)}")
     place = {name: i for i, name in enumerate(columns)}
     enums: dict[str, tuple[bytes, ...]] = {}
-    code = ["def walk(v):", "    size = len(v); p = 0"]
+    code = ["def walk(v, p):", "    size = len(v)"]
     for f in fields:
         code += ["    " + line for line in _field_code(f, place.get(f["name"], -1), enums)]
     code.append(f"    return ({''.join(f'c{i}, ' for i in range(len(columns)))})")
@@ -115,7 +116,7 @@ def _walker(columns: tuple[str, ...]) -> Callable[[bytes], tuple[bytes, ...]]:
         "LedgerRowError": LedgerRowError,
     }
     exec("\n".join(code), scope)  # the code is built above from the schema alone
-    walk: Callable[[bytes], tuple[bytes, ...]] = scope["walk"]
+    walk: Callable[[bytes, int], tuple[bytes, ...]] = scope["walk"]
     return walk
 
 
@@ -139,8 +140,14 @@ def copy_reader(columns: tuple[str, ...]) -> Callable[[bytes], dict[str, Any]]:
     entry_id_at = columns.index(ENTRY_ID)
 
     def read(value: bytes) -> dict[str, Any]:
+        # Single-object or registry framing, or a bare body of an earlier release
+        # (docs/data-contract.md); an older schema version's entry is first resolved to
+        # the current schema, whose layout the walker follows.
+        writer, start = avro.writer_of(LEDGER_SCHEMA, value)
+        if writer is not None:
+            value, start = avro.body(LEDGER_SCHEMA, avro.decode(LEDGER_SCHEMA, value)), 0
         try:
-            pieces = walk(value)
+            pieces = walk(value, start)
         except IndexError as exc:
             raise LedgerRowError("the body ends inside a field") from exc
         entry_id = pieces[entry_id_at].decode()

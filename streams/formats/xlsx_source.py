@@ -1,7 +1,8 @@
 """Rows of an Excel workbook (``.xlsx``) read as CSV records, so that one worker path
 validates both kinds of manifest (docs/inventory.md, "Excel manifests").
 
-The first sheet is read row by row (python-calamine); each row is written as one CSV
+The first sheet is streamed row by row (xlsx_stream.py: flat memory whatever the number
+of rows, the shared-string table aside); each row is written as one CSV
 record of its cells' text: that record is what the raw topic, the DLQ and the chunk hashes
 carry. A cell's text is what a person sees in it: whole numbers without ``.0``, dates as
 ``YYYY-MM-DD``, a date-time at midnight as its date, empty cells as empty fields. Row
@@ -10,19 +11,17 @@ numbers are the sheet's (the header is row 1), so an error names the row a perso
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
+import zipfile
 from collections.abc import Iterator
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from pathlib import Path
 from types import TracebackType
-
-from python_calamine import CalamineError, CalamineWorkbook
+from xml.etree.ElementTree import ParseError
 
 from streams.formats.csv_source import IngestError, RawRecord
-
-Cell = int | float | str | bool | time | date | datetime | timedelta
+from streams.formats.xlsx_stream import Cell, XlsxFormatError, open_sheet
 
 
 def cell_text(value: Cell) -> str:
@@ -52,16 +51,19 @@ class XlsxRecords:
         self.path = path
         self.bytes_read = 0
         try:
-            self._book = CalamineWorkbook.from_path(str(path))
-            sheet = self._book.get_sheet_by_index(0)
-        except CalamineError as exc:
+            self._book = zipfile.ZipFile(path)
+        except (OSError, zipfile.BadZipFile) as exc:  # a file that is not a zip at all
             raise IngestError(f"{path.name} is not a readable .xlsx workbook: {exc}") from exc
-        except Exception as exc:  # a file that is not a zip at all
+        try:
+            self._rows = open_sheet(self._book).rows()
+        except XlsxFormatError as exc:
+            self.close()
             raise IngestError(f"{path.name} is not a readable .xlsx workbook: {exc}") from exc
-        start = sheet.start
-        self._first_row = (start[0] if start else 0) + 1  # 1-based sheet row of the first
-        self._rows = enumerate(sheet.iter_rows(), start=self._first_row)
-        header = next(self._nonblank(), None)
+        try:
+            header = next(self._nonblank(), None)
+        except IngestError:
+            self.close()
+            raise
         if header is None:
             self.close()
             raise IngestError(f"{path.name} has no rows: a header row is required")
@@ -70,12 +72,22 @@ class XlsxRecords:
         self.columns = [name.strip() for name in next(csv.reader([self.header]))]
 
     def _nonblank(self) -> Iterator[tuple[int, bytes]]:
-        for number, cells in self._rows:
-            while cells and cells[-1] == "":
-                cells = cells[:-1]
-            if not cells or all(isinstance(c, str) and not c.strip() for c in cells):
-                continue
-            yield number, csv_line(cells)
+        try:
+            for number, cells in self._rows:
+                line = self._line(cells)
+                if line is not None:
+                    yield number, line
+        except (XlsxFormatError, ParseError, zipfile.BadZipFile, EOFError) as exc:
+            raise IngestError(f"{self.path.name} is not a readable .xlsx workbook: {exc}") from exc
+
+    @staticmethod
+    def _line(cells: list[Cell]) -> bytes | None:
+        """The CSV record of a row; None for a blank row."""
+        while cells and cells[-1] == "":
+            cells.pop()
+        if not cells or all(isinstance(c, str) and not c.strip() for c in cells):
+            return None
+        return csv_line(cells)
 
     def __iter__(self) -> Iterator[RawRecord]:
         for number, raw in self._nonblank():
@@ -83,8 +95,7 @@ class XlsxRecords:
         self.bytes_read = self.path.stat().st_size
 
     def close(self) -> None:
-        with contextlib.suppress(CalamineError):  # already closed
-            self._book.close()
+        self._book.close()  # closing twice is harmless
 
     def __enter__(self) -> XlsxRecords:
         return self

@@ -45,6 +45,7 @@ GROUPS_TABLE = "match-groups"
 RAW_EDI = "raw.edi"
 THREEWAY_INPUT = "threeway.input"
 THREEWAY_TABLE = "threeway-orders"
+SCHEMAS = "schemas"
 ACKS_INPUT = "edi.acks.input"
 ACKS = "acks"
 ACKS_TABLE = "edi-acks"
@@ -83,6 +84,7 @@ CATALOGUE: tuple[TopicSpec, ...] = (
     TopicSpec(EXCEPTIONS, False, "Avro matching exceptions opened/resolved, keyed by id"),
     TopicSpec(RAW_EDI, False, "X12 transaction sets (Avro edi_document), keyed by PO number"),
     TopicSpec(THREEWAY_INPUT, False, "internal: raw.edi re-published with window ticks"),
+    TopicSpec(SCHEMAS, True, "every Avro schema version, keyed by its 64-bit fingerprint"),
     TopicSpec(ACKS_INPUT, False, "internal: ack requests of X12 groups read, by partner"),
     TopicSpec(ACKS, False, "X12 997/999/TA1 we send, keyed by partner (docs/edi-controls.md)"),
     TopicSpec(RAW_RATES, False, "raw freight rate table rows, keyed by carrier (210:<SCAC>)"),

@@ -37,70 +37,103 @@ class Metrics:
         self.registry = r = registry or CollectorRegistry()
         self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
         self.records_in = Counter(
-            "recon_records_in", "Records read, per topic and stage.", ["topic", "stage"],
+            "recon_records_in",
+            "Records read, per topic and stage.",
+            ["topic", "stage"],
             registry=r,
         )
         self.records_out = Counter(
-            "recon_records_out", "Records published, per topic and stage.", ["topic", "stage"],
+            "recon_records_out",
+            "Records published, per topic and stage.",
+            ["topic", "stage"],
             registry=r,
         )
         self.outcomes = Counter(
-            "recon_outcomes", "Decided records, per source topic and outcome.",
-            ["topic", "outcome"], registry=r,
+            "recon_outcomes",
+            "Decided records, per source topic and outcome.",
+            ["topic", "outcome"],
+            registry=r,
         )
         self.duplicates_skipped = Counter(
-            "recon_duplicates_skipped", "Valid records skipped as duplicates, per source topic.",
-            ["topic"], registry=r,
+            "recon_duplicates_skipped",
+            "Valid records skipped as duplicates, per source topic.",
+            ["topic"],
+            registry=r,
         )
         self.dlq_records = Counter(
-            "recon_dlq_records", "Records dead-lettered, per category and error stage.",
-            ["category", "stage"], registry=r,
+            "recon_dlq_records",
+            "Records dead-lettered, per category and error stage.",
+            ["category", "stage"],
+            registry=r,
         )
         self.dedupe_marks_purged = Counter(
             "recon_dedupe_marks_purged",
             "Dedupe marks deleted because their sale is beyond the dedupe horizon, per table.",
-            ["table"], registry=r,
+            ["table"],
+            registry=r,
         )
         self.consumer_lag = Gauge(
-            "recon_consumer_lag_records", "Records between the committed offset and the end.",
-            PARTITION_LABELS, registry=r,
+            "recon_consumer_lag_records",
+            "Records between the committed offset and the end.",
+            PARTITION_LABELS,
+            registry=r,
         )
         self.committed_offset = Gauge(
-            "recon_consumer_committed_offset", "Committed offset per partition (progress).",
-            PARTITION_LABELS, registry=r,
+            "recon_consumer_committed_offset",
+            "Committed offset per partition (progress).",
+            PARTITION_LABELS,
+            registry=r,
         )
         self.latency = Histogram(
             "recon_end_to_end_latency_seconds",
             "From the ingest header timestamp to the output record, per output stage.",
-            ["stage"], buckets=LATENCY_BUCKETS, registry=r,
+            ["stage"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
         )
         self.record_processing = Histogram(
-            "recon_record_processing_seconds", "Time an agent spends on one record.",
-            ["agent"], buckets=PROCESSING_BUCKETS, registry=r,
+            "recon_record_processing_seconds",
+            "Time an agent spends on one record.",
+            ["agent"],
+            buckets=PROCESSING_BUCKETS,
+            registry=r,
         )
         self.batch_processing = Histogram(
-            "recon_batch_processing_seconds", "Time to process one consumed batch.",
-            ["component"], buckets=PROCESSING_BUCKETS, registry=r,
+            "recon_batch_processing_seconds",
+            "Time to process one consumed batch.",
+            ["component"],
+            buckets=PROCESSING_BUCKETS,
+            registry=r,
         )
         self.state_writes = Counter(
-            "recon_state_writes", "Table writes (changelog records) flushed by agent batches.",
-            ["agent"], registry=r,
+            "recon_state_writes",
+            "Table writes (changelog records) flushed by agent batches.",
+            ["agent"],
+            registry=r,
         )
         self.table_keys = Gauge(
-            "recon_table_keys", "Keys held in a state table on this worker.", ["table"],
+            "recon_table_keys",
+            "Keys held in a state table on this worker.",
+            ["table"],
             registry=r,
         )
         self.rebalance_duration = Histogram(
-            "recon_rebalance_duration_seconds", "Consumer group rebalances, start to end.",
-            buckets=DURATION_BUCKETS, registry=r,
+            "recon_rebalance_duration_seconds",
+            "Consumer group rebalances, start to end.",
+            buckets=DURATION_BUCKETS,
+            registry=r,
         )
         self.recovery_duration = Histogram(
-            "recon_recovery_duration_seconds", "Table recovery from the changelogs.",
-            buckets=DURATION_BUCKETS, registry=r,
+            "recon_recovery_duration_seconds",
+            "Table recovery from the changelogs.",
+            buckets=DURATION_BUCKETS,
+            registry=r,
         )
         self.producer_retries = Counter(
-            "recon_producer_retries", "Produce requests retried by the client library.",
-            ["client"], registry=r,
+            "recon_producer_retries",
+            "Produce requests retried by the client library.",
+            ["client"],
+            registry=r,
         )
         self.producer_errors = Counter(
             "recon_producer_errors", "Messages whose delivery failed.", ["client"], registry=r
@@ -109,45 +142,64 @@ class Metrics:
             "recon_ledger_posted_amount",
             "Net amount of the ledger entries published, in units of the currency "
             "(reversals are negative, so it can fall).",
-            ["currency"], registry=r,
+            ["currency"],
+            registry=r,
         )
         self.ledger_entries = Counter(
-            "recon_ledger_entries", "Ledger entries published, per currency and kind.",
-            ["currency", "kind"], registry=r,
+            "recon_ledger_entries",
+            "Ledger entries published, per currency and kind.",
+            ["currency", "kind"],
+            registry=r,
         )
         self.delivered = Counter(
-            "recon_delivery_delivered", "Ledger entries the target accepted, per target.",
-            ["target"], registry=r,
+            "recon_delivery_delivered",
+            "Ledger entries the target accepted, per target.",
+            ["target"],
+            registry=r,
         )
         self.delivery_retried = Counter(
-            "recon_delivery_retried", "Calls to the target retried after a transient failure.",
-            ["target"], registry=r,
+            "recon_delivery_retried",
+            "Calls to the target retried after a transient failure.",
+            ["target"],
+            registry=r,
         )
         self.delivery_failed = Counter(
-            "recon_delivery_failed", "Ledger entries dead-lettered by delivery, per category.",
-            ["target", "category"], registry=r,
+            "recon_delivery_failed",
+            "Ledger entries dead-lettered by delivery, per category.",
+            ["target", "category"],
+            registry=r,
         )
         self.breaker_state = Gauge(
             "recon_delivery_breaker_state",
             "Circuit breaker of a target: 0 closed, 1 half-open, 2 open (partitions paused).",
-            ["target"], registry=r,
+            ["target"],
+            registry=r,
         )
         self.breaker_opened = Counter(
-            "recon_delivery_breaker_opened", "Times the target's breaker opened.", ["target"],
+            "recon_delivery_breaker_opened",
+            "Times the target's breaker opened.",
+            ["target"],
             registry=r,
         )
         self.rate_limited = Counter(
             "recon_delivery_rate_limited_seconds",
-            "Time delivery waited for the target's rate limit.", ["target"], registry=r,
+            "Time delivery waited for the target's rate limit.",
+            ["target"],
+            registry=r,
         )
         self.delivery_batch = Histogram(
-            "recon_delivery_batch_seconds", "Time to deliver and commit one batch.", ["target"],
-            buckets=PROCESSING_BUCKETS, registry=r,
+            "recon_delivery_batch_seconds",
+            "Time to deliver and commit one batch.",
+            ["target"],
+            buckets=PROCESSING_BUCKETS,
+            registry=r,
         )
         self.ledger_check_differences = Gauge(
             "recon_ledger_check_differences",
             "(agreement, period, currency) rows where a target differs from the ledger topic, "
-            "at the last `recon ledger check`.", ["target"], registry=r,
+            "at the last `recon ledger check`.",
+            ["target"],
+            registry=r,
         )
         # Lab inventory manifests (docs/inventory.md): rows decided and rows quarantined,
         # per grant prefix (NIH, NSF, DOE, DOD, EPA, or other: a bounded label).
@@ -165,15 +217,21 @@ class Metrics:
             "SHARE).", registry=r,
         )
         self.ready = Gauge(
-            "recon_worker_ready", "1 once table recovery has completed, else 0.", registry=r
+            "recon_worker_ready",
+            "1 while the assigned partitions are restored, else 0.",
+            registry=r,
         )
         self.run_duration = Gauge(
-            "recon_run_duration_seconds", "Duration of the last one-shot run.", ["command"],
+            "recon_run_duration_seconds",
+            "Duration of the last one-shot run.",
+            ["command"],
             registry=r,
         )
         self.run_finished = Gauge(
-            "recon_run_last_finished_timestamp_seconds", "When the last one-shot run ended.",
-            ["command"], registry=r,
+            "recon_run_last_finished_timestamp_seconds",
+            "When the last one-shot run ended.",
+            ["command"],
+            registry=r,
         )
 
     def child(self, metric: M, *labels: str) -> M:

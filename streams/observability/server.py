@@ -1,6 +1,7 @@
 """The worker's HTTP endpoints, on a thread of their own so a busy or blocked event loop
 cannot hide itself: ``/metrics`` (Prometheus text format), ``/healthz`` (liveness: the
-event loop ticked recently) and ``/readyz`` (readiness: table recovery has completed).
+event loop ticked recently) and ``/readyz`` (readiness: the assigned partitions are
+restored).
 """
 
 from __future__ import annotations

@@ -64,6 +64,7 @@ WORKER_OUTPUTS = (
     t.INVENTORY_LEDGER,
     t.CLAIM_RESULTS,
     t.CLAIM_RESPONSES,
+    t.SCHEMAS,  # refilled at start: every schema version by its fingerprint
     *INTERNAL,
 )
 # The union of the targets' topics.
@@ -169,6 +170,7 @@ def _operator(settings: Settings) -> list[Grant]:
             "replay and redrive republish raw records with a manifest",
         ),
         *_grants("topic", [topic(t.INVENTORY_AUDIT)], ["WRITE"], "recon inventory audit"),
+        *_grants("topic", [topic(t.SCHEMAS)], ["WRITE"], "recon topics create publishes schemas"),
         *_grants("group", [settings.app_id], ["READ"], "lag; group reset moves its offsets"),
         *_grants("group", [t.relay_group(settings)], ["DESCRIBE"], "lag of the relay"),
         *_grants("group", [f"{settings.app_id}-reader"], ["READ"], "topic readers"),

@@ -16,7 +16,9 @@ from streams.formats.x12 import ParsedDocument, parse_file
 from streams.ops.matches import exception_events, fold, match_events, open_exceptions
 from streams.settings import Settings
 
-THREEWAY_RECORD_TYPES = ("purchase_order", "ship_notice", "invoice", "freight_invoice")
+THREEWAY_RECORD_TYPES = (
+    "purchase_order", "change_order", "ship_notice", "invoice", "freight_invoice",
+)  # fmt: skip
 
 
 def routed_documents(paths: Iterable[Path]) -> list[tuple[str, str, dict[str, Any]]]:

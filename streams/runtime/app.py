@@ -50,7 +50,7 @@ def create_app(
         broker_heartbeat_interval=settings.session_timeout_seconds / 3,
         processing_guarantee="at_least_once",
         consumer_auto_offset_reset="earliest",
-        table_standby_replicas=0,
+        table_standby_replicas=settings.table_standby_replicas,
         web_enabled=False,
         key_serializer="raw",
         value_serializer="raw",

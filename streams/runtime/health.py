@@ -78,6 +78,14 @@ def record_lag(metrics: Metrics, settings: Settings, pipelines: list[Pipeline]) 
             metrics.committed_offset.labels(*labels).set(lag.committed or 0)
 
 
+def partitions_restored(recovery: Any) -> bool:
+    """Readiness: the active partitions assigned in the latest rebalance are restored.
+    Faust sets ``completed`` after the first recovery and never clears it, so a worker
+    replaying the partitions a rebalance handed it must also not be ``in_recovery``;
+    standby partitions still catching up do not count (they process nothing)."""
+    return bool(recovery.completed.is_set()) and not recovery.in_recovery
+
+
 class WorkerObservability:
     """Everything the worker exposes; ``start`` before the worker runs, ``stop`` after."""
 
@@ -96,7 +104,7 @@ class WorkerObservability:
 
         async def heartbeat() -> None:
             self.health.tick()
-            ready = bool(recovery.completed.is_set())
+            ready = partitions_restored(recovery)
             self.health.ready = ready
             metrics.ready.set(1 if ready else 0)
 

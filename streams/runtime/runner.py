@@ -13,7 +13,8 @@ import shutil
 
 import faust
 
-from streams.errors import ReconError
+from streams.errors import KafkaOperationError, ReconError
+from streams.kafka.schemas import publish_schemas
 from streams.observability.logs import level_number, logging_config
 from streams.observability.metrics import Metrics
 from streams.relay.process import RelayProcess
@@ -55,6 +56,12 @@ def run_worker(settings: Settings, *, drain: bool, loglevel: str = "warn") -> No
         settings, {topic: fn for p in pipelines for topic, fn in p.relays.items()}, metrics
     )
     relay.start()  # a fork: before the worker has threads, sockets or Kafka clients
+    # The versions this release writes (docs/data-contract.md). `recon topics create`
+    # publishes them too, and fails if it cannot; a worker goes on without.
+    try:
+        publish_schemas(settings, timeout=10.0)
+    except KafkaOperationError as exc:
+        log.warning("schema versions not published: %s", exc)
     # In bulk, not record by record through Faust's recovery (runtime/state/restore.py).
     restore_tables(app, settings)
     observability = WorkerObservability(app, settings, pipelines, metrics)

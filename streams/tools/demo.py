@@ -7,9 +7,10 @@ purpose), the sample trades and confirmations, the sample X12 orders and freight
 and the sample lab inventory manifests (CSV and Excel), drains the worker (a batch run:
 end of input closes every window), writes the ledger, matches, exceptions and audit CSVs
 and checks the ledger, the pairing, the three-way results and the inventory against the
-plain reference computations, and the sample vendor claims the worker decided against
-theirs and the in-process reconciliation (docs/claims.md); then delivers the ledger,
-matches and exceptions to the local PostgreSQL and checks it against the topics.
+plain reference computations, exports the acknowledgements sent for the sample X12 groups
+(one 997/999 per partner group, checked), checks the sample vendor claims the worker
+decided against theirs and the in-process reconciliation (docs/claims.md); then delivers
+the ledger, matches and exceptions to the local PostgreSQL and checks it against the topics.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from streams.errors import ReconError
 from streams.formats.claims import tolerances as claim_tolerances
 from streams.ingest.producer import ingest_file
 from streams.kafka.topics import create_topics, reset_app
-from streams.ops.audit import audit, write_audit
+from streams.ops.audit import FileAudit, audit, write_audit
 from streams.ops.claims import reconcile as reconcile_claims
 from streams.ops.claims import write_export as write_claims
 from streams.ops.claims_export import read_claims
@@ -53,6 +54,7 @@ from streams.ops.threeway_report import (
 )
 from streams.settings import Settings
 from streams.tools.batch import drain
+from streams.tools.demo_acks import acks_report
 from streams.tools.demo_delivery import postgres_report
 from streams.tools.demo_inventory import ingest_manifests, inventory_report
 from streams.tools.references import (
@@ -102,6 +104,9 @@ def matching_report(settings: Settings, out_dir: Path) -> list[str]:
 
 
 EDI_FILES = (EXAMPLES / "orders.edi", EXAMPLES / "freight.edi")
+# Invoice INV1001 of orders.edi sent again in a new interchange: a duplicate by its
+# business identity (docs/edi-controls.md), which must change no three-way result.
+RESENT_FILE = EXAMPLES / "resent-invoice.edi"
 RATES_FILE = EXAMPLES / "rates.csv"
 
 
@@ -123,6 +128,20 @@ def threeway_report(settings: Settings) -> list[str]:
         settings.freight_require_rate_table,
     )
     return check_against_reference(settings, EDI_FILES, tol, audit)
+
+
+def resent_report(rows: list[FileAudit]) -> list[str]:
+    """The resent invoice is a duplicate: counted, applied to nothing."""
+    row = next((r for r in rows if Path(r.source_file).name == RESENT_FILE.name), None)
+    if row is None:
+        return [f"{RESENT_FILE.name}: not in the audit"]
+    out.print(
+        f"resent invoice INV1001 ({RESENT_FILE.name}, a new interchange): "
+        f"{row.duplicate} duplicate, {row.applied} applied"
+    )
+    if row.read and row.duplicate == row.read:
+        return []
+    return [f"{RESENT_FILE.name}: {row.duplicate} of {row.read} sets duplicate, expected all"]
 
 
 def claims_report(settings: Settings, out_dir: Path) -> list[str]:
@@ -200,7 +219,7 @@ def run(out_dir: Path) -> int:
         out.print(
             ingest_file(settings, EXAMPLES / f"{kind}.csv", kind, progress=progress).summary()
         )
-    for path in EDI_FILES:
+    for path in (*EDI_FILES, RESENT_FILE):
         out.print(ingest_file(settings, path, "edi", progress=progress).summary())
     out.print(ingest_file(settings, RATES_FILE, "rates", progress=progress).summary())
     claims = EXAMPLES / "claims.csv"
@@ -238,6 +257,8 @@ def run(out_dir: Path) -> int:
     problems = differences(ledger.accruals(), expected_totals([pos], [promotions]))
     problems += matching_report(settings, out_dir)
     problems += threeway_report(settings)
+    problems += resent_report(rows)
+    problems += acks_report(settings, (*EDI_FILES, RESENT_FILE), out_dir, out)
     problems += inventory_report(settings, out)
     problems += claims_report(settings, out_dir)
     problems += postgres_report(base, settings, out)
@@ -248,9 +269,11 @@ def run(out_dir: Path) -> int:
         return 1
     out.print(
         f"[green]ledger equals the reference to the cent; the pairing, the three-way "
-        f"results and the lab inventory equal the references; PostgreSQL equals the topics; "
+        f"results and the lab inventory equal the references; the resent invoice is a "
+        f"duplicate; one ack per partner group; "
+        f"PostgreSQL equals the topics; "
         f"every file reconciles.[/] CSVs in {out_dir}/ (ledger_totals, ledger_entries, "
-        f"matches, exceptions, audit); "
+        f"matches, exceptions, audit; acks/ as X12); "
         f"`recon dlq list` with RECON_TOPIC_PREFIX=demo shows the dead letters."
     )
     return 0

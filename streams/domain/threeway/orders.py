@@ -9,6 +9,10 @@ of the *set* of documents. Per POC line (POC02):
 - any other code (``QI``/``QD`` quantity, ``PC`` price, ``CA``/``RZ`` change/replace...)
   sets the quantity (POC03) and/or the unit price (POC06) it carries;
 - an 860 whose purpose (BCH01) is ``01`` cancels the whole order: every line ordered 0.
+
+Nothing is dropped silently: a change line (other than ``AI``) to a line the PO does not
+have is kept in ``unmatched`` and an 860 without its 850 in ``orphans``; the rules make
+them exceptions (``unmatched_change``, ``missing_document``; docs/threeway.md).
 """
 
 from __future__ import annotations
@@ -39,6 +43,9 @@ class OrderLines:
     ) -> None:
         self.canonical: dict[str, str] = {}
         self.ordered: dict[str, tuple[Decimal | None, Decimal | None]] = {}
+        # (860, POC line) pairs naming a line the PO (as amended so far) does not have
+        self.unmatched: list[tuple[dict[str, Any], dict[str, Any]]] = []
+        self.orphans = [] if pos else sorted(changes or [], key=change_rank)
         for po in pos:
             for line in po["lines"]:
                 name = self._add(line["ids"])
@@ -74,7 +81,8 @@ class OrderLines:
                 continue
             name = self.name(line["ids"])
             if name not in self.ordered:
-                continue  # a change to a line the PO does not have: nothing to amend
+                self.unmatched.append((change, line))  # nothing to amend: an exception
+                continue
             old_q, old_p = self.ordered[name]
             if line["code"] == "DI":
                 self.ordered[name] = (Decimal(0), old_p)

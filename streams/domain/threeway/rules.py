@@ -9,7 +9,9 @@ whatever order the documents came in.
 
 Results are keyed by a deterministic id. Kinds: ``matched`` (an invoice line agreeing with
 its PO and ASN, or a consistent 210), ``quantity_variance``, ``price_variance``,
-``total_mismatch``, ``missing_document``; for a re-rated 210 ``overbilled``,
+``total_mismatch``, ``missing_document`` (an invoice without its PO or ship notice, an 860
+without its PO), ``unmatched_change`` (an 860 line changing a PO line the PO does not
+have); for a re-rated 210 ``overbilled``,
 ``unknown_accessorial``, ``missing_rate``.
 """
 
@@ -30,13 +32,15 @@ QUANTITY_VARIANCE = "quantity_variance"
 PRICE_VARIANCE = "price_variance"
 TOTAL_MISMATCH = "total_mismatch"
 MISSING_DOCUMENT = "missing_document"
+UNMATCHED_CHANGE = "unmatched_change"
 RATE_KINDS = {
     rating.OVERBILLED: "overbilled",
     rating.UNKNOWN_ACCESSORIAL: "unknown_accessorial",
     rating.MISSING_RATE: "missing_rate",
 }
-RECORD_TYPES = {  # of the documents results are about (an 860 is never one)
+RECORD_TYPES = {  # of the documents results are about
     PO: "purchase_order",
+    CHANGE: "change_order",
     ASN: "ship_notice",
     INVOICE: "invoice",
     FREIGHT: "freight_invoice",
@@ -230,6 +234,54 @@ def check_rates(
         )
 
 
+def change_label(change: dict[str, Any]) -> str:
+    seq = change.get("seq") or ""
+    return (
+        f"change order {seq} of PO {change['po']}" if seq else f"change order of PO {change['po']}"
+    )
+
+
+def check_changes(
+    lines: OrderLines, po: dict[str, Any] | None
+) -> Iterable[tuple[str, dict[str, Any]]]:
+    """What an 860 could not apply, as exceptions: its PO is missing (the whole change), or
+    a POC line names a PO line the PO does not have. Keyed per change order (PO number and
+    change sequence), so two 860s of one PO are two exceptions."""
+    for change in lines.orphans:
+        doc = {**change, "id": change_id(change)}
+        what = "cancellation" if change.get("cancel") else f"{len(change['lines'])} line change(s)"
+        yield result(
+            MISSING_DOCUMENT,
+            doc,
+            "",
+            f"{change_label(change)}: no PO (850) to amend; its {what} not applied",
+            [("missing", "PO (850)", "")],
+        )
+    for change, line in lines.unmatched:
+        doc = {**change, "id": change_id(change)}
+        name = lines.name(line["ids"])
+        values = ", ".join(
+            f"{field} {line[key]}"
+            for field, key in (("quantity", "q"), ("price", "p"))
+            if line[key]
+        )
+        yield result(
+            UNMATCHED_CHANGE,
+            doc,
+            name,
+            f"{change_label(change)}: {line['code']} for line {name}, which the PO does not "
+            f"have{f' ({values})' if values else ''}: not applied",
+            [("line", name, "absent from the PO")],
+            po,
+        )
+
+
+def change_id(change: dict[str, Any]) -> str:
+    """The record id of an 860: its PO number and change sequence (BCH05), or its
+    idempotency key when it has no sequence."""
+    return f"{change['po']}:{change.get('seq') or change.get('idem', '')}"
+
+
 def _invoice_rank(inv: dict[str, Any]) -> tuple[str, str, str]:
     return (inv.get("date", ""), inv["id"], inv.get("idem", ""))
 
@@ -255,6 +307,7 @@ def evaluate(
             out.update(check_rates(frt, rates, closed))
     pos, asns = by_type[PO], by_type[ASN]
     lines = OrderLines(pos, asns, by_type[CHANGE])
+    out.update(check_changes(lines, pos[0] if pos else None))
     invoiced: dict[str, Decimal] = {}
     for inv in sorted(by_type[INVOICE], key=_invoice_rank):
         total = check_invoice_total(inv)

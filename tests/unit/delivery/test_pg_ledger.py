@@ -5,9 +5,12 @@ PostgreSQL text can hold, is a parse error in a batch, never a broken COPY."""
 
 from __future__ import annotations
 
+import io
+import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import fastavro
 import pytest
 from confluent_kafka import Message
 from hypothesis import given, settings
@@ -167,3 +170,27 @@ def test_the_postgres_target_reads_ledger_entries_itself_and_garbage_is_still_a_
         (2, Category.PARSE_ERROR),
     ]
     assert batch.next_offsets == {("l", 0): 3}
+
+
+def test_bare_entries_of_earlier_releases_read_the_same() -> None:
+    framed = body(source_file="f.csv", correlation_id="run:1")
+    assert framed[:2] == avro.SINGLE_OBJECT_MARKER
+    assert READ(framed[10:]) == READ(framed)
+    assert_line_is_the_entry(framed[10:])
+
+
+def test_an_entry_written_with_an_older_schema_version_is_resolved(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An older writer (here: one with a field the current schema dropped), known by its
+    fingerprint, is read through schema resolution into the same COPY line."""
+    current = json.loads(avro.schema_text("ledger_entry"))
+    old = fastavro.parse_schema(
+        {**current, "fields": [*current["fields"], {"name": "memo", "type": "string"}]}
+    )
+    framed = body("-0.07", "3", source_file="f.csv")
+    buf = io.BytesIO()
+    fastavro.schemaless_writer(buf, old, {**avro.decode("ledger_entry", framed), "memo": "x"})
+    value = avro.SINGLE_OBJECT_MARKER + avro.fingerprint_of(old) + buf.getvalue()
+    monkeypatch.setattr(avro, "_by_fingerprint", lambda: {avro.fingerprint_of(old): ("l", old)})
+    assert READ(value) == READ(framed)

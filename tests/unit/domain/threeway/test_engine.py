@@ -24,6 +24,14 @@ WINDOW = 1_000_000
 # re-rate (tests/fixtures/x12); the rate rows go through the same engine, in any order.
 DOCS = routed("orders.edi", "freight.edi", FIXTURES / "po_lifecycle.edi")
 DOCS += routed(FIXTURES / "rate_audit_210.edi")
+# 860s the engine cannot apply (exceptions, whatever the order): a change to a line PO2001
+# does not have, and a change of a PO that never comes.
+_CHANGE = next(doc for _, _, doc in DOCS if doc["t"] == "860")
+DOCS += [
+    ("PO2001", "chg-unknown-line",
+     {**_CHANGE, "seq": "2", "lines": [{"ids": ["BP:Z-9"], "code": "QI", "q": "4", "p": None}]}),
+    ("PO9999", "chg-orphan", {**_CHANGE, "id": "PO9999", "po": "PO9999", "seq": "1"}),
+]  # fmt: skip
 RATES = rate_rows()
 RATES.append(RATES[2].model_copy(update={"rate_cwt": Decimal("14.00")}))  # a new version
 RATES.append(RATES[0])  # an exact copy: a duplicate
@@ -101,7 +109,12 @@ def test_a_final_tick_closes_every_window() -> None:
     run = Run()
     for i in range(len(DOCS)):
         run.send(i)
-    assert "missing_document" not in {r["kind"] for r in fold(run.events).values()}
+    live = fold(run.events).values()
+    assert "missing_document" not in {r["kind"] for r in live if r["record_type"] == "invoice"}
+    assert {(r["kind"], r["record_id"]) for r in live if r["record_type"] == "change_order"} == {
+        ("unmatched_change", "PO2001:2"),
+        ("missing_document", "PO9999:1"),
+    }
     run.tick(0, final=True)
     assert fold(run.events) == expected_results(DOCS, TOL, RateAudit({}))
 

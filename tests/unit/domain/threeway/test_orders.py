@@ -73,7 +73,57 @@ def test_a_cancelled_order_and_a_change_without_its_po() -> None:
     po = _po(("BP:X", "10", "2.00"))
     cancelled = OrderLines([po], [], [_change("1", cancel=True)])
     assert cancelled.ordered == {"BP:X": (Decimal(0), Decimal("2.00"))}
-    assert OrderLines([], [], [_change("1", ("BP:Z", "AI", "3", "1.00"))]).ordered == {}
+    orphan = OrderLines([], [], [_change("1", ("BP:Z", "AI", "3", "1.00"))])
+    assert orphan.ordered == {} and [c["seq"] for c in orphan.orphans] == ["1"]
+
+
+PARTIES = {"po": "P7", "buyer": "B", "seller": "S"}
+
+
+def _doc(t: str, body: dict[str, Any]) -> dict[str, Any]:
+    return {"t": t, "id": "P7", **PARTIES, **body}
+
+
+def test_a_change_to_a_line_the_po_does_not_have_is_an_exception() -> None:
+    po = _doc("850", _po(("BP:X", "10", "2.00")))
+    change = _doc("860", _change("3", ("BP:Q", "QI", "4", None), ("BP:X", "PC", None, "2.10")))
+    got = list(evaluate([change, po], False, TOL).values())
+    assert [(r["kind"], r["record_type"], r["record_id"], r["line"]) for r in got] == [
+        ("unmatched_change", "change_order", "P7:3", "BP:Q")
+    ]
+    assert got[0]["details"] == (
+        "change order 3 of PO P7: QI for line BP:Q, which the PO does not have (quantity 4): "
+        "not applied"
+    )
+    assert got[0]["partner_type"] == "purchase_order"
+    # the line the PO has is still amended
+    assert OrderLines([po], [], [change]).ordered == {"BP:X": (Decimal(10), Decimal("2.10"))}
+
+
+def test_a_change_before_the_add_that_creates_its_line_is_unmatched() -> None:
+    """Sequence order, not arrival order: a QI at sequence 1 precedes the AI at 2."""
+    po = _doc("850", _po(("BP:X", "10", "2.00")))
+    changes = [
+        _doc("860", _change("2", ("BP:N", "AI", "5", "1.00"))),
+        _doc("860", _change("1", ("BP:N", "QI", "9", None))),
+    ]
+    got = {(r["kind"], r["record_id"]) for r in evaluate([po, *changes], False, TOL).values()}
+    assert got == {("unmatched_change", "P7:1")}
+
+
+def test_a_change_without_its_po_is_a_missing_document_until_the_po_comes() -> None:
+    change = _doc("860", _change("1", ("BP:X", "QI", "4", None)))
+    cancel = _doc("860", _change("2", cancel=True))
+    results = evaluate([change, cancel], False, TOL).values()
+    got = sorted((r["kind"], r["record_type"], r["record_id"], r["details"]) for r in results)
+    assert got == [
+        ("missing_document", "change_order", "P7:1",
+         "change order 1 of PO P7: no PO (850) to amend; its 1 line change(s) not applied"),
+        ("missing_document", "change_order", "P7:2",
+         "change order 2 of PO P7: no PO (850) to amend; its cancellation not applied"),
+    ]  # fmt: skip
+    po = _doc("850", _po(("BP:X", "10", "2.00")))
+    assert evaluate([change, cancel, po], False, TOL) == {}
 
 
 PARTIALS = st.lists(st.integers(0, 9), min_size=1, max_size=6)
@@ -124,7 +174,8 @@ def test_the_po_in_force_is_a_plain_fold_of_the_changes_by_sequence(
     changes: list[tuple[str, str, int | None, str | None]], order: Any
 ) -> None:
     """Plain reference: a dict of line -> (quantity, price), each change applied in
-    change-sequence order; the engine's input is the same changes shuffled."""
+    change-sequence order, a change to a line not (yet) in it kept as unmatched; the
+    engine's input is the same changes shuffled."""
     numbered = [
         _change(str(seq), (line, code, None if q is None else str(q), p))
         for seq, (line, code, q, p) in enumerate(changes, start=1)
@@ -132,11 +183,14 @@ def test_the_po_in_force_is_a_plain_fold_of_the_changes_by_sequence(
     shuffled = list(numbered)
     order.shuffle(shuffled)
     want: dict[str, tuple[Decimal | None, Decimal | None]] = {"BP:X": (Decimal(10), Decimal(2))}
-    for line, code, q, p in changes:
+    unmatched = []
+    for seq, (line, code, q, p) in enumerate(changes, start=1):
         quantity, price = (None if q is None else Decimal(q)), (None if p is None else Decimal(p))
         if code == "AI":
             want[line] = (quantity, price)
-        elif line in want:
+        elif line not in want:
+            unmatched.append((str(seq), line, code))
+        else:
             old_q, old_p = want[line]
             if code == "DI":
                 want[line] = (Decimal(0), old_p)
@@ -145,5 +199,6 @@ def test_the_po_in_force_is_a_plain_fold_of_the_changes_by_sequence(
                     old_q if quantity is None else quantity,
                     old_p if price is None else price,
                 )
-    got = OrderLines([_po(("BP:X", "10", "2"))], [], shuffled).ordered
-    assert got == want
+    got = OrderLines([_po(("BP:X", "10", "2"))], [], shuffled)
+    assert got.ordered == want
+    assert [(c["seq"], ln["ids"][0], ln["code"]) for c, ln in got.unmatched] == unmatched
