@@ -239,6 +239,11 @@ class Settings(BaseSettings):
     claim_under_tolerance_percent: Decimal = Field(
         default=Decimal("5"), ge=0, description="Max under-claim, % of the accrued total."
     )
+    claims_sweep_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="How often a claims tick re-evaluates every claim of its partition.",
+    )
 
     # Delivery to downstream targets (`recon deliver TARGET`, docs/delivery.md). Each target
     # is its own consumer group on the ledger topic; a batch is delivered, then committed.

@@ -12,6 +12,7 @@ from streams.cli.common import reports_errors, settings_from
 from streams.formats.claims import tolerances
 from streams.formats.x12.claims import interchange
 from streams.ops.claims import reconcile, write_export
+from streams.ops.claims_export import read_claims, read_responses
 
 app = typer.Typer(help="Vendor rebate claims against accruals.", no_args_is_help=True)
 
@@ -51,3 +52,30 @@ def reconcile_cmd(
         typer.echo(f"bad record: {error}", err=True)
     if result.errors and strict:
         raise typer.Exit(1)
+
+
+@app.command("export")
+@reports_errors
+def export_cmd(
+    ctx: typer.Context,
+    out: Annotated[Path | None, typer.Option("--out", help="Write the table as CSV.")] = None,
+    responses: Annotated[
+        Path | None,
+        typer.Option("--responses-849", help="Write the latest 849 of each 844 received."),
+    ] = None,
+) -> None:
+    """The claims as the worker decided them, read from the claim results topic: one row
+    per claim version, the columns of `recon claims reconcile`."""
+    settings = settings_from(ctx)
+    view = read_claims(settings)
+    results = view.sorted_results()
+    if responses is not None:
+        answered = read_responses(settings)
+        responses.write_bytes(b"".join(answered.values()))
+        typer.echo(f"{len(answered)} 849 responses -> {responses}", err=True)
+    if out is None:
+        write_export(results, sys.stdout)
+        return
+    with out.open("w", encoding="utf-8") as f:
+        write_export(results, f)
+    typer.echo(f"{len(results)} claim versions -> {out}", err=True)

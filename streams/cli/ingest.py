@@ -1,5 +1,5 @@
-"""`recon ingest pos|promotions|trades|confirmations|edi|rates FILE`: publish a CSV (or X12) file
-to its raw topic."""
+"""`recon ingest pos|promotions|trades|confirmations|edi|rates|claims FILE`: publish a CSV
+(or X12) file to its raw topic."""
 
 from __future__ import annotations
 
@@ -77,6 +77,14 @@ def edi(ctx: typer.Context, file: FileArg) -> None:
     """Publish an X12 file, one message per transaction set, to the raw EDI topic (keyed by
     PO number). Broken envelopes are published flagged and dead-lettered by the worker."""
     _ingest(ctx, file, "edi")
+
+
+@app.command("claims")
+@reports_errors
+def claims(ctx: typer.Context, file: FileArg) -> None:
+    """Publish a vendor claim file (CSV, or X12 844s: told by content) to the raw claims
+    topic (keyed by vendor_id, co-partitioned with POS and promotions; docs/claims.md)."""
+    _ingest(ctx, file, "claims")
 
 
 @app.command("rates")

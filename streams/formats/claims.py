@@ -25,6 +25,9 @@ KINDS: dict[str, tuple[type[ClaimHeader] | type[ClaimLine], tuple[str, ...], tup
 }
 
 ClaimRecord = ClaimHeader | ClaimLine
+# The row ingest publishes for an 844 it cannot read: ``claim_id`` holds the fault's
+# category, ``agreement_id`` its message (streams/formats/claims_x12_source.py).
+FAULT = "x12-fault"
 
 
 def tolerances(settings: Settings) -> Tolerances:
@@ -41,6 +44,12 @@ def parse_claim_row(columns: list[str], raw: bytes, what: str) -> ClaimRecord:
     the row, the field and the value."""
     require_columns(columns, COLUMNS, what)
     row = row_of(columns, raw, what)
+    if row["record"] == FAULT:
+        try:
+            category = Category(row["claim_id"])
+        except ValueError:
+            category = Category.SCHEMA_VIOLATION
+        raise RecordError(category, Stage.PARSE, f"{what}: {row['agreement_id']}")
     kind = KINDS.get(row["record"])
     if kind is None:
         raise RecordError(

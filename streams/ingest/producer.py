@@ -31,6 +31,7 @@ from rich.progress import (
 
 from streams.formats import avro
 from streams.formats import headers as h
+from streams.formats.claims_x12_source import CLAIMS_X12_FORMAT, ClaimX12Records, is_x12
 from streams.formats.csv_source import CsvRecords, IngestError, file_sha256
 from streams.formats.edi_source import EDI_FORMAT, EdiRecords
 from streams.formats.xlsx_source import XlsxRecords
@@ -52,6 +53,7 @@ from streams.kafka.topics import (
     DLQ,
     MANIFESTS,
     OUTCOMES,
+    RAW_CLAIMS,
     RAW_CONFIRMATIONS,
     RAW_EDI,
     RAW_INVENTORY,
@@ -66,7 +68,9 @@ from streams.settings import Settings
 
 __all__ = ["IngestError", "IngestResult", "ingest_file"]
 
-Kind = Literal["pos", "promotions", "trades", "confirmations", "edi", "rates", "inventory"]
+Kind = Literal[
+    "pos", "promotions", "trades", "confirmations", "edi", "rates", "inventory", "claims"
+]
 # kind -> (logical topic, recon-format header value, the co-partitioned logical topic)
 FORMATS: dict[str, tuple[str, str, str]] = {
     "pos": (RAW_POS, "pos-csv", RAW_PROMOTIONS),
@@ -76,9 +80,10 @@ FORMATS: dict[str, tuple[str, str, str]] = {
     "edi": (RAW_EDI, EDI_FORMAT, RAW_EDI),  # X12: one record per transaction set
     "rates": (RAW_RATES, "rates-csv", RAW_EDI),  # a carrier's rows meet its 210s
     "inventory": (RAW_INVENTORY, "inventory-csv", RAW_INVENTORY),  # keyed by asset
+    "claims": (RAW_CLAIMS, "claims-csv", RAW_POS),  # keyed by vendor, meets its accruals
 }
 XLSX_FORMAT = "inventory-xlsx"  # an Excel manifest: its rows published as CSV records
-CHUNKED = frozenset({"pos"})  # kinds published in chunks (streams.formats.chunks)
+CHUNKED = frozenset({"pos", "claims"})  # kinds published in chunks (streams.formats.chunks)
 PROGRESS_EVERY = 5000
 
 
@@ -215,10 +220,10 @@ def publisher_of(
 
 
 def keyed(
-    source: CsvRecords | XlsxRecords | EdiRecords, kind: str
+    source: CsvRecords | XlsxRecords | EdiRecords | ClaimX12Records, kind: str
 ) -> Iterator[tuple[int, bytes, bytes]]:
     """(line or segment index, partition key, value) of every record of ``source``."""
-    if isinstance(source, EdiRecords):
+    if isinstance(source, EdiRecords | ClaimX12Records):
         yield from source
         return
     key_of = keyer(kind, source.columns)
@@ -276,10 +281,12 @@ def ingest_file(
     )
     rows_read = 0
     size = path.stat().st_size
-    source: CsvRecords | XlsxRecords | EdiRecords
+    source: CsvRecords | XlsxRecords | EdiRecords | ClaimX12Records
     extra: tuple[tuple[str, bytes], ...] = ()
     if kind == "edi":
         source = EdiRecords(path)
+    elif kind == "claims" and is_x12(path):  # 844s, published as rows of the claims CSV
+        source, record_format = ClaimX12Records(path), CLAIMS_X12_FORMAT
     elif kind == "inventory" and path.suffix.lower() == ".xlsx":
         source, record_format = XlsxRecords(path), XLSX_FORMAT
     else:

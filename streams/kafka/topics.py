@@ -56,6 +56,9 @@ INVENTORY = "inventory"
 INVENTORY_LEDGER = "inventory.ledger"
 INVENTORY_AUDIT = "inventory.audit"
 INVENTORY_TABLE = "inventory-assets"
+RAW_CLAIMS = "raw.claims"
+CLAIM_RESULTS = "claims.results"
+CLAIM_RESPONSES = "claims.responses"
 TABLES = (
     STATE_TABLE,
     RECORDS_TABLE,
@@ -90,6 +93,9 @@ CATALOGUE: tuple[TopicSpec, ...] = (
     TopicSpec(INVENTORY, True, "current inventory per asset (asset_id:grant_code), JSON"),
     TopicSpec(INVENTORY_LEDGER, False, "every change of the inventory, one JSON event each"),
     TopicSpec(INVENTORY_AUDIT, True, "one JSON audit record per manifest chunk (SHA-256, counts)"),
+    TopicSpec(RAW_CLAIMS, False, "raw vendor claim headers and lines (CSV rows), keyed by vendor"),
+    TopicSpec(CLAIM_RESULTS, False, "JSON claim version results, exceptions, settlements"),
+    TopicSpec(CLAIM_RESPONSES, False, "X12 849 responses to the 844 claims read, by vendor"),
 )
 
 

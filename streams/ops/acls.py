@@ -47,6 +47,7 @@ RAW = (
     t.RAW_EDI,
     t.RAW_RATES,
     t.RAW_INVENTORY,
+    t.RAW_CLAIMS,
 )
 INTERNAL = (t.MATCH_RECORDS, t.MATCH_INPUT, t.THREEWAY_INPUT)
 # Written by the worker's agents and relay.
@@ -61,6 +62,8 @@ WORKER_OUTPUTS = (
     t.RATES,
     t.INVENTORY,
     t.INVENTORY_LEDGER,
+    t.CLAIM_RESULTS,
+    t.CLAIM_RESPONSES,
     t.SCHEMAS,  # refilled at start: every schema version by its fingerprint
     *INTERNAL,
 )
@@ -105,6 +108,7 @@ def _worker(settings: Settings) -> list[Grant]:
         ),
         *_grants("topic", [topic(n) for n in INTERNAL], ["READ"], "agents consume stages"),
         *_grants("topic", [topic(t.ACKS_INPUT)], ["READ"], "ack requests ingest publishes"),
+        *_grants("topic", [topic(t.RAW_CLAIMS)], ["WRITE"], "the claims agent's ticks"),
         *_grants(
             "topic",
             _changelogs(settings),

@@ -142,12 +142,7 @@ def result_of(state: DictState, claim_id: str, version: int) -> ClaimResult:
 
 def verdicts(state: DictState, claim_id: str, version: int) -> list[LineVerdict]:
     """Each line of a version with its published exception kind, in sale order."""
-    doc = state.get(store.version_key(claim_id, version)) or store.new_version_doc()
-    lines = []
-    for name in doc["b"]:
-        for entry in (state.get(store.bucket_key(claim_id, version, name)) or {}).values():
-            lines.append((entry["d"], entry["t"], entry["l"], entry["x"]))
-    return [LineVerdict(t, n, kind) for _, t, n, kind in sorted(lines)]
+    return [LineVerdict(*line) for line in store.lines_in_sale_order(state, claim_id, version)]
 
 
 def write_export(results: list[ClaimResult], out: IO[str]) -> None:

@@ -30,6 +30,7 @@ EXPORT_COLUMNS = (
     "source_key",
 )
 TOTAL_COLUMNS = ("agreement_id", "period", "currency", "amount", "entries")
+SETTLEMENT_KINDS = frozenset({"settlement", "settlement_reversal"})
 
 
 class LedgerConflictError(ReconError):
@@ -45,6 +46,12 @@ class Ledger:
     @property
     def duplicate_copies(self) -> int:
         return self.copies - len(self.entries)
+
+    def accruals(self) -> Ledger:
+        """The accrual entries alone, without the settlements of vendor claims
+        (docs/claims.md): what the accrual reference computes."""
+        kept = {i: e for i, e in self.entries.items() if e["kind"] not in SETTLEMENT_KINDS}
+        return Ledger(kept, self.copies)
 
     def totals(self) -> dict[tuple[str, str, str], tuple[Decimal, int]]:
         out: dict[tuple[str, str, str], tuple[Decimal, int]] = {}

@@ -42,6 +42,7 @@ STAGES: tuple[tuple[str, str, str | None], ...] = (
     (t.RAW_CONFIRMATIONS, "raw", None),
     (t.RAW_EDI, "raw", None),
     (t.RAW_INVENTORY, "raw", None),
+    (t.RAW_CLAIMS, "raw", None),
     (t.OUTCOMES, "outcome", "outcome"),
     (t.AGREEMENTS, "agreement", "agreement"),
     (t.DLQ, "dlq", "dlq_record"),

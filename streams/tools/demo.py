@@ -8,9 +8,9 @@ and the sample lab inventory manifests (CSV and Excel), drains the worker (a bat
 end of input closes every window), writes the ledger, matches, exceptions and audit CSVs
 and checks the ledger, the pairing, the three-way results and the inventory against the
 plain reference computations, exports the acknowledgements sent for the sample X12 groups
-(one 997/999 per partner group, checked), reconciles the sample vendor claims in process
-(docs/claims.md) against theirs; then delivers the ledger, matches and exceptions to the
-local PostgreSQL and checks it against the topics.
+(one 997/999 per partner group, checked), checks the sample vendor claims the worker
+decided against theirs and the in-process reconciliation (docs/claims.md); then delivers
+the ledger, matches and exceptions to the local PostgreSQL and checks it against the topics.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from streams.kafka.topics import create_topics, reset_app
 from streams.ops.audit import FileAudit, audit, write_audit
 from streams.ops.claims import reconcile as reconcile_claims
 from streams.ops.claims import write_export as write_claims
+from streams.ops.claims_export import read_claims
 from streams.ops.ledger import read_ledger, write_export, write_totals
 from streams.ops.matches import (
     exception_events,
@@ -144,11 +145,21 @@ def resent_report(rows: list[FileAudit]) -> list[str]:
 
 
 def claims_report(settings: Settings, out_dir: Path) -> list[str]:
-    """Reconcile the sample claims against the sample accruals (in process: the claims
-    pipeline is not in the worker yet, docs/claims.md); print them, write claims.csv and
-    return the differences from the reference."""
+    """The sample claims as the worker decided them (read back from the topics, like
+    `recon claims export`); print them, write claims.csv and return the differences from
+    the plain reference and from the in-process reconciliation (docs/claims.md)."""
     pos, promotions, claims = (EXAMPLES / n for n in ("pos.csv", "promotions.csv", "claims.csv"))
-    result = reconcile_claims(pos, promotions, claims, claim_tolerances(settings))
+    view = read_claims(settings)
+    results = view.sorted_results()
+    offline = reconcile_claims(pos, promotions, claims, claim_tolerances(settings)).results
+    problems = [] if results == offline else ["claims: the worker's differ from in process"]
+    settled = view.settled()
+    problems += [
+        f"claim {r.claim_id} v{r.version}: settled {r.settled}, ledger entries sum "
+        f"{settled.get((r.claim_id, r.version), 0)}"
+        for r in results
+        if settled.get((r.claim_id, r.version), 0) != r.settled
+    ]
     table = Table(
         "claim",
         "version",
@@ -158,9 +169,9 @@ def claims_report(settings: Settings, out_dir: Path) -> list[str]:
         "accrued",
         "status",
         "failing lines",
-        title="Vendor claims (in process)",
+        title="Vendor claims",
     )
-    for r in result.results:
+    for r in results:
         table.add_row(
             r.claim_id,
             str(r.version),
@@ -173,8 +184,10 @@ def claims_report(settings: Settings, out_dir: Path) -> list[str]:
         )
     out.print(table)
     with (out_dir / "claims.csv").open("w", encoding="utf-8") as f:
-        write_claims(result.results, f)
-    return claim_differences(result.results, pos, promotions, claims, claim_tolerances(settings))
+        write_claims(results, f)
+    return problems + claim_differences(
+        results, pos, promotions, claims, claim_tolerances(settings)
+    )
 
 
 def run(out_dir: Path) -> int:
@@ -209,6 +222,8 @@ def run(out_dir: Path) -> int:
     for path in (*EDI_FILES, RESENT_FILE):
         out.print(ingest_file(settings, path, "edi", progress=progress).summary())
     out.print(ingest_file(settings, RATES_FILE, "rates", progress=progress).summary())
+    claims = EXAMPLES / "claims.csv"
+    out.print(ingest_file(settings, claims, "claims", progress=progress).summary())
     for result in ingest_manifests(settings):
         for warning in result.warnings:
             out.print(f"warning: {warning}")
@@ -239,7 +254,7 @@ def run(out_dir: Path) -> int:
         )
     out.print(files)
 
-    problems = differences(ledger, expected_totals([pos], [promotions]))
+    problems = differences(ledger.accruals(), expected_totals([pos], [promotions]))
     problems += matching_report(settings, out_dir)
     problems += threeway_report(settings)
     problems += resent_report(rows)

@@ -62,7 +62,13 @@ class ClaimsEngine:
         return True
 
     def _doc(self, claim_id: str, version: int) -> dict[str, Any]:
-        return self.state.get(store.version_key(claim_id, version)) or store.new_version_doc()
+        doc = self.state.get(store.version_key(claim_id, version))
+        if doc is None:
+            return store.new_version_doc()
+        # the outputs staged with its last write (``outbox.stage``) were relayed from that
+        # write: the next write of the document must not carry them again
+        doc.pop(store.OUT, None)
+        return doc
 
     def _see(self, claim_id: str, version: int) -> None:
         """Record that ``version`` of a claim exists; a higher one supersedes the others."""
@@ -84,9 +90,9 @@ class ClaimsEngine:
         if doc["h"] is None:
             doc["h"] = header.model_dump(mode="json")
             self.state.put(store.version_key(claim, version), doc)
-            store.add_member(
-                self.state, store.by_agreement_key(header.agreement_id), [claim, version]
-            )
+        # Outside the test: after a crash that kept the document but not the index, the
+        # reprocessed header still indexes it (every write here is idempotent).
+        store.add_member(self.state, store.by_agreement_key(header.agreement_id), [claim, version])
         self._see(claim, version)
         self._dirty.add((claim, version))
         return Outcome.APPLIED
@@ -126,14 +132,17 @@ class ClaimsEngine:
                     "v": False,  # passes the sale and coverage checks, in force
                     "x": "",  # the exception kind published for it
                 }
-                doc["n"] += 1
-                names = held.get(ver)
-                if names is None:
-                    names = held[ver] = set(doc["b"])
-                if name not in names:
-                    names.add(name)
-                    bisect.insort(doc["b"], name)
-                store.add_member(self.state, store.claimers_key(sale), list(ver))
+            # The document, its buckets and the claimers index are separate keys that a
+            # crash may keep in any combination: what follows is idempotent, so the
+            # reprocessed line restores whichever was lost (the line count is the
+            # buckets', recounted at evaluation).
+            names = held.get(ver)
+            if names is None:
+                names = held[ver] = set(doc["b"])
+            if name not in names:
+                names.add(name)
+                bisect.insort(doc["b"], name)
+            store.add_member(self.state, store.claimers_key(sale), list(ver))
             self._dirty.add(ver)
             outcomes.append(Outcome.APPLIED)
         for ver, doc in docs.items():
@@ -182,6 +191,7 @@ class ClaimsEngine:
         buckets = {
             name: self.state.get(store.bucket_key(claim, version, name)) or {} for name in doc["b"]
         }
+        doc["n"] = sum(len(bucket) for bucket in buckets.values())
         kinds, flagged = self.lines.kinds(claim, version, header, agr, buckets, superseded)
 
         accrued = ZERO

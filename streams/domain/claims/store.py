@@ -48,6 +48,8 @@ def by_agreement_key(agreement_id: str) -> str:
 
 
 INDEX_KEY = "cx"  # every claim version of the partition: the sweep
+# The outputs of a version's last evaluation, in its own document (``outbox.py``).
+OUT = "out"
 
 
 def new_version_doc() -> dict[str, Any]:
@@ -73,3 +75,16 @@ def add_member(state: KeyValueState, key: str, member: list[Any]) -> bool:
     doc["c"].sort()
     state.put(key, doc)
     return True
+
+
+def lines_in_sale_order(
+    state: KeyValueState, claim_id: str, version: int
+) -> list[tuple[str, int, str]]:
+    """``(txn_id, line_no, published exception kind)`` of each line of a version, in sale
+    order (day, transaction, line): what an 849 answers line by line."""
+    doc = state.get(version_key(claim_id, version)) or new_version_doc()
+    lines = []
+    for name in doc["b"]:
+        for entry in (state.get(bucket_key(claim_id, version, name)) or {}).values():
+            lines.append((entry["d"], entry["t"], entry["l"], entry["x"]))
+    return [(t, n, kind) for _, t, n, kind in sorted(lines)]

@@ -47,6 +47,9 @@ def test_the_worker_reads_its_inputs_writes_its_outputs_and_uses_its_groups() ->
         assert topics[f"acme.{out}"] == {"WRITE"}
     for stage in ("matching.records", "matching.input", "threeway.input"):
         assert topics[f"acme.{stage}"] == {"READ", "WRITE"}
+    assert topics["acme.raw.claims"] == {"READ", "WRITE"}  # the claims agent ticks itself
+    for out in ("claims.results", "claims.responses"):
+        assert topics[f"acme.{out}"] == {"WRITE"}
     for table in t.TABLES:
         assert topics[f"recon-acme-{table}-changelog"] == {"READ", "WRITE"}
     assert topics[leader_topic(SETTINGS)] == {"CREATE", "READ", "WRITE"}

@@ -34,3 +34,15 @@ def test_one_agreement_id_over_two_vendors_is_refused() -> None:
     ledger = distinct_entries([entry("e1", "1.00"), entry("e2", "1.00", vendor="V2")])
     with pytest.raises(LedgerConflictError, match="vendors V1 and V2"):
         ledger.totals()
+
+
+def test_accruals_leave_out_the_settlements_of_claims() -> None:
+    entries = [entry("e1", "3.00"), entry("s1", "-1.00"), entry("s2", "2.00")]
+    entries[0]["kind"], entries[1]["kind"], entries[2]["kind"] = (
+        "accrual",
+        "settlement_reversal",
+        "settlement",
+    )
+    ledger = distinct_entries(entries)
+    assert ledger.totals() == {("A1", "2026-01", "USD"): (Decimal("4.00"), 3)}
+    assert ledger.accruals().totals() == {("A1", "2026-01", "USD"): (Decimal("3.00"), 1)}
