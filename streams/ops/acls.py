@@ -107,7 +107,9 @@ def _worker(settings: Settings) -> list[Grant]:
             "agents and the relay publish results",
         ),
         *_grants("topic", [topic(n) for n in INTERNAL], ["READ"], "agents consume stages"),
-        *_grants("topic", [topic(t.ACKS_INPUT)], ["READ"], "ack requests ingest publishes"),
+        *_grants(
+            "topic", [topic(t.ACKS_INPUT)], ["READ", "WRITE"], "ack requests; the acks' ticks"
+        ),
         *_grants("topic", [topic(t.RAW_CLAIMS)], ["WRITE"], "the claims agent's ticks"),
         *_grants(
             "topic",

@@ -47,7 +47,9 @@ def test_the_worker_reads_its_inputs_writes_its_outputs_and_uses_its_groups() ->
         assert topics[f"acme.{out}"] == {"WRITE"}
     for stage in ("matching.records", "matching.input", "threeway.input"):
         assert topics[f"acme.{stage}"] == {"READ", "WRITE"}
-    assert topics["acme.raw.claims"] == {"READ", "WRITE"}  # the claims agent ticks itself
+    # Window ticks go to the input topic of their agent: the worker writes them there.
+    assert topics["acme.raw.claims"] == {"READ", "WRITE"}
+    assert topics["acme.edi.acks.input"] == {"READ", "WRITE"}
     for out in ("claims.results", "claims.responses"):
         assert topics[f"acme.{out}"] == {"WRITE"}
     for table in t.TABLES:
