@@ -9,6 +9,10 @@ UV     := uv==0.13.8
 OUT    ?= out
 
 BENCH_ARGS ?=
+# Two test processes, a test file each at a time: the integration tests spend much of their
+# time waiting (drains, restarts, outages), and files keep their module fixtures together.
+# PYTEST_PARALLEL= runs them one at a time.
+PYTEST_PARALLEL ?= -n 2 --dist loadfile
 LOCK_ARGS  ?=
 
 .PHONY: help venv lock venv-quix demo bench test unit integration lint typecheck broker-start broker-stop clean prometheus-tools postgresql-tools
@@ -58,13 +62,13 @@ postgresql-tools: ## install Debian's postgresql package if initdb/pg_ctl are mi
 test: $(STAMP) prometheus-tools postgresql-tools ## the whole suite: lint, types, unit and integration (starts the local broker and PostgreSQL)
 	$(BIN)/ruff check streams tests
 	$(BIN)/mypy
-	$(BIN)/pytest
+	$(BIN)/pytest $(PYTEST_PARALLEL)
 
 unit: $(STAMP) ## unit tests only
-	$(BIN)/pytest -m unit
+	$(BIN)/pytest -m unit $(PYTEST_PARALLEL)
 
 integration: $(STAMP) prometheus-tools postgresql-tools ## integration tests only (real broker, real PostgreSQL)
-	$(BIN)/pytest -m integration
+	$(BIN)/pytest -m integration $(PYTEST_PARALLEL)
 
 broker-start: $(STAMP) ## start the embedded single-node KRaft broker
 	$(RECON) broker start

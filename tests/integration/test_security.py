@@ -43,7 +43,7 @@ pytestmark = pytest.mark.integration
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 POS, PROMOTIONS = EXAMPLES / "pos.csv", EXAMPLES / "promotions.csv"
 # Ports of its own: the session broker has 29192/29193, the lifecycle test 29194/29195.
-SECURE_BROKER_PORT, SECURE_CONTROLLER_PORT = 29196, 29197
+SECURE_BROKER_PORT, SECURE_CONTROLLER_PORT = 29198, 29199  # not test_broker_restart's
 USERS = {
     name: secrets.token_hex(12)
     for name in ("admin", "operator", "ingest", "worker", "delivery", "nobody")
