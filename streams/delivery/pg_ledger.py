@@ -25,6 +25,7 @@ from functools import cache, lru_cache
 from typing import Any
 
 from streams.delivery.target import LEDGER_SCHEMA
+from streams.errors import ReconError
 from streams.formats import avro
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -38,8 +39,9 @@ _NEEDS_CARE = re.compile(rb"[\x00\t\n\r\\\x80-\xff]")
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
-class LedgerRowError(ValueError):
-    """A body that is not a ledger entry this reader can put in a COPY line."""
+class LedgerRowError(ReconError, ValueError):
+    """A body that is not a ledger entry this reader can put in a COPY line (the loop
+    dead-letters it as a parse error)."""
 
 
 def _varint(value: bytes, b: int, pos: int) -> tuple[int, int]:
