@@ -85,6 +85,10 @@ FORMATS: dict[str, tuple[str, str, str]] = {
 XLSX_FORMAT = "inventory-xlsx"  # an Excel manifest: its rows published as CSV records
 CHUNKED = frozenset({"pos", "claims"})  # kinds published in chunks (streams.formats.chunks)
 PROGRESS_EVERY = 5000
+# How long ingest keeps asking an unreachable cluster for its topics before giving up:
+# librdkafka answers "transport failure" at once while a broker restarts, and a feed must
+# ride a restart of a few seconds out like the producer does.
+REACH_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -165,10 +169,19 @@ def require_topics(settings: Settings, *names: str, co_partitioned: str | None =
     """Fail unless every topic exists (ingest must not auto-create them), and unless
     ``names[0]`` has as many partitions as ``co_partitioned`` (when that one exists);
     return the partition count of ``names[0]``."""
-    try:
-        existing = clients.admin_client(settings).list_topics(timeout=15).topics
-    except KafkaException as exc:
-        raise IngestError(f"cannot reach Kafka at {settings.bootstrap}: {exc}") from exc
+    admin = clients.admin_client(settings)
+    deadline = time.monotonic() + REACH_SECONDS
+    while True:
+        try:
+            existing = admin.list_topics(timeout=15).topics
+            break
+        except KafkaException as exc:
+            if time.monotonic() >= deadline:
+                raise IngestError(
+                    f"cannot reach Kafka at {settings.bootstrap} (tried for {REACH_SECONDS:g} "
+                    f"s): {exc}"
+                ) from exc
+            time.sleep(1.0)
     missing = [name for name in names if name not in existing]
     if missing:
         raise IngestError(
