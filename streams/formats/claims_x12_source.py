@@ -16,11 +16,10 @@ import hashlib
 import io
 from collections.abc import Iterator
 from pathlib import Path
-from types import TracebackType
-from typing import BinaryIO
 
 from streams.formats.claims import COLUMNS, FAULT
-from streams.formats.x12 import Fault, X12Reader
+from streams.formats.edi_source import X12File
+from streams.formats.x12 import Fault
 from streams.formats.x12.claims import parse_claim_sets
 
 CLAIMS_X12_FORMAT = "claims-x12"
@@ -39,31 +38,14 @@ def row(values: dict[str, object]) -> bytes:
     return out.getvalue().encode()
 
 
-class ClaimX12Records:
+class ClaimX12Records(X12File):
     """Iterate ``(position, key, CSV row)`` over a file of 844s, one set at a time."""
 
     header = ",".join(COLUMNS)
 
     def __init__(self, path: Path) -> None:
-        self.path = path
+        super().__init__(path)
         self.columns = list(COLUMNS)
-        self._file: BinaryIO | None = None
-        self._reader: X12Reader | None = None
-
-    def __enter__(self) -> ClaimX12Records:
-        self._file = self.path.open("rb")
-        self._reader = X12Reader(self._file)
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        if self._file is not None:
-            self._file.close()
-
-    @property
-    def bytes_read(self) -> int:
-        return self._reader.bytes_read if self._reader else 0
 
     def __iter__(self) -> Iterator[tuple[int, bytes, bytes]]:
         assert self._reader is not None, "use ClaimX12Records as a context manager"

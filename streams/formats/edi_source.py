@@ -14,7 +14,7 @@ import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Self
 
 from streams.domain.threeway.summary import partition_key, routing_key
 from streams.formats import avro
@@ -77,18 +77,16 @@ def x12_bytes(value: bytes) -> bytes:
     return bytes(avro.decode("edi_document", value)["raw"])
 
 
-class EdiRecords:
-    """Iterate ``(segment index, key, Avro value)`` over an X12 file, in constant memory."""
-
-    header = EDI_COLUMNS
+class X12File:
+    """An X12 file open for streaming while used as a context manager: its reader and the
+    bytes read so far (the ingest progress and manifest)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._file: BinaryIO | None = None
         self._reader: X12Reader | None = None
-        self._acks: AckCollector | None = None
 
-    def __enter__(self) -> EdiRecords:
+    def __enter__(self) -> Self:
         self._file = self.path.open("rb")
         self._reader = X12Reader(self._file)
         return self
@@ -102,6 +100,16 @@ class EdiRecords:
     @property
     def bytes_read(self) -> int:
         return self._reader.bytes_read if self._reader else 0
+
+
+class EdiRecords(X12File):
+    """Iterate ``(segment index, key, Avro value)`` over an X12 file, in constant memory."""
+
+    header = EDI_COLUMNS
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self._acks: AckCollector | None = None
 
     def take_acks(self) -> list[dict[str, Any]]:
         """The ack requests of the groups and interchanges read so far, each once
