@@ -17,6 +17,7 @@ from typing import IO
 from streams.domain.accrual.engine import RebateEngine
 from streams.domain.accrual.postings import RecordRef
 from streams.domain.claims import store
+from streams.domain.claims.approvals import Action, ClaimDecision, approved_amount
 from streams.domain.claims.engine import ClaimsEngine
 from streams.domain.claims.facts import RebateStateFacts
 from streams.domain.claims.models import ClaimHeader
@@ -27,7 +28,7 @@ from streams.domain.models.pos import SaleLine
 from streams.domain.models.promotion import Agreement
 from streams.domain.state import DictState
 from streams.errors import RecordError
-from streams.formats.claims import parse_claim_row
+from streams.formats.claims import parse_claim_row, parse_decision_row
 from streams.formats.csv_source import read_csv_records
 from streams.formats.x12 import Fault, X12Reader
 from streams.formats.x12.claims import LineVerdict, parse_claim_sets, write_849
@@ -43,6 +44,9 @@ EXPORT_COLUMNS = (
     "difference",
     "status",
     "failing_lines",
+    "approved_by",
+    "approved_amount",
+    "approval_reason",
 )
 
 
@@ -58,7 +62,14 @@ def _is_x12(path: Path) -> bool:
         return f.read(3) == b"ISA"
 
 
-def reconcile(pos: Path, promotions: Path, claims: Path, tolerances: Tolerances) -> Reconciliation:
+def reconcile(
+    pos: Path,
+    promotions: Path,
+    claims: Path,
+    tolerances: Tolerances,
+    decisions: tuple[Path, ...] = (),
+) -> Reconciliation:
+    """``decisions``: files of analyst decisions (docs/claims.md, "Analyst approval")."""
     out = Reconciliation()
     state = DictState()
     rebates = RebateEngine(state)
@@ -105,8 +116,21 @@ def reconcile(pos: Path, promotions: Path, claims: Path, tolerances: Tolerances)
             rid = f"{claims.name}:{rec.line}"
             if isinstance(row, ClaimHeader):
                 engine.apply_header(row, rid)
+            elif isinstance(row, ClaimDecision):
+                engine.apply_decision(row, rid)
             else:
                 engine.apply_lines([(row, rid)])
+    for path in decisions:
+        header, records = read_csv_records(path)
+        columns = [c.strip() for c in header.split(",")]
+        for rec in records:
+            what = f"{path.name} line {rec.line}"
+            try:
+                decision = parse_decision_row(columns, rec.raw, what)
+            except RecordError as exc:
+                out.errors.append(exc.message)
+                continue
+            engine.apply_decision(decision, f"{path.name}:{rec.line}")
     engine.sweep()
     engine.settle()
     out.results = [
@@ -122,6 +146,10 @@ def result_of(state: DictState, claim_id: str, version: int) -> ClaimResult:
     """A claim version's latest result, from its state document."""
     doc = state.get(store.version_key(claim_id, version)) or store.new_version_doc()
     header = ClaimHeader.model_validate(doc["h"]) if doc["h"] else None
+    claimed = header.claimed_amount if header else Decimal(0)
+    approval = doc.get(store.DECISION)
+    if approval is not None and approval["a"] != Action.APPROVE:
+        approval = None
     return ClaimResult(
         claim_id,
         version,
@@ -129,7 +157,7 @@ def result_of(state: DictState, claim_id: str, version: int) -> ClaimResult:
         header.agreement_id if header else "",
         header.period if header else "",
         header.currency if header else "",
-        header.claimed_amount if header else Decimal(0),
+        claimed,
         Decimal(doc["accrued"]),
         ClaimStatus(doc["status"]),
         header.line_count if header else 0,
@@ -137,6 +165,9 @@ def result_of(state: DictState, claim_id: str, version: int) -> ClaimResult:
         dict(doc["failing"]),
         Decimal(doc["settled"]),
         doc["seq"],
+        approval["by"] if approval else "",
+        approved_amount(approval, claimed) if approval else None,
+        approval["r"] if approval else "",
     )
 
 
@@ -161,5 +192,8 @@ def write_export(results: list[ClaimResult], out: IO[str]) -> None:
                 r.difference,
                 r.status.value,
                 r.failing_text(),
+                r.approved_by,
+                "" if r.approved_amount is None else r.approved_amount,
+                r.approval_reason,
             ]
         )

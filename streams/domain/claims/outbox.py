@@ -35,7 +35,7 @@ def outbox_key(claim_id: str, version: int) -> str:
 
 
 def result_doc(r: ClaimResult) -> dict[str, Any]:
-    return {
+    doc: dict[str, Any] = {
         "type": RESULT,
         "claim_id": r.claim_id,
         "version": r.version,
@@ -53,9 +53,17 @@ def result_doc(r: ClaimResult) -> dict[str, Any]:
         "settled": str(r.settled),
         "seq": r.seq,
     }
+    if r.approved_by:  # only then: the results of versions never approved are unchanged
+        doc["approval"] = {
+            "by": r.approved_by,
+            "amount": str(r.approved_amount),
+            "reason": r.approval_reason,
+        }
+    return doc
 
 
 def result_from_doc(doc: dict[str, Any]) -> ClaimResult:
+    approval = doc.get("approval") or {}
     return ClaimResult(
         doc["claim_id"],
         int(doc["version"]),
@@ -71,6 +79,9 @@ def result_from_doc(doc: dict[str, Any]) -> ClaimResult:
         {k: int(v) for k, v in doc["failing"].items()},
         Decimal(doc["settled"]),
         int(doc["seq"]),
+        approval.get("by", ""),
+        Decimal(approval["amount"]) if approval else None,
+        approval.get("reason", ""),
     )
 
 
