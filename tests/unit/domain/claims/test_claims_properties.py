@@ -12,7 +12,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, given, settings
+from hypothesis import event as tally
 from hypothesis import strategies as st
 
 from streams.domain.accrual.engine import RebateEngine
@@ -286,9 +287,9 @@ def test_claims_equal_the_reference_whatever_the_arrival_order(
     ref = reference_claims(records, tolerances)
     assert statuses == ref.status
     for status in set(ref.status.values()):
-        event(f"status {status.value}")
+        tally(f"status {status.value}")
     if any(e[0] == "claim_approval_invalid" for e in ref.exceptions):
-        event("an approval refused")
+        tally("an approval refused")
     assert open_ == ref.exceptions
     assert settled == {k: v for k, v in ref.settled.items() if v}
     for s in out.settlements:
