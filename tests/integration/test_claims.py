@@ -1,6 +1,7 @@
 """Vendor claims through the worker on the real broker: the sample claims against the
-sample POS and promotions, `recon claims export` equal to the offline reconciliation, and
-a replayed claim file that adds nothing (docs/claims.md)."""
+sample POS and promotions, an analyst's approval of the disputed claim published before
+it, `recon claims export` equal to the offline reconciliation, and a replayed claim file
+that adds nothing (docs/claims.md)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from streams.domain.claims.approvals import Action
 from streams.domain.claims.models import ClaimHeader, ClaimLine
 from streams.formats.chunks import line_correlation_id
 from streams.formats.claims import parse_claim_row, tolerances
@@ -19,6 +21,7 @@ from streams.ingest.producer import ingest_file
 from streams.kafka.topics import create_topics
 from streams.ops.audit import audit
 from streams.ops.claims import reconcile, write_export
+from streams.ops.claims_decide import make_decision, publish_decision, vendor_for, write_decisions
 from streams.ops.claims_export import read_claims, read_responses
 from streams.ops.dlq import dlq_records
 from streams.ops.trace import trace
@@ -54,6 +57,11 @@ def test_sample_claims_end_to_end_and_replay(isolated_settings: Settings, tmp_pa
     settings = isolated_settings
     create_topics(settings)
     claims_csv, claims_844 = split_claims(tmp_path)
+    # The analyst's approval of the disputed CLM-200 first: it waits for its claim.
+    approval = make_decision(
+        Action.APPROVE, "CLM-200", 1, "INITECH", "ana", "agreed on the phone", "121.67"
+    )
+    approved = publish_decision(settings, approval).source_file
     # Claims first: they wait for their sales and agreements, and follow them.
     run = ingest_file(settings, claims_csv, "claims").run_id
     ingest_file(settings, claims_844, "claims")
@@ -64,9 +72,20 @@ def test_sample_claims_end_to_end_and_replay(isolated_settings: Settings, tmp_pa
     ingest_file(settings, CLAIMS, "claims")
     drain(settings)
 
-    expected = reconcile(POS, PROMOTIONS, CLAIMS, tolerances(settings))
+    write_decisions(decisions := tmp_path / "decisions.csv", [approval])
+    expected = reconcile(POS, PROMOTIONS, CLAIMS, tolerances(settings), (decisions,))
     view = read_claims(settings)
     assert table(view.sorted_results()) == table(expected.results)
+    initech = view.results[("CLM-200", 1)]
+    assert (initech.status.value, initech.settled, initech.approved_by) == (
+        "approved",
+        Decimal("121.67"),
+        "ana",
+    )
+    assert [s.amount for s in view.settlements.values() if s.claim_id == "CLM-200"] == [
+        Decimal("121.67")
+    ]
+    assert vendor_for(settings, "CLM-200", None) == "INITECH"  # `recon claims approve`'s look-up
     assert {r.status.value for r in view.sorted_results()} >= {"matched", "disputed"}
     settled = view.settled()
     assert {(r.claim_id, r.version): r.settled for r in expected.results} == {
@@ -79,12 +98,12 @@ def test_sample_claims_end_to_end_and_replay(isolated_settings: Settings, tmp_pa
     split = files["claims-but-initech.csv"]
     assert (split.read, split.applied, split.dead_lettered) == (12, 11, 1)
     assert (files["initech.edi"].read, files["initech.edi"].applied) == (4, 4)
+    assert (files[approved].read, files[approved].applied) == (1, 1)
     # The 844 is answered by an 849 with its status and each line's verdict.
     (response,) = read_responses(settings).values()
     (ts,) = list(X12Reader(io.BytesIO(response)))
     answer = read_849(ts)  # type: ignore[arg-type]
-    initech = next(r for r in expected.results if r.claim_id == "CLM-200")
-    assert (answer.claim_id, answer.status) == ("CLM-200", initech.status.value)
+    assert (answer.claim_id, answer.status) == ("CLM-200", "approved")
     assert sorted(v.kind for v in answer.lines) == sorted(
         ["", "claim_line_over_quantity", "claim_line_unknown_sale"]
     )
