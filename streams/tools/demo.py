@@ -108,6 +108,7 @@ EDI_FILES = (EXAMPLES / "orders.edi", EXAMPLES / "freight.edi")
 # business identity (docs/edi-controls.md), which must change no three-way result.
 RESENT_FILE = EXAMPLES / "resent-invoice.edi"
 RATES_FILE = EXAMPLES / "rates.csv"
+DECISIONS_FILE = EXAMPLES / "claim_decisions.csv"
 
 
 def threeway_report(settings: Settings) -> list[str]:
@@ -151,7 +152,9 @@ def claims_report(settings: Settings, out_dir: Path) -> list[str]:
     pos, promotions, claims = (EXAMPLES / n for n in ("pos.csv", "promotions.csv", "claims.csv"))
     view = read_claims(settings)
     results = view.sorted_results()
-    offline = reconcile_claims(pos, promotions, claims, claim_tolerances(settings)).results
+    offline = reconcile_claims(
+        pos, promotions, claims, claim_tolerances(settings), (DECISIONS_FILE,)
+    ).results
     problems = [] if results == offline else ["claims: the worker's differ from in process"]
     settled = view.settled()
     problems += [
@@ -169,6 +172,7 @@ def claims_report(settings: Settings, out_dir: Path) -> list[str]:
         "accrued",
         "status",
         "failing lines",
+        "approved",
         title="Vendor claims",
     )
     for r in results:
@@ -181,12 +185,13 @@ def claims_report(settings: Settings, out_dir: Path) -> list[str]:
             f"{r.accrued:,.2f}",
             r.status.value,
             r.failing_text(),
+            f"{r.approved_amount:,.2f} by {r.approved_by}" if r.approved_by else "",
         )
     out.print(table)
     with (out_dir / "claims.csv").open("w", encoding="utf-8") as f:
         write_claims(results, f)
     return problems + claim_differences(
-        results, pos, promotions, claims, claim_tolerances(settings)
+        results, pos, promotions, claims, claim_tolerances(settings), DECISIONS_FILE
     )
 
 
@@ -224,6 +229,8 @@ def run(out_dir: Path) -> int:
     out.print(ingest_file(settings, RATES_FILE, "rates", progress=progress).summary())
     claims = EXAMPLES / "claims.csv"
     out.print(ingest_file(settings, claims, "claims", progress=progress).summary())
+    # an analyst's approval of the disputed CLM-200 (docs/claims.md, "Analyst approval")
+    out.print(ingest_file(settings, DECISIONS_FILE, "claims", progress=progress).summary())
     for result in ingest_manifests(settings):
         for warning in result.warnings:
             out.print(f"warning: {warning}")

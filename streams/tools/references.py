@@ -64,16 +64,18 @@ def claim_differences(
     promotions: Path,
     claims: Path,
     tolerances: ClaimTolerances,
+    decisions: Path | None = None,
 ) -> list[str]:
     """Claim statuses and settled totals that differ from the plain reference."""
     records: list[Record] = [*valid_records(pos, SaleLine), *valid_records(promotions, Agreement)]
-    header, rows = read_csv_records(claims)
-    columns = parse_columns(header)
-    for rec in rows:
-        try:
-            records.append(parse_claim_row(columns, rec.raw, f"{claims.name} line {rec.line}"))
-        except RecordError:
-            continue
+    for path in (claims, *([decisions] if decisions else [])):
+        header, rows = read_csv_records(path)
+        columns = parse_columns(header)
+        for rec in rows:
+            try:
+                records.append(parse_claim_row(columns, rec.raw, f"{path.name} line {rec.line}"))
+            except RecordError:
+                continue
     ref = reference_claims(records, tolerances)
     problems = []
     for r in results:
