@@ -10,11 +10,14 @@ from decimal import Decimal
 import pytest
 
 from streams.domain.claims.approvals import Action, ClaimDecision
+from streams.domain.claims.outbox import outbox_entries, outbox_key, result_from_doc
 from streams.domain.claims.results import ClaimsOutput, SettlementKind
 from streams.domain.claims.rules import ClaimExceptionKind as K
 from streams.domain.claims.rules import ClaimStatus, Tolerances
 from streams.errors import Category, RecordError
+from streams.formats import avro
 from streams.formats.claims import DECISION_COLUMNS, decision_row, parse_claim_row
+from streams.relay.claims import exception_record
 from tests.unit.domain.claims.test_claims_engine import AGREEMENT, World, header, line, sale
 
 pytestmark = pytest.mark.unit
@@ -168,3 +171,25 @@ def test_the_decisions_layout_round_trips_and_names_bad_values() -> None:
     withdraw = raw.replace(b"approve", b"withdraw")
     with pytest.raises(RecordError, match=r"a withdrawal has no amount, got 12\.50"):
         parse_claim_row(list(DECISION_COLUMNS), withdraw, "x")
+
+
+def test_an_approved_result_and_a_refusal_travel_through_the_outbox_and_the_relay() -> None:
+    w = Analyst()
+    disputed(w)
+    out = w.decide(decision(amount="10.00"), decision(version=3, minute=1))
+    docs = outbox_entries(out)
+    (approved,) = [d for d in docs[outbox_key("C1", 1)] if d["type"] == "result"]
+    assert approved["approval"] == {
+        "by": "ana",
+        "amount": "10.00",
+        "reason": "checked with the vendor",
+    }
+    assert result_from_doc(approved) == out.results[0]
+    (refusal,) = [d for d in docs[outbox_key("C1", 3)] if d["type"] == "exception"]
+    event = avro.decode("match_exception", exception_record(refusal, datetime.now(UTC)))
+    assert (event["kind"], event["status"], event["record_id"], event["version"]) == (
+        "claim_approval_invalid",
+        "open",
+        "C1",
+        3,
+    )
