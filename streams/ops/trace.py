@@ -2,7 +2,8 @@
 
 Every hop's messages carry the record's correlation id (and a traceparent of the same
 trace) in their headers, so the path is found by reading the raw, outcome, agreement, DLQ,
-ledger, matches and exceptions topics and keeping the messages whose header matches. A
+claim result, ledger, matches, exceptions, inventory and claim response topics and keeping
+the messages whose header matches. A
 match or exception event concerns several records and carries one correlation-id header
 per record: it is on the path of each. A ledger entry names the last sale it covers and is
 on the path of every sale it covers (its vendor's, between its first and last offset of

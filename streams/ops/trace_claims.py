@@ -79,7 +79,7 @@ def claim_suffix(stage: str, value: dict[str, Any], headers: dict[str, str]) -> 
     if stage == "ledger" and value["kind"] in SETTLEMENT_KINDS:
         claim, _, version = headers.get(CLAIM_HEADER, "?:?").rpartition(":")
         return f" claim={claim} v{version} settled_total={value['posted_total']}"
-    if stage == "exception" and value["record_type"] == "claim" and value["details"]:
+    if stage == "exception" and value["record_type"] == "claim" and value.get("details"):
         return f" {value['details']!r}"
     return ""
 
