@@ -1,5 +1,6 @@
 """The claims hops of `recon trace`: the claims topics are read, claim results and 849s
-decode, and each hop's line names the claim, its version, status and amount."""
+decode, each hop's line names the claim, its version, status and amount, and a claim row's
+path holds the outputs it is on (docs/claims.md, "Tracing a claim")."""
 
 from __future__ import annotations
 
