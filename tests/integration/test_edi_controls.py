@@ -2,7 +2,8 @@
 new interchange is a duplicate and does not match twice, a conflicting resend raises
 duplicate_conflict; every group a partner sent is acknowledged (999) and its broken
 envelope gets a TA1, exported as X12 files that read back; the 997 the partner sent for
-our groups settles them (a rejection and a missing ack are exceptions)."""
+our groups settles them (a rejection and a missing ack are exceptions), and so does the TA1
+refusing one of our interchanges."""
 
 from __future__ import annotations
 
@@ -62,6 +63,9 @@ FILE = "".join(
     [
         isa("ACME", "WW", 101) + gs("PO", "ACME", "WW", 1101, [po("PO7")]) + "IEA*1*000000101~",
         isa("ACME", "WW", 102) + gs("PO", "ACME", "WW", 1102, [po("PO8")]) + "IEA*1*000000102~",
+        isa("ACME", "WW", 103) + gs("PO", "ACME", "WW", 1103, [po("PO9")]) + "IEA*1*000000103~",
+        # the partner's TA1 refusing the envelope of our interchange 103
+        isa("WW", "ACME", 205) + "TA1*000000103*241104*0900*R*006~IEA*0*000000205~",
         isa("WW", "ACME", 201)
         + gs(
             "SH",
@@ -124,11 +128,13 @@ def test_duplicates_and_acknowledgements(isolated_settings: Settings, tmp_path: 
     create_topics(settings)
     path = tmp_path / "controls.edi"
     path.write_text(FILE)
-    assert ingest_file(settings, path, "edi").rows_read == 9  # 8 sets and the broken IEA
+    # 9 sets, the TA1 and the broken IEA
+    assert ingest_file(settings, path, "edi").rows_read == 11
     drain(settings)
 
-    # 850 x2, 856, INV1, the 997 and INV9 applied; the two resends duplicates; the IEA fault
-    assert counts(audit(settings), "controls.edi") == (9, 6, 2, 1)
+    # 850 x3, 856, INV1, the 997, the TA1 and INV9 applied; the two resends duplicates; the
+    # IEA fault
+    assert counts(audit(settings), "controls.edi") == (11, 8, 2, 1)
     matched = fold(match_events(settings, "document_match"), "match_id").values()
     live = [(m["record_id"], m["line"]) for m in matched if m["event"] == "matched"]
     assert live == [("INV1", "BP:P-1")]  # once, though three invoices claimed it
@@ -138,8 +144,11 @@ def test_duplicates_and_acknowledgements(isolated_settings: Settings, tmp_path: 
     assert kinds == [
         ("ack_overdue", "PO 1102"),
         ("ack_rejected", "PO 1101"),
+        ("ack_rejected", "PO 1103"),
         ("duplicate_conflict", "INV1"),
     ]
+    refused = next(r for r in found if r["record_id"] == "PO 1103")
+    assert "rejected with a TA1 (note 006: invalid sender id)" in refused["details"]
     conflict = next(r for r in found if r["kind"] == "duplicate_conflict")
     assert "lines '1:2x5.00' in force, '1:1x10.00' in the copy" in conflict["details"]
 
