@@ -60,8 +60,17 @@ def describe_result(value: dict[str, Any]) -> str:
         f"claimed={value['claimed']} accrued={value['accrued']} settled={value['settled']} "
         f"{value['currency']} lines={value['received']}/{value['line_count']}"
         + (f" failing={failing}" if failing else "")
+        + _approval(value)
         + f" seq={value['seq']}"
     )
+
+
+def _approval(value: dict[str, Any]) -> str:
+    """The version's approval (docs/claims.md, "Analyst approval"), if it has one."""
+    approval = value.get("approval")
+    if not approval:
+        return ""
+    return f" approved={approval['amount']} by={approval['by']} reason={approval['reason']!r}"
 
 
 def describe_849(value: dict[str, Any]) -> str:

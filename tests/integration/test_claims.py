@@ -61,7 +61,8 @@ def test_sample_claims_end_to_end_and_replay(isolated_settings: Settings, tmp_pa
     approval = make_decision(
         Action.APPROVE, "CLM-200", 1, "INITECH", "ana", "agreed on the phone", "121.67"
     )
-    approved = publish_decision(settings, approval).source_file
+    published = publish_decision(settings, approval)
+    approved = published.source_file
     # Claims first: they wait for their sales and agreements, and follow them.
     run = ingest_file(settings, claims_csv, "claims").run_id
     run_844 = ingest_file(settings, claims_844, "claims").run_id
@@ -99,6 +100,10 @@ def test_sample_claims_end_to_end_and_replay(isolated_settings: Settings, tmp_pa
     assert (split.read, split.applied, split.dead_lettered) == (12, 11, 1)
     assert (files["initech.edi"].read, files["initech.edi"].applied) == (4, 4)
     assert (files[approved].read, files[approved].applied) == (1, 1)
+    # `recon trace` of the approval row: read, decided, then its claim version's outputs
+    hops = trace(settings, line_correlation_id(published.run_id, 2))
+    assert {"raw", "outcome", "claim", "ledger"} <= {h.stage for h in hops}
+    assert any("status=approved" in h.detail and "approved=121.67 by=ana" in h.detail for h in hops)
     # The 844 is answered by an 849 with its status and each line's verdict.
     (response,) = read_responses(settings).values()
     (ts,) = list(X12Reader(io.BytesIO(response)))
