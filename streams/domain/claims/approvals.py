@@ -76,6 +76,7 @@ class ClaimDecision(_Record):
         """The decision as the engine keeps it in the version document."""
         return {
             "a": self.record.value,
+            "v": self.vendor_id,
             "m": "" if self.amount is None else str(self.amount),
             "by": self.decided_by,
             "r": self.reason,

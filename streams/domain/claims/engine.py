@@ -264,7 +264,8 @@ class ClaimsEngine:
                 status = ClaimStatus.APPROVED
         seq = doc["seq"] + 1
         events: list[ClaimException] = []
-        vendor = header.vendor_id if header is not None else ""
+        # a decision on a version whose header has not arrived still names the vendor
+        vendor = header.vendor_id if header is not None else (decision or {}).get("v", "")
         changed_buckets: set[str] = set()
         for name, bucket in buckets.items():
             for sale, entry in bucket.items():

@@ -187,9 +187,10 @@ def test_an_approved_result_and_a_refusal_travel_through_the_outbox_and_the_rela
     assert result_from_doc(approved) == out.results[0]
     (refusal,) = [d for d in docs[outbox_key("C1", 3)] if d["type"] == "exception"]
     event = avro.decode("match_exception", exception_record(refusal, datetime.now(UTC)))
-    assert (event["kind"], event["status"], event["record_id"], event["version"]) == (
-        "claim_approval_invalid",
-        "open",
-        "C1",
-        3,
-    )
+    assert (
+        event["kind"],
+        event["status"],
+        event["record_id"],
+        event["version"],
+        event["seller"],
+    ) == ("claim_approval_invalid", "open", "C1", 3, "V1")
