@@ -359,9 +359,10 @@ class ClaimsEngine:
                 failing=failing,
                 settled=str(settled),
                 rn=doc["n"],
-                rk=shown,
                 seq=seq,
             )
+            if shown or "rk" in doc:  # the approval shown in the result, once there is one
+                doc["rk"] = shown
             out.exceptions += events
             out.results.append(
                 ClaimResult(
