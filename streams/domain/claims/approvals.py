@@ -104,7 +104,7 @@ def approval_problem(
     version: int,
     decision: dict[str, Any],
     *,
-    has_header: bool,
+    vendor: str,
     current: int,
     received: int,
     line_count: int,
@@ -112,12 +112,15 @@ def approval_problem(
     double_claimed: int,
 ) -> str:
     """Why an approval does not take effect on its version ('' when it does): the text of
-    the open ``claim_approval_invalid`` exception, naming the claim, version and value."""
+    the open ``claim_approval_invalid`` exception, naming the claim, version and value.
+    ``vendor``: the claim header's, '' before the header arrived."""
     who = f"approval of claim {claim_id} version {version} by {decision['by']}"
     if version < current:
         return f"{who}: version {version} is superseded by version {current}"
-    if not has_header:
+    if not vendor:
         return f"{who}: no such claim version has arrived (no header)"
+    if vendor != decision["v"]:
+        return f"{who}: the approval names vendor {decision['v']}, the claim is vendor {vendor}'s"
     if received < line_count:
         return f"{who}: the version is incomplete, {received} of {line_count} lines received"
     if double_claimed:

@@ -253,7 +253,7 @@ class ClaimsEngine:
                 claim,
                 version,
                 approval,
-                has_header=header is not None,
+                vendor=header.vendor_id if header is not None else "",
                 current=current,
                 received=doc["n"],
                 line_count=line_count,

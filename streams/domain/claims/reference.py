@@ -161,7 +161,7 @@ def reference_claims(records: Iterable[Record], tolerances: Tolerances) -> Claim
         # An approval changes the status and what settles, never the exceptions above.
         double = sum(1 for k in failing if mine[k] == K.DOUBLE_CLAIMED)
         amount = approval.amount if approval.amount is not None else header.claimed_amount
-        if double or amount > header.claimed_amount:
+        if double or amount > header.claimed_amount or approval.vendor_id != header.vendor_id:
             result.exceptions.add(approval_refused)
         else:
             result.status[ver] = ClaimStatus.APPROVED

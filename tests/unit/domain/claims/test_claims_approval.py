@@ -136,6 +136,11 @@ def test_an_approval_cannot_pay_a_sale_twice_nor_more_than_claimed() -> None:
         "approval of claim C0 version 1 by ana: amount 10.01 is above the claimed 10.00"
     )
     assert w.status("C0") is ClaimStatus.MATCHED  # it settles as matched, not approved
+    w.decide(decision(claim="C0", minute=1).model_copy(update={"vendor_id": "V2"}))
+    assert w.refusals()[("C0", 1)] == (
+        "approval of claim C0 version 1 by ana: the approval names vendor V2, the claim is "
+        "vendor V1's"
+    )
     assert sum(s.amount for s in w.out.settlements) == Decimal("10.00")
 
 
