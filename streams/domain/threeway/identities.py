@@ -49,6 +49,37 @@ class Verdict:
     retract: dict[str, Any] | None = None
 
 
+def copy_of(
+    summary: dict[str, Any],
+    ident: dict[str, Any],
+    idem: str,
+    key: str,
+    pkey: str,
+    src: tuple[str, str, str, int, str],
+    ingested: int,
+    traceparent: str = "",
+) -> dict[str, Any]:
+    """A copy as the book keeps it: ``summary`` and ``ident`` of its document, ``key`` and
+    ``pkey`` its routing and message keys, ``src`` (correlation id, file, file sha256, line,
+    format) where it was read, ``ingested`` its ingest time (micros)."""
+    return {
+        "idem": idem,
+        "c": src[0],
+        "tp": traceparent,
+        "rank": [ingested, src[3], idem],
+        "key": key,
+        "pkey": pkey,
+        "po": summary.get("po") or "",
+        "t": summary["t"],
+        "id": summary["id"],
+        "buyer": summary["buyer"],
+        "seller": summary["seller"],
+        "content": ident["content"],
+        "facts": ident["facts"],
+        "src": list(src),
+    }
+
+
 def rank(copy: dict[str, Any]) -> tuple[int, int, str]:
     ingested, line, idem = copy["rank"]
     return int(ingested), int(line), str(idem)

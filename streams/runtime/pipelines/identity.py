@@ -21,7 +21,7 @@ from faust.types import TopicT
 
 from streams.domain.models.edi import FreightInvoice, Invoice, X12Document
 from streams.domain.models.outcome import Outcome
-from streams.domain.threeway.identities import IdentityBook
+from streams.domain.threeway.identities import IdentityBook, copy_of
 from streams.domain.threeway.identity import Identity, as_state, identity_of
 from streams.domain.threeway.summary import partition_key, summarize
 from streams.formats import avro
@@ -97,24 +97,14 @@ class IdentityProcessor(RecordProcessor):
         record, doc, ident = found
         summary = summarize(doc, record["sender"] or "", record["receiver"] or "")
         assert summary is not None  # 810 and 210 summarize
-        idem, cid = record["idempotency_key"], src.correlation_id
-        copy = {
-            "idem": idem,
-            "c": cid,
-            "tp": src.hop_traceparent,
-            "rank": [ingested_micros(src), src.line, idem],
-            "key": record["routing_key"],
-            "pkey": partition_key(doc) or record["routing_key"],
-            "po": summary.get("po") or "",
-            "t": summary["t"],
-            "id": summary["id"],
-            "buyer": summary["buyer"],
-            "seller": summary["seller"],
-            "content": ident.content,
-            "facts": ident.facts,
-            "src": [cid, src.source_file, src.file_sha256, src.line, src.record_format],
-        }
-        verdict = self.book.apply(as_state(ident), copy, src.timestamp)
+        idem, cid, ident_state = record["idempotency_key"], src.correlation_id, as_state(ident)
+        where = (cid, src.source_file, src.file_sha256, src.line, src.record_format)
+        key = record["routing_key"]
+        pkey = partition_key(doc) or key
+        copy = copy_of(
+            summary, ident_state, idem, key, pkey, where, ingested_micros(src), src.hop_traceparent
+        )
+        verdict = self.book.apply(ident_state, copy, src.timestamp)
         decision = Decision(verdict.outcome, idem)
         old = verdict.retract
         if old is not None:
@@ -134,6 +124,6 @@ class IdentityProcessor(RecordProcessor):
                 (avro.SCHEMA_HEADER, ACCEPTED.encode()),
                 (h.TRACEPARENT, src.hop_traceparent.encode()),
             ]
-            key = copy["pkey"].encode()
-            decision.sends.append(Send(self.into, key, src.value, ACCEPTED, headers=headers))
+            send = Send(self.into, pkey.encode(), src.value, ACCEPTED, headers=headers)
+            decision.sends.append(send)
         return decision
