@@ -174,10 +174,12 @@ def reference(
 ) -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
     """The plain reference: (identity, copy) pairs, each envelope once, all at once ->
     (correlation id -> outcome, live exceptions). The lowest rank of an identity is
-    applied, the others are duplicates."""
+    applied, the other copies are duplicates (an envelope seen again is not a copy: it
+    gets no outcome here)."""
     by_identity: dict[str, tuple[dict[str, Any], dict[str, dict[str, Any]]]] = {}
     for ident, copy in copies:
-        by_identity.setdefault(ident["key"], (ident, {}))[1][copy["idem"]] = copy
+        # the same envelope twice is one copy (§1.2): the first stands
+        by_identity.setdefault(ident["key"], (ident, {}))[1].setdefault(copy["idem"], copy)
     outcomes: dict[str, str] = {}
     live: dict[str, dict[str, Any]] = {}
     for ident, group in by_identity.values():
