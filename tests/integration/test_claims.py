@@ -56,7 +56,7 @@ def test_sample_claims_end_to_end_and_replay(isolated_settings: Settings, tmp_pa
     claims_csv, claims_844 = split_claims(tmp_path)
     # Claims first: they wait for their sales and agreements, and follow them.
     run = ingest_file(settings, claims_csv, "claims").run_id
-    ingest_file(settings, claims_844, "claims")
+    run_844 = ingest_file(settings, claims_844, "claims").run_id
     ingest_file(settings, POS, "pos")
     ingest_file(settings, PROMOTIONS, "promotions")
     # The whole claim file again (one worker run keeps the test short): every record a
@@ -88,9 +88,26 @@ def test_sample_claims_end_to_end_and_replay(isolated_settings: Settings, tmp_pa
     assert sorted(v.kind for v in answer.lines) == sorted(
         ["", "claim_line_over_quantity", "claim_line_unknown_sale"]
     )
-    # `recon trace` of a claim row: read, then decided
-    hops = trace(settings, line_correlation_id(run, 2))
+    # `recon trace` of a claim row: read, decided, then its claim's path
+    hops = trace(settings, line_correlation_id(run, 2))  # CLM-100's header row
     assert [h.stage for h in hops][:2] == ["raw", "outcome"]
+    assert {h.stage for h in hops} >= {"claim", "ledger"}
+    assert any("claim=CLM-100 v1 status=matched" in h.detail for h in hops if h.stage == "claim")
+    (settlement,) = [h for h in hops if h.stage == "ledger"]
+    assert " settlement 10.98 EUR" in settlement.detail and "claim=CLM-100 v1" in settlement.detail
+    assert settlement.correlation_id == line_correlation_id(run, 2)
+    assert all(h.traceparent.split("-")[1] == hops[0].traceparent.split("-")[1] for h in hops)
+    # a line row of the 844 (its header is at the ST's segment index, its lines follow): its own
+    # line exception, and the claim-level outputs of its version, up to the 849
+    (st,) = list(X12Reader(io.BytesIO(claims_844.read_bytes())))
+    first = st.position.segment_index  # type: ignore[union-attr]
+    unknown = trace(settings, line_correlation_id(run_844, first + 3))  # TX99999
+    assert [h.stage for h in unknown][:2] == ["raw", "outcome"]
+    assert {h.stage for h in unknown} >= {"claim", "exception", "849"}
+    # not the over-quantity exception of another line (the header row's path has both)
+    kinds = {h.detail.split(" ")[1] for h in unknown if h.stage == "exception"}
+    assert kinds == {"claim_dispute", "claim_line_unknown_sale"}
+    assert any("849 claim=CLM-200 v1 status=disputed" in h.detail for h in unknown)
     assert [r["category"] for r in dlq_records(settings) if "claims" in r["source_file"]] == [
         "invalid_value"
     ] * 2

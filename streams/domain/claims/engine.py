@@ -54,11 +54,16 @@ class ClaimsEngine:
 
     # -- records --------------------------------------------------------------------------
 
-    def _own(self, idem: str, record_id: str) -> bool:
+    def _own(self, idem: str, record_id: str, traceparent: str = "") -> bool:
         mark = self.state.get(store.mark_key(idem))
         if mark is not None:
             return bool(mark["o"] == record_id)
-        self.state.put(store.mark_key(idem), {"o": record_id})
+        # the owner's correlation id (and a header's hop traceparent) is what the version's
+        # outputs carry, read back from here at every evaluation (``refs.py``)
+        self.state.put(
+            store.mark_key(idem),
+            {"o": record_id, "tp": traceparent} if traceparent else {"o": record_id},
+        )
         return True
 
     def _doc(self, claim_id: str, version: int) -> dict[str, Any]:
@@ -82,8 +87,8 @@ class ClaimsEngine:
         self.state.put(store.claim_key(claim_id), doc)
         store.add_member(self.state, store.INDEX_KEY, [claim_id, version])
 
-    def apply_header(self, header: ClaimHeader, record_id: str) -> Outcome:
-        if not self._own(header.idempotency_key, record_id):
+    def apply_header(self, header: ClaimHeader, record_id: str, traceparent: str = "") -> Outcome:
+        if not self._own(header.idempotency_key, record_id, traceparent):
             return Outcome.DUPLICATE
         claim, version = header.claim_id, header.version
         doc = self._doc(claim, version)

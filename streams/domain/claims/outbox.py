@@ -15,6 +15,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from streams.domain.claims import refs
 from streams.domain.claims.results import (
     ClaimException,
     ClaimResult,
@@ -152,11 +153,13 @@ def outbox_entries(out: ClaimsOutput) -> dict[str, list[dict[str, Any]]]:
 def stage(state: KeyValueState, rows: dict[str, list[dict[str, Any]]]) -> int:
     """Write the outbox ``rows`` (``outbox_entries``) into their version documents;
     returns how many entries. Write-behind state merges two writes of one document in a
-    batch so that both writes' entries are kept (``merge_outbox``)."""
+    batch so that both writes' entries are kept (``merge_outbox``). The records the
+    entries name are staged with them (``refs.attach``)."""
     n = 0
     for key, entries in rows.items():
         doc = state.get(key) or new_version_doc()
         doc[OUT] = entries
+        refs.attach(state, doc, entries)
         state.put(key, doc)
         n += len(entries)
     return n

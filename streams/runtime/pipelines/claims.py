@@ -113,7 +113,7 @@ class ClaimsProcessor(RecordProcessor):
         return parse_claim_row(self.columns(src), src.value, self.what(src))
 
     def _header(self, engine: ClaimsEngine, row: ClaimHeader, src: Source) -> Decision:
-        outcome = engine.apply_header(row, src.correlation_id)
+        outcome = engine.apply_header(row, src.correlation_id, src.hop_traceparent)
         if outcome is Outcome.APPLIED and src.record_format == CLAIMS_X12_FORMAT:
             # it came as an 844: each decided result of the version is answered by an 849
             self.state.put(response_key(row.claim_id, row.version), {"849": True})

@@ -11,8 +11,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as hs
 
+from streams.formats import avro
+from streams.formats.edi_source import document_record
 from streams.formats.x12 import Fault, ParsedDocument, X12Reader
 from streams.formats.x12.ack_x12 import (
+    ReceivedTa1,
     group_status,
     read_functional_ack,
     render_functional_ack,
@@ -200,6 +203,66 @@ def test_rendered_ta1_tokenizes() -> None:
     assert [s.elements for s in segs[1:]] == [
         ["TA1", "000000001", "241104", "0900", "E", "001"],
         ["IEA", "0", "000000003"],
+    ]
+
+
+def test_a_ta1_we_render_reads_back_as_the_partners_verdict() -> None:
+    """A partner's TA1 is the same segment as ours: rendered for a received interchange and
+    read back, it names that interchange with the status and note we gave it."""
+    _, requests = collect(isa(1) + group(5, [st(GOOD_810)]) + "IEA*1*000000002~")
+    (ta1_request,) = [r for r in requests if r["type"] == "interchange"]
+    items, back = collect(render_ta1(ta1_request, 3, AT).decode())
+    (item,) = items
+    assert isinstance(item, ReceivedTa1)
+    (request,) = back
+    assert request["type"] == "ta1"
+    assert (request["isa"]["sender"], request["isa"]["receiver"]) == ("ACME", "WW")
+    want = {"control": "000000001", "date": "241104", "time": "0900", "status": "E"}
+    assert request["ta1"] == want | {"note": "001"}
+    assert collect(render_ta1(ta1_request, 3, AT).decode())[1][0]["id"] == request["id"]
+
+
+def test_a_received_ta1_is_a_record_the_worker_applies() -> None:
+    text = isa(4) + "TA1*000000101*241104*0900*R*006~IEA*0*000000004~"
+    (item,), _ = collect(text)
+    index, key, record = document_record(item)
+    back = avro.decode("edi_document", avro.encode("edi_document", record))
+    assert (index, back["set_id"], back["control_number"], back["error"]) == (
+        2,
+        "TA1",
+        "000000101",
+        None,
+    )
+    assert key == item.idempotency_key.encode() and back["routing_key"] is None
+    (reread,) = collect(bytes(back["raw"]).decode())[0]  # raw stands alone
+    assert isinstance(reread, ReceivedTa1) and reread.facts == item.facts
+
+
+@pytest.mark.parametrize(
+    ("ta1", "element", "value"),
+    [
+        ("TA1*101*241104*0900*R*006~", "TA101", "101"),
+        ("TA1*000000101*241104*0900*X*006~", "TA104", "X"),
+        ("TA1*000000101*241104*0900*R~", "TA105", None),
+    ],
+)
+def test_a_malformed_ta1_is_dead_lettered_naming_its_element(
+    ta1: str, element: str, value: str | None
+) -> None:
+    items, requests = collect(isa(4) + ta1 + "IEA*0*000000004~")
+    (fault,) = items
+    assert isinstance(fault, Fault) and requests == []
+    assert (fault.error.element, fault.error.value) == (element, value)
+    assert fault.error.message.startswith(f"{element} must be")
+
+
+def test_a_ta1_inside_a_group_is_misplaced() -> None:
+    body = "GS*IN*WW*ACME*20241104*0900*5*X*005010~TA1*000000101*241104*0900*A*000~"
+    items, requests = collect(isa(4) + body + st(GOOD_810) + "GE*1*5~IEA*1*000000004~")
+    assert isinstance(items[0], Fault) and "inside a functional group" in items[0].error.message
+    assert [(r["type"], r.get("note")) for r in requests] == [
+        ("group", None),
+        ("interchange", "024"),
     ]
 
 
