@@ -272,13 +272,12 @@ def kill_loop(
     rng: random.Random,
     feeder: SteppedFeeder,
     max_delay: float = 5.0,
-    topics: tuple[str, ...] = SALES,
 ) -> Worker:
     """Start a worker, then ``kills`` times: feed more, let it make progress, wait a random
     moment, kill -9 it and start a new one. Returns the last (live) worker."""
     worker = Worker(settings, folder / "worker-0.log")
     for n in range(1, kills + 1):
-        wait_for_progress(settings, worker, feeder, topics=topics)
+        wait_for_progress(settings, worker, feeder)
         time.sleep(rng.uniform(0.0, max_delay))
         worker.kill_9()
         worker = Worker(settings, folder / f"worker-{n}.log")
