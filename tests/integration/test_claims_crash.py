@@ -17,7 +17,8 @@ posted anew). Then a drain (a fresh start after a crash), and:
 
 The ticks that evaluate the killed workers' claims run every 0.5 s and sweep every second.
 A worker takes 12-16 s to start, join and restore on 2 shared cores, which is most of the
-test's ~70 s; RECON_CLAIMS_CRASH_KILLS (default 2) kills more often.
+test's 45-70 s; RECON_CLAIMS_CRASH_KILLS (default 2) kills more often (each kill adds a
+worker start).
 """
 
 from __future__ import annotations
