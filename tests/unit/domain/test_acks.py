@@ -4,6 +4,7 @@ overdue and rejected groups, in any order and across restarts (docs/edi-controls
 from __future__ import annotations
 
 import io
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -180,6 +181,31 @@ def test_the_worse_of_two_ta1s_stands() -> None:
 def test_our_own_ta1_is_ignored() -> None:
     (ours,) = requests(render_ta1(received(16) | {"status": "R", "note": "001"}, 1, 0).decode())
     assert Run().apply(ours) == "ignored"
+
+
+PUBLIC = Path(__file__).resolve().parents[2] / "fixtures" / "x12"
+
+
+def test_public_997s_settle_the_groups_they_name() -> None:
+    """pyx12's 997s (tests/fixtures/x12/README.md) against the groups they acknowledge, sent
+    by us as their receivers: the rejections are ack_rejected, the acceptance settles."""
+    own = frozenset({"ZZ000", "SENDER", "D00111"})
+    run = Run()
+    run.engine = AckEngine(run.state, AckConfig(own, timeout_micros=HOUR))
+    body = "ST*837*0001~BHT*0019~SE*3*0001~"
+    for sender, receiver, fid, control in [
+        ("ZZ000", "ZZ001", "HC", 17),
+        ("SENDER", "RECEIVER", "HC", 56),
+        ("D00111", "00GR", "BE", 13360001),
+    ]:
+        (ours,) = requests(x12(sender, receiver, control % 1_000_000_000, fid, body, "004010"))
+        assert run.apply(ours) == "sent"
+    for name in ("pyx12_simple1.997", "pyx12_bad_elements.997", "pyx12_834_lui_id.997"):
+        (fa,) = requests((PUBLIC / name).read_text())
+        assert run.apply(fa, at=HOUR // 2) == "acked"
+    run.tick(2 * HOUR)
+    assert run.open_exceptions() == {"HC 17": "ack_rejected", "HC 56": "ack_rejected"}
+    assert run.acks == []
 
 
 ITEMS = [

@@ -389,6 +389,31 @@ def test_fixture_997_is_read_as_an_ack_not_acknowledged() -> None:
     assert [(a["fid"], a["control"], a["status"]) for a in request["acks"]] == [("PO", "70", "A")]
 
 
+@pytest.mark.parametrize(
+    ("name", "group", "status", "sets"),
+    [
+        ("pyx12_simple1.997", ("HC", "17"), "R", [("837", "11280001", "R")]),
+        ("pyx12_bad_elements.997", ("HC", "56"), "R", [("837", "000000001", "R")]),
+        ("pyx12_834_lui_id.997", ("BE", "13360001"), "A", [("834", "0001", "A")]),
+    ],
+)
+def test_public_997s_read_as_the_acks_they_are(
+    name: str, group: tuple[str, str], status: str, sets: list[tuple[str, str, str]]
+) -> None:
+    """pyx12's generated 997s (tests/fixtures/x12/README.md): every segment reads, nothing is
+    dead-lettered, and the one FA request names the group, AK9 and each AK2/AK5."""
+    with (FIXTURES / name).open("rb") as f:
+        collector = AckCollector(X12Reader(f), name)
+        items = list(collector)
+    assert [type(i).__name__ for i in items] == ["ParsedDocument"]
+    (request,) = collector.take()
+    assert (request["type"], request["gs"]["fid"]) == ("group", "FA")
+    (ack,) = request["acks"]
+    assert ((ack["fid"], ack["control"]), ack["status"]) == (group, status)
+    assert [(s["st01"], s["st02"], s["status"]) for s in ack["sets"]] == sets
+    assert (ack["included"], ack["accepted"]) == ("1", "1" if status == "A" else "0")
+
+
 def test_a_set_dead_lettered_at_ingest_is_rejected() -> None:
     """Ingest diverts a set too large for Kafka after reading it: its ack rejects it."""
     text = interchange(1, [group(5, [st(GOOD_810), st(GOOD_810, "0002")])])
