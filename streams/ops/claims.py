@@ -2,17 +2,19 @@
 
 The same engines the worker runs (the rebate engine, then the claims engine on its state)
 over a POS file, a promotions file and a claims file (CSV, or X12 844s), with no broker:
-for an analyst checking a vendor's claim file, and the offline slice of docs/claims.md
-until the claims pipeline runs in the worker.
+for an analyst checking a vendor's claim file before it is ingested, and the in-process
+reference the worker's claims are compared with (`make demo`, the integration tests).
 """
 
 from __future__ import annotations
 
 import csv
+import functools
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from streams.domain.accrual.engine import RebateEngine
 from streams.domain.accrual.postings import RecordRef
@@ -62,6 +64,25 @@ def _is_x12(path: Path) -> bool:
         return f.read(3) == b"ISA"
 
 
+def _rows(
+    path: Path, parse: Callable[[list[str], Any, str], Any], errors: list[str]
+) -> Iterator[tuple[str, Any]]:
+    """``(record id, parsed row)`` of a CSV file; a bad row's error goes to ``errors``."""
+    header, records = read_csv_records(path)
+    columns = [c.strip() for c in header.split(",")]
+    for rec in records:
+        try:
+            row = parse(columns, rec.raw, f"{path.name} line {rec.line}")
+        except RecordError as exc:
+            errors.append(exc.message)
+            continue
+        yield f"{path.name}:{rec.line}", row
+
+
+def _model_row(model: type[Any], columns: list[str], raw: bytes, what: str) -> Any:
+    return to_model(model, columns, raw, what)
+
+
 def reconcile(
     pos: Path,
     promotions: Path,
@@ -76,14 +97,10 @@ def reconcile(
     engine = ClaimsEngine(state, RebateStateFacts(state), tolerances)
     offset = 0
     for path, model in ((promotions, Agreement), (pos, SaleLine)):
-        header, records = read_csv_records(path)
-        columns = [c.strip() for c in header.split(",")]
-        for rec in records:
+        for rid, parsed in _rows(path, functools.partial(_model_row, model), out.errors):
             offset += 1
-            what = f"{path.name} line {rec.line}"
-            ref = RecordRef(record_id=f"{path.name}:{rec.line}", offset=offset)
+            ref = RecordRef(record_id=rid, offset=offset)
             try:
-                parsed = to_model(model, columns, rec.raw, what)
                 if isinstance(parsed, Agreement):
                     rebates.apply_agreement(parsed, ref)
                 elif isinstance(parsed, SaleLine):
@@ -104,16 +121,7 @@ def reconcile(
                 engine.apply_lines([(line, f"{rid}:{n}") for n, line in enumerate(claim.lines)])
                 read_844.append((claim.header.claim_id, claim.header.version, ts.control_number))
     else:
-        header, records = read_csv_records(claims)
-        columns = [c.strip() for c in header.split(",")]
-        for rec in records:
-            what = f"{claims.name} line {rec.line}"
-            try:
-                row = parse_claim_row(columns, rec.raw, what)
-            except RecordError as exc:
-                out.errors.append(exc.message)
-                continue
-            rid = f"{claims.name}:{rec.line}"
+        for rid, row in _rows(claims, parse_claim_row, out.errors):
             if isinstance(row, ClaimHeader):
                 engine.apply_header(row, rid)
             elif isinstance(row, ClaimDecision):
@@ -121,16 +129,8 @@ def reconcile(
             else:
                 engine.apply_lines([(row, rid)])
     for path in decisions:
-        header, records = read_csv_records(path)
-        columns = [c.strip() for c in header.split(",")]
-        for rec in records:
-            what = f"{path.name} line {rec.line}"
-            try:
-                decision = parse_decision_row(columns, rec.raw, what)
-            except RecordError as exc:
-                out.errors.append(exc.message)
-                continue
-            engine.apply_decision(decision, f"{path.name}:{rec.line}")
+        for rid, decision in _rows(path, parse_decision_row, out.errors):
+            engine.apply_decision(decision, rid)
     engine.sweep()
     engine.settle()
     out.results = [
