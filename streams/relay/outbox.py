@@ -13,7 +13,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 
-from confluent_kafka import KafkaError, Message, Producer
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer
 
 from streams.kafka import clients
 from streams.kafka import topics as t
@@ -24,6 +24,29 @@ from streams.settings import Settings
 log = logging.getLogger(__name__)
 
 RELAY_HEARTBEAT_MS = 1000
+COMMIT_RETRY_SECONDS = 60.0
+# The group coordinator is briefly unavailable while a broker restarts or the coordinator
+# moves; a commit refused for that is retried (the batch is already delivered).
+COORDINATOR_BUSY = frozenset(
+    {
+        KafkaError._WAIT_COORD,
+        KafkaError._TRANSPORT,
+        KafkaError._TIMED_OUT,
+        KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+        KafkaError.COORDINATOR_NOT_AVAILABLE,
+        KafkaError.NOT_COORDINATOR,
+        KafkaError.REQUEST_TIMED_OUT,
+    }
+)
+# The partitions moved to another member: its relay publishes the batch again.
+REASSIGNED = frozenset(
+    {
+        KafkaError.REBALANCE_IN_PROGRESS,
+        KafkaError.ILLEGAL_GENERATION,
+        KafkaError.UNKNOWN_MEMBER_ID,
+        KafkaError._NO_OFFSET,
+    }
+)
 
 
 class OutboxRelay:
@@ -69,7 +92,7 @@ class OutboxRelay:
                 batch = consumer.consume(2000, timeout=0.05)
                 if batch:
                     self._relay(batch, producer)
-                    consumer.commit(asynchronous=False)
+                    commit(consumer)
                     after_batch()
         finally:
             consumer.close()
@@ -114,3 +137,23 @@ class OutboxRelay:
     def _delivered(self, err: KafkaError | None, msg: Message) -> None:
         if err is not None:
             self._undelivered.append(str(err))
+
+
+def commit(consumer: Consumer, retry_seconds: float = COMMIT_RETRY_SECONDS) -> None:
+    """Commit the batch just relayed. A busy coordinator (a broker restarting) is waited
+    out for up to ``retry_seconds``; partitions reassigned in the meantime are not
+    committed, and their new owner relays the batch again (at-least-once, docs/domain.md §3.7)."""
+    deadline = time.monotonic() + retry_seconds
+    while True:
+        try:
+            consumer.commit(asynchronous=False)
+            return
+        except KafkaException as exc:
+            err: KafkaError = exc.args[0]
+            if err.code() in REASSIGNED:
+                log.warning("outbox relay: commit dropped, partitions reassigned: %s", err)
+                return
+            if err.code() not in COORDINATOR_BUSY or time.monotonic() >= deadline:
+                raise
+            log.warning("outbox relay: commit retried: %s", err)
+            time.sleep(0.5)
