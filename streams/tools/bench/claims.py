@@ -205,8 +205,8 @@ def main() -> None:
 
     engine_kinds = {
         key: entry["x"]
-        for name in doc["b"]
-        for key, entry in (state.get(store.bucket_key("CLM-1", 1, name)) or {}).items()
+        for bucket in store.read_buckets(state, "CLM-1", 1, doc).values()
+        for key, entry in bucket.items()
     }
     agree = engine_kinds == kinds
     failing = Counter(k for k in kinds.values() if k)
