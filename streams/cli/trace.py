@@ -1,5 +1,5 @@
 """`recon trace CORRELATION_ID`: print a record's path (raw → outcome/agreement/DLQ →
-ledger, matches, exceptions)."""
+ledger, matches, exceptions; a claim row's results, exceptions, settlements and 849s)."""
 
 from __future__ import annotations
 

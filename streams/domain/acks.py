@@ -5,11 +5,11 @@ keyed by partner, so all of a partner's requests meet in one partition and one r
 
 - ``m:<request id>`` -> ``{"n": control number}``: the request is done. The same received
   interchange ingested again, or a request redelivered after a crash, asks nothing more.
-- ``p:<partner>`` -> ``{"n", "sent", "acked", "now", "res", "seq", "out"}``: the last
-  control number of our interchanges to the partner, the groups we sent it (by functional
-  id and GS06), the acknowledgements it sent for them, the partner's clock, the open
-  exceptions, and the outputs of the last write (acks to render, exception events: the
-  outbox the relay publishes).
+- ``p:<partner>`` -> ``{"n", "sent", "acked", "ta1", "now", "res", "seq", "out"}``: the
+  last control number of our interchanges to the partner, the groups we sent it (by
+  functional id and GS06), the acknowledgements it sent for them, the TA1s it sent for our
+  interchanges (by ISA13), the partner's clock, the open exceptions, and the outputs of the
+  last write (acks to render, exception events: the outbox the relay publishes).
 - ``w:<partition>`` -> ``{partner: earliest due}``: partners with a group not acknowledged
   yet, so a tick finds the overdue ones without scanning the table.
 
@@ -38,6 +38,32 @@ ACK_REJECTED = "ack_rejected"
 REJECTED = frozenset({"R", "P", "M", "W", "X"})
 """AK901/AK501 statuses that refuse all or part of a group."""
 MAX_CONTROL = 999_999_999
+TA1_RANK = {"A": 0, "E": 1, "R": 2}
+"""Two TA1s for one interchange: the worse verdict stands, whichever came first."""
+TA1_NOTES = {
+    "000": "no error",
+    "001": "the ISA and IEA control numbers do not match",
+    "002": "the control standard is not supported",
+    "003": "the version of the controls is not supported",
+    "004": "the segment terminator is invalid",
+    "005": "invalid sender id qualifier",
+    "006": "invalid sender id",
+    "007": "invalid receiver id qualifier",
+    "008": "invalid receiver id",
+    "009": "unknown receiver id",
+    "014": "invalid interchange date",
+    "015": "invalid interchange time",
+    "017": "invalid version",
+    "018": "invalid control number",
+    "021": "invalid number of included groups",
+    "022": "invalid control structure",
+    "023": "premature end of file",
+    "024": "invalid interchange content",
+    "025": "duplicate interchange control number",
+    "026": "invalid element separator",
+    "027": "invalid component separator",
+}
+"""TA105 notes, worded for the exception (X12's code list; others are shown by number)."""
 
 
 @dataclass(frozen=True)
@@ -46,10 +72,14 @@ class AckConfig:
     timeout_micros: int
 
 
+def number(control: str) -> str:
+    """A control number as compared: numbers as numbers (``000000102`` = ``102``)."""
+    return str(int(control)) if control.isdigit() else control
+
+
 def group_key(fid: str, control: str) -> str:
-    """A group by functional id and GS06 (numbers compare as numbers: ``0005`` = ``5``)."""
-    number = str(int(control)) if control.isdigit() else control
-    return f"{fid}:{number}"
+    """A group by functional id and GS06."""
+    return f"{fid}:{number(control)}"
 
 
 def ack_kind(request: dict[str, Any]) -> str:
@@ -84,10 +114,21 @@ def _body(
 def evaluate(row: dict[str, Any], partner: str) -> dict[str, dict[str, Any]]:
     """The open exceptions of a partner's row: rejected groups, overdue groups."""
     out: dict[str, dict[str, Any]] = {}
+    ta1s: dict[str, dict[str, Any]] = row.get("ta1", {})
     for key, sent in sorted(row["sent"].items()):
         ack = row["acked"].get(key)
         fid, control = key.split(":", 1)
-        if ack is not None and ack["status"] in REJECTED:
+        ta1 = ta1s.get(number(sent["isa"]))
+        if ta1 is not None and ta1["status"] == "R":  # the envelope refused: no 997 will come
+            note = TA1_NOTES.get(ta1["note"], "see the X12 code list")
+            details = (
+                f"group {fid} {control} we sent to {partner} was in interchange {sent['isa']}, "
+                f"which the partner rejected with a TA1 (note {ta1['note']}: {note})"
+            )
+            body = _body(ACK_REJECTED, partner, sent["us"], key, sent, details)
+            body["differences"] = [["interchange", "R", "A"]]
+            out[digest("ack", ACK_REJECTED, partner, key)] = body
+        elif ack is not None and ack["status"] in REJECTED:
             sets = ", ".join(f"{s['st01']} {s['st02']} {s['status']}" for s in ack["sets"])
             details = (
                 f"group {fid} {control} we sent to {partner} (interchange {sent['isa']}) was "
@@ -122,7 +163,7 @@ class AckEngine:
     ) -> str:
         """Apply one request at ``at`` (micros); returns what it did: ``replay``, ``ack``
         (an ack to send), ``sent`` (a group we sent, now awaited), ``acked`` (a partner's
-        acks recorded) or ``ignored`` (our own acks, or a TA1 about our interchange)."""
+        acks or TA1 recorded) or ``ignored`` (our own acks and TA1s)."""
         mark_key = f"m:{request['id']}"
         if self.state.get(mark_key) is not None:
             return "replay"
@@ -165,6 +206,15 @@ class AckEngine:
                     "accepted": ack.get("accepted", ""),
                     "at": at,
                 }
+            what = "acked"
+        elif request["type"] == "ta1":
+            ta1 = request["ta1"]
+            verdicts: dict[str, Any] = row.setdefault("ta1", {})
+            interchange = number(ta1["control"])
+            held = verdicts.get(interchange)
+            mine = (TA1_RANK[ta1["status"]], ta1["note"])
+            if held is None or mine > (TA1_RANK[held["status"]], held["note"]):
+                verdicts[interchange] = {"status": ta1["status"], "note": ta1["note"], "at": at}
             what = "acked"
         else:
             row["n"] = row["n"] % MAX_CONTROL + 1

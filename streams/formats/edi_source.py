@@ -5,7 +5,9 @@ the set's ST (or of the broken segment) in the file, which takes the place of th
 in the headers (so correlation ids ``<run>:<segment>`` are deterministic per set within a
 run); the key is the routing key (PO number, or ``210:<PRO>``) so that an order's 850, 856
 and 810 meet in one partition. A broken envelope or set is published too, with its error,
-and dead-lettered by the agent: nothing read is dropped and the audit still adds up.
+and dead-lettered by the agent: nothing read is dropped and the audit still adds up. A TA1
+a partner sent (outside any set) is a record of its own (``set_id`` TA1), which the worker
+applies without effect; what it says goes to the acks pipeline (docs/edi-controls.md).
 """
 
 from __future__ import annotations
@@ -19,14 +21,19 @@ from typing import Any, BinaryIO, Self
 from streams.domain.threeway.summary import partition_key, routing_key
 from streams.formats import avro
 from streams.formats.x12 import Fault, ParsedDocument, X12Reader
+from streams.formats.x12.ack_x12 import ReceivedTa1
 from streams.formats.x12.acks import AckCollector
 
 EDI_FORMAT = "x12-edi"
 EDI_COLUMNS = "x12-transaction-set"  # no CSV columns: the value is an edi_document record
 
 
-def document_record(item: ParsedDocument | Fault) -> tuple[int, bytes, dict[str, Any]]:
-    """(segment index, partition key, edi_document record) of one set or fault."""
+def document_record(
+    item: ParsedDocument | Fault | ReceivedTa1,
+) -> tuple[int, bytes, dict[str, Any]]:
+    """(segment index, partition key, edi_document record) of one set, fault or TA1."""
+    if isinstance(item, ReceivedTa1):
+        return _ta1_record(item)
     if isinstance(item, Fault):
         isa, gs, pos = item.interchange, item.group, item.position
         err = item.error
@@ -70,6 +77,28 @@ def document_record(item: ParsedDocument | Fault) -> tuple[int, bytes, dict[str,
     # A 210 goes by its carrier (its rate rows' key), the rest by routing key (PO number)
     by = partition_key(doc) or item.idempotency_key
     return ts.position.segment_index, by.encode(), record
+
+
+def _ta1_record(item: ReceivedTa1) -> tuple[int, bytes, dict[str, Any]]:
+    """A partner's TA1: applied by the worker (no effect), read by the acks pipeline."""
+    isa, index, key = item.interchange, item.position.segment_index, item.idempotency_key
+    ta1: dict[str, Any] = {
+        "set_id": "TA1",
+        "control_number": item.facts["control"],
+        "document_id": None,
+        "routing_key": None,
+        "idempotency_key": key,
+        "sender": isa.sender_id,
+        "receiver": isa.receiver_id,
+        "interchange_control": isa.control_number,
+        "group_control": None,
+        "segment_index": index,
+        "byte_offset": item.position.byte_offset,
+        "raw": item.standalone_bytes(),
+        "document": item.document(),
+        "error": None,
+    }
+    return index, key.encode(), ta1
 
 
 def x12_bytes(value: bytes) -> bytes:

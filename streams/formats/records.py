@@ -128,6 +128,31 @@ def outcome_record(src: Source, outcome: Outcome, idempotency_key: str | None) -
     )
 
 
+def revised_outcome_record(
+    correlation_id: str,
+    source_file: str,
+    file_sha256: str,
+    line: int,
+    record_format: str,
+    outcome: Outcome,
+    idempotency_key: str | None,
+) -> bytes:
+    """The new outcome of an earlier record, decided while processing another one."""
+    return avro.encode(
+        "outcome",
+        {
+            "correlation_id": correlation_id,
+            "source_file": source_file,
+            "file_sha256": file_sha256,
+            "source_line": line,
+            "record_format": record_format,
+            "outcome": outcome.value,
+            "idempotency_key": idempotency_key,
+            "decided_at": now_utc(),
+        },
+    )
+
+
 def outcome_batch_record(
     src: Source,
     correlation_ids: list[str],

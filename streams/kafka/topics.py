@@ -45,6 +45,8 @@ GROUPS_TABLE = "match-groups"
 RAW_EDI = "raw.edi"
 THREEWAY_INPUT = "threeway.input"
 THREEWAY_TABLE = "threeway-orders"
+THREEWAY_IDENTITY = "threeway.identity"
+IDENTITY_TABLE = "threeway-identities"
 SCHEMAS = "schemas"
 ACKS_INPUT = "edi.acks.input"
 ACKS = "acks"
@@ -66,6 +68,7 @@ TABLES = (
     THREEWAY_TABLE,
     ACKS_TABLE,
     INVENTORY_TABLE,
+    IDENTITY_TABLE,
 )
 
 CATALOGUE: tuple[TopicSpec, ...] = (
@@ -96,6 +99,7 @@ CATALOGUE: tuple[TopicSpec, ...] = (
     TopicSpec(RAW_CLAIMS, False, "raw vendor claim headers and lines (CSV rows), keyed by vendor"),
     TopicSpec(CLAIM_RESULTS, False, "JSON claim version results, exceptions, settlements"),
     TopicSpec(CLAIM_RESPONSES, False, "X12 849 responses to the 844 claims read, by vendor"),
+    TopicSpec(THREEWAY_IDENTITY, False, "internal: 810s and 210s of raw.edi keyed by identity"),
 )
 
 

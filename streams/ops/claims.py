@@ -2,21 +2,24 @@
 
 The same engines the worker runs (the rebate engine, then the claims engine on its state)
 over a POS file, a promotions file and a claims file (CSV, or X12 844s), with no broker:
-for an analyst checking a vendor's claim file, and the offline slice of docs/claims.md
-until the claims pipeline runs in the worker.
+for an analyst checking a vendor's claim file before it is ingested, and the in-process
+reference the worker's claims are compared with (`make demo`, the integration tests).
 """
 
 from __future__ import annotations
 
 import csv
+import functools
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from streams.domain.accrual.engine import RebateEngine
 from streams.domain.accrual.postings import RecordRef
 from streams.domain.claims import store
+from streams.domain.claims.approvals import Action, ClaimDecision, approved_amount
 from streams.domain.claims.engine import ClaimsEngine
 from streams.domain.claims.facts import RebateStateFacts
 from streams.domain.claims.models import ClaimHeader
@@ -27,7 +30,7 @@ from streams.domain.models.pos import SaleLine
 from streams.domain.models.promotion import Agreement
 from streams.domain.state import DictState
 from streams.errors import RecordError
-from streams.formats.claims import parse_claim_row
+from streams.formats.claims import parse_claim_row, parse_decision_row
 from streams.formats.csv_source import read_csv_records
 from streams.formats.x12 import Fault, X12Reader
 from streams.formats.x12.claims import LineVerdict, parse_claim_sets, write_849
@@ -43,6 +46,9 @@ EXPORT_COLUMNS = (
     "difference",
     "status",
     "failing_lines",
+    "approved_by",
+    "approved_amount",
+    "approval_reason",
 )
 
 
@@ -58,21 +64,43 @@ def _is_x12(path: Path) -> bool:
         return f.read(3) == b"ISA"
 
 
-def reconcile(pos: Path, promotions: Path, claims: Path, tolerances: Tolerances) -> Reconciliation:
+def _rows(
+    path: Path, parse: Callable[[list[str], Any, str], Any], errors: list[str]
+) -> Iterator[tuple[str, Any]]:
+    """``(record id, parsed row)`` of a CSV file; a bad row's error goes to ``errors``."""
+    header, records = read_csv_records(path)
+    columns = [c.strip() for c in header.split(",")]
+    for rec in records:
+        try:
+            row = parse(columns, rec.raw, f"{path.name} line {rec.line}")
+        except RecordError as exc:
+            errors.append(exc.message)
+            continue
+        yield f"{path.name}:{rec.line}", row
+
+
+def _model_row(model: type[Any], columns: list[str], raw: bytes, what: str) -> Any:
+    return to_model(model, columns, raw, what)
+
+
+def reconcile(
+    pos: Path,
+    promotions: Path,
+    claims: Path,
+    tolerances: Tolerances,
+    decisions: tuple[Path, ...] = (),
+) -> Reconciliation:
+    """``decisions``: files of analyst decisions (docs/claims.md, "Analyst approval")."""
     out = Reconciliation()
     state = DictState()
     rebates = RebateEngine(state)
     engine = ClaimsEngine(state, RebateStateFacts(state), tolerances)
     offset = 0
     for path, model in ((promotions, Agreement), (pos, SaleLine)):
-        header, records = read_csv_records(path)
-        columns = [c.strip() for c in header.split(",")]
-        for rec in records:
+        for rid, parsed in _rows(path, functools.partial(_model_row, model), out.errors):
             offset += 1
-            what = f"{path.name} line {rec.line}"
-            ref = RecordRef(record_id=f"{path.name}:{rec.line}", offset=offset)
+            ref = RecordRef(record_id=rid, offset=offset)
             try:
-                parsed = to_model(model, columns, rec.raw, what)
                 if isinstance(parsed, Agreement):
                     rebates.apply_agreement(parsed, ref)
                 elif isinstance(parsed, SaleLine):
@@ -93,20 +121,16 @@ def reconcile(pos: Path, promotions: Path, claims: Path, tolerances: Tolerances)
                 engine.apply_lines([(line, f"{rid}:{n}") for n, line in enumerate(claim.lines)])
                 read_844.append((claim.header.claim_id, claim.header.version, ts.control_number))
     else:
-        header, records = read_csv_records(claims)
-        columns = [c.strip() for c in header.split(",")]
-        for rec in records:
-            what = f"{claims.name} line {rec.line}"
-            try:
-                row = parse_claim_row(columns, rec.raw, what)
-            except RecordError as exc:
-                out.errors.append(exc.message)
-                continue
-            rid = f"{claims.name}:{rec.line}"
+        for rid, row in _rows(claims, parse_claim_row, out.errors):
             if isinstance(row, ClaimHeader):
                 engine.apply_header(row, rid)
+            elif isinstance(row, ClaimDecision):
+                engine.apply_decision(row, rid)
             else:
                 engine.apply_lines([(row, rid)])
+    for path in decisions:
+        for rid, decision in _rows(path, parse_decision_row, out.errors):
+            engine.apply_decision(decision, rid)
     engine.sweep()
     engine.settle()
     out.results = [
@@ -122,6 +146,10 @@ def result_of(state: DictState, claim_id: str, version: int) -> ClaimResult:
     """A claim version's latest result, from its state document."""
     doc = state.get(store.version_key(claim_id, version)) or store.new_version_doc()
     header = ClaimHeader.model_validate(doc["h"]) if doc["h"] else None
+    claimed = header.claimed_amount if header else Decimal(0)
+    approval = doc.get(store.DECISION)
+    if approval is not None and approval["a"] != Action.APPROVE:
+        approval = None
     return ClaimResult(
         claim_id,
         version,
@@ -129,7 +157,7 @@ def result_of(state: DictState, claim_id: str, version: int) -> ClaimResult:
         header.agreement_id if header else "",
         header.period if header else "",
         header.currency if header else "",
-        header.claimed_amount if header else Decimal(0),
+        claimed,
         Decimal(doc["accrued"]),
         ClaimStatus(doc["status"]),
         header.line_count if header else 0,
@@ -137,6 +165,9 @@ def result_of(state: DictState, claim_id: str, version: int) -> ClaimResult:
         dict(doc["failing"]),
         Decimal(doc["settled"]),
         doc["seq"],
+        approval["by"] if approval else "",
+        approved_amount(approval, claimed) if approval else None,
+        approval["r"] if approval else "",
     )
 
 
@@ -161,5 +192,8 @@ def write_export(results: list[ClaimResult], out: IO[str]) -> None:
                 r.difference,
                 r.status.value,
                 r.failing_text(),
+                r.approved_by,
+                "" if r.approved_amount is None else r.approved_amount,
+                r.approval_reason,
             ]
         )

@@ -38,6 +38,7 @@ APP_INPUTS = (
     t.MATCH_INPUT,
     t.RAW_EDI,
     t.THREEWAY_INPUT,
+    t.THREEWAY_IDENTITY,
     t.RAW_INVENTORY,
 )
 WORKER_LOCK = "worker.lock"  # held (flock) by a running worker: see the runbook / report

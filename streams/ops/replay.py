@@ -8,6 +8,7 @@ ingest manifest per source file (``Republisher``, shared with `recon dlq redrive
 ``recon audit`` counts those records as reads: read = applied + duplicate + dead_lettered.
 Keys, headers (but the correlation id) and partitions are preserved; a chunked message is
 replayed whole, its records getting ``replay-<run>:<original>`` ids through the chunk's.
+The ticks the claims agent sends to raw.claims are not records and are not replayed.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import cast
 from confluent_kafka import KafkaException, Message, TopicPartition
 
 from streams.errors import KafkaOperationError, ReconError
-from streams.formats import avro
+from streams.formats import avro, ticks
 from streams.formats import headers as h
 from streams.formats.chunks import LINES
 from streams.formats.records import Source
@@ -182,7 +183,8 @@ class Republisher:
 # -- replay ---------------------------------------------------------------------------------
 
 RAW_TOPICS = (
-    t.RAW_POS, t.RAW_PROMOTIONS, t.RAW_TRADES, t.RAW_CONFIRMATIONS, t.RAW_EDI, t.RAW_INVENTORY
+    t.RAW_POS, t.RAW_PROMOTIONS, t.RAW_TRADES, t.RAW_CONFIRMATIONS, t.RAW_EDI, t.RAW_INVENTORY,
+    t.RAW_CLAIMS,
 )  # fmt: skip
 
 
@@ -266,6 +268,14 @@ def source_of(msg: Message) -> Source:
     )
 
 
+def replayable(msg: Message) -> bool:
+    """A source record, not a tick: the claims agent's clock shares its raw topic
+    (raw.claims). A replayed tick would be counted in the manifests as a record of a file
+    named after the topic that no worker decides, so the audit would never reconcile; the
+    worker sends its own ticks."""
+    return ticks.decode(msg.key(), msg.value()) is None
+
+
 def file_of(src: Source) -> FileCount:
     """The source file the worker will attribute ``src``'s outcome to."""
     return FileCount(src.source_file, src.file_sha256, src.record_format, src.topic)
@@ -294,6 +304,8 @@ def replay(
     headers; correlation id ``replay-<run>:<original>``), then one manifest per file."""
     run = Republisher(settings, new_run_id())
     for msg in read_ranges(settings, topic, ranges):
+        if not replayable(msg):
+            continue
         src = source_of(msg)
         headers = replace_headers(
             message_headers(msg),

@@ -2,11 +2,15 @@
 
 Every hop's messages carry the record's correlation id (and a traceparent of the same
 trace) in their headers, so the path is found by reading the raw, outcome, agreement, DLQ,
-ledger, matches and exceptions topics and keeping the messages whose header matches. A
+claim result, ledger, matches, exceptions, inventory and claim response topics and keeping
+the messages whose header matches. A
 match or exception event concerns several records and carries one correlation-id header
 per record: it is on the path of each. A ledger entry names the last sale it covers and is
 on the path of every sale it covers (its vendor's, between its first and last offset of
-the partition). Replays of the record (``replay-<run>:<id>``) are part of its path too.
+the partition). A claim's outputs (results, claim exceptions, settlement entries, 849s)
+name its header row, a line exception its line row too; an applied claim row also reaches
+the claim-level outputs of its version by their ``recon-claim`` header (``trace_claims``).
+Replays of the record (``replay-<run>:<id>``) are part of its path too.
 Topics are read in full: an ops tool for one record at a time, not a query engine.
 """
 
@@ -29,12 +33,15 @@ from streams.formats.records import outcomes_of
 from streams.kafka import topics as t
 from streams.kafka.partitioner import KEY_COLUMN
 from streams.kafka.read import read_topic
+from streams.ops import trace_claims as claims
 from streams.ops.replay import message_headers
+from streams.relay.claims import CLAIM_HEADER
 from streams.settings import Settings
 
 # (logical topic, stage shown, Avro schema of the value or None for raw bytes), path order.
 # An output's ``recon-schema`` header overrides the schema: ``matches`` carries trade pairs
-# (``match``) and three-way document matches (``document_match``).
+# (``match``) and three-way document matches (``document_match``). Claim results and 849s
+# are not Avro: ``trace_claims.DECODERS`` reads them.
 STAGES: tuple[tuple[str, str, str | None], ...] = (
     (t.RAW_POS, "raw", None),
     (t.RAW_PROMOTIONS, "raw", None),
@@ -46,10 +53,12 @@ STAGES: tuple[tuple[str, str, str | None], ...] = (
     (t.OUTCOMES, "outcome", "outcome"),
     (t.AGREEMENTS, "agreement", "agreement"),
     (t.DLQ, "dlq", "dlq_record"),
+    (t.CLAIM_RESULTS, "claim", claims.CLAIM_RESULT),
     (t.LEDGER, "ledger", "ledger_entry"),
     (t.MATCHES, "match", "match"),
     (t.EXCEPTIONS, "exception", "match_exception"),
     (t.INVENTORY_LEDGER, "inventory", "inventory_event"),
+    (t.CLAIM_RESPONSES, "849", claims.CLAIM_849),
 )
 
 
@@ -121,8 +130,12 @@ def describe(
         return f"{headers.get(h.SOURCE_FILE, '?')} line {headers.get(h.LINE, '?')}"
     if stage == "match":
         return _document_match(value) if schema == "document_match" else _pair(value)
+    if stage == "claim":
+        return claims.describe_result(value)
+    if stage == "849":
+        return claims.describe_849(value)
     if stage == "exception":
-        return _exception(value)
+        return _exception(value) + claims.claim_suffix(stage, value, headers)
     if stage == "outcome":
         return f"outcome={value['outcome']}"
     if stage == "dlq":
@@ -132,8 +145,14 @@ def describe(
         return (
             f"entry={value['entry_id']} {value['kind']} {value['amount']} {value['currency']} "
             f"agreement={value['agreement_id']} period={value['period']}{covered}"
+            + claims.claim_suffix(stage, value, headers)
         )
     return f"agreement={value['agreement_id']} version={value['version_key'][:12]}"
+
+
+def decode(schema: str, value: bytes) -> dict[str, Any]:
+    decoder = claims.DECODERS.get(schema)
+    return decoder(value) if decoder else avro.decode(schema, value)
 
 
 def timestamp_of(msg: Message) -> datetime | None:
@@ -180,6 +199,8 @@ def chunk_line(headers: dict[str, str], wanted: str) -> tuple[str, int] | None:
 
 def trace_hops(settings: Settings, correlation_id: str) -> Iterator[Hop]:
     raw: set[Position] = set()
+    claim_rows: dict[str, str] = {}  # a claim row on the path: correlation id -> its version
+    applied: set[str] = set()  # the versions of the claim rows applied (``recon-claim``)
     for logical, stage, default_schema in STAGES:
         for msg in read_topic(settings, settings.topic(logical)):
             pairs = message_headers(msg)
@@ -188,33 +209,46 @@ def trace_hops(settings: Settings, correlation_id: str) -> Iterator[Hop]:
             in_chunk = chunk_line(headers, correlation_id) if cid is None else None
             # raw values are shown by their headers; outputs decode with the schema they name
             schema = default_schema and headers.get(avro.SCHEMA_HEADER, default_schema)
+            via_claim = headers.get(CLAIM_HEADER) in applied
             if (
                 cid is None
                 and in_chunk is None
+                and not via_claim
                 and not (schema == "outcome_batch" or (stage == "ledger" and raw))
             ):
                 continue
             value = msg.value() or b""
             position = Position(msg.topic() or "", msg.partition() or 0, msg.offset() or 0,
                                 msg.key())  # fmt: skip
+            outcome = ""
             if in_chunk is not None:  # a record of a chunked raw message
                 cid, index = in_chunk
                 position, detail = chunk_record(value, headers, index, position)
+                value = chunk_bytes(value, headers, index)
             elif schema == "outcome_batch":  # the outcomes of a chunk's records
                 found = next((o for o in outcomes_of(value, schema)
                               if matches(o["correlation_id"], correlation_id)), None)  # fmt: skip
                 if found is None:
                     continue
                 cid, detail = found["correlation_id"], describe(stage, found, headers)
+                outcome = found["outcome"]
             else:
-                decoded = avro.decode(schema, value) if schema else None
-                if cid is None:  # a ledger entry on the path if it covers the raw record
-                    if decoded is None or not covers(decoded, raw):
-                        continue
+                decoded = decode(schema, value) if schema else None
+                # else a claim-level output of a claim row on the path, or a ledger entry
+                # on the path if it covers the raw record
+                if cid is None and not via_claim and (decoded is None or not covers(decoded, raw)):
+                    continue
+                if cid is None:
                     cid = headers.get(h.CORRELATION_ID, "")
                 detail = describe(stage, decoded, headers, schema)
+                outcome = (decoded or {}).get("outcome", "") if stage == "outcome" else ""
             if stage == "raw":
                 raw.add(position)
+                claim = claims.claim_of_row(value, headers) if logical == t.RAW_CLAIMS else None
+                if claim is not None:
+                    claim_rows[cid] = claim
+            elif outcome == "applied" and cid in claim_rows:
+                applied.add(claim_rows[cid])
             yield Hop(
                 stage=stage,
                 topic=msg.topic() or "",
@@ -227,15 +261,20 @@ def trace_hops(settings: Settings, correlation_id: str) -> Iterator[Hop]:
             )
 
 
+def chunk_bytes(value: bytes, headers: dict[str, str], index: int) -> bytes:
+    """Record ``index`` of a chunked raw message."""
+    lengths = [int(n) for n in headers.get(LENGTHS, "").split(",")]
+    start = sum(lengths[:index])
+    return value[start : start + lengths[index]]
+
+
 def chunk_record(
     value: bytes, headers: dict[str, str], index: int, position: Position
 ) -> tuple[Position, str]:
     """Record ``index`` of a chunked raw message: its position with its vendor (what the
     ledger entries covering it name) and how the hop shows it."""
     lines = headers[LINES].split(",")
-    lengths = [int(n) for n in headers.get(LENGTHS, "").split(",")]
-    start = sum(lengths[:index])
-    record = value[start : start + lengths[index]]
+    record = chunk_bytes(value, headers, index)
     columns = parse_columns(headers.get(h.COLUMNS, ""))
     vendor = extract_field(columns, record, KEY_COLUMN)
     detail = (

@@ -13,11 +13,18 @@ rebate state, ``streams/domain/claims/outbox.py``): each entry becomes one messa
 
 Every field comes from the entry or the changelog record, so a re-relayed entry is
 byte-identical.
+
+Trace headers (docs/claims.md, "Tracing a claim"): every message names the claim header
+row by its correlation id, a line exception its line row too (at most two ids, whatever
+the claim's size), with a traceparent that is a child of the header's hop span; results,
+settlements, claim disputes and 849s also carry ``recon-claim: claim_id:version``, which
+puts them on the path of each of the version's rows.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -25,6 +32,7 @@ from typing import Any
 from confluent_kafka import Message
 
 from streams.domain.claims.outbox import EXCEPTION, OUTBOX_PREFIX, RESPONSE, RESULT, SETTLEMENT
+from streams.domain.claims.refs import LINE_REF, REF
 from streams.domain.claims.results import SETTLEMENT_CREDIT, SETTLEMENT_DEBIT
 from streams.domain.models.keys import digest
 from streams.domain.state import decode
@@ -32,16 +40,32 @@ from streams.formats import avro
 from streams.formats.x12.claims import interchange
 from streams.kafka import topics as t
 from streams.relay.ledger import message_time
-from streams.relay.matching import EVENT_ID_HEADER
+from streams.relay.matching import EVENT_ID_HEADER, reference_headers
 from streams.relay.publish import Publish, RelayHandler
 from streams.settings import Settings
 
 TYPE_HEADER = "recon-claim-record"
-CLAIM_HEADER = "recon-claim"  # claim_id:version of an 849
+CLAIM_HEADER = "recon-claim"  # claim_id:version of a claim-level output
 ZERO = "0"
 
 
-def settlement_record(doc: dict[str, Any], created: datetime) -> bytes:
+def claim_of(doc: dict[str, Any]) -> str:
+    """The ``recon-claim`` header value of an entry's claim version."""
+    return f"{doc['claim_id']}:{doc['version']}"
+
+
+def trace_headers(
+    doc: dict[str, Any], header: Sequence[str] | None, seed: str
+) -> list[tuple[str, str | bytes | None]]:
+    """The correlation ids an entry names (its line row's first, for a line exception; then
+    the header row's) and a traceparent of the header's trace, seeded by ``seed``."""
+    refs = [[doc[LINE_REF], ""]] if doc.get(LINE_REF) else []
+    if header:
+        refs.append(list(header))
+    return [*reference_headers(refs, seed)]
+
+
+def settlement_record(doc: dict[str, Any], created: datetime, correlation_id: str = "") -> bytes:
     return avro.encode(
         "ledger_entry",
         {
@@ -59,7 +83,7 @@ def settlement_record(doc: dict[str, Any], created: datetime) -> bytes:
             "source_key": doc["source_key"],
             "source_file": f"claim {doc['claim_id']} version {doc['version']}",
             "source_line": 0,
-            "correlation_id": "",
+            "correlation_id": correlation_id,
             "created_at": created,
         },
     )
@@ -92,35 +116,47 @@ def exception_record(doc: dict[str, Any], created: datetime) -> bytes:
     )
 
 
-def publish_of(settings: Settings, doc: dict[str, Any], created: datetime) -> Publish:
+def publish_of(
+    settings: Settings,
+    doc: dict[str, Any],
+    created: datetime,
+    header: Sequence[str] | None = None,
+) -> Publish:
+    """The message of one outbox entry; ``header`` is the version's header row reference
+    (``refs.REF`` of its document), None before its header arrived."""
     kind = doc["type"]
+    claim = (CLAIM_HEADER, claim_of(doc).encode())
     if kind == SETTLEMENT:
         key = f"{doc['agreement_id']}|{doc['period']}".encode()
         headers: list[tuple[str, str | bytes | None]] = [
             (avro.SCHEMA_HEADER, b"ledger_entry"),
             ("recon-entry-id", doc["entry_id"].encode()),
+            claim,
+            *trace_headers(doc, header, doc["entry_id"]),
         ]
-        return Publish(settings.topic(t.LEDGER), key, settlement_record(doc, created), headers)
+        value = settlement_record(doc, created, header[0] if header else "")
+        return Publish(settings.topic(t.LEDGER), key, value, headers)
     if kind == EXCEPTION:
+        eid = event_id(doc)
         headers = [
             (avro.SCHEMA_HEADER, b"match_exception"),
-            (EVENT_ID_HEADER, event_id(doc).encode()),
+            (EVENT_ID_HEADER, eid.encode()),
+            *([] if doc["sale_key"] else [claim]),  # a line exception is its line's
+            *trace_headers(doc, header, eid),
         ]
         value = exception_record(doc, created)
         return Publish(settings.topic(t.EXCEPTIONS), doc["exception_id"].encode(), value, headers)
+    seed = f"{kind}:{claim_of(doc)}:{doc['seq']}"
     if kind == RESPONSE:
         control = int(doc["seq"]) % 1_000_000_000 or 1
         value = interchange([doc["segments"]], receiver=doc["vendor_id"][:15], control=control)
         key = doc["vendor_id"].encode()
-        headers = [
-            (TYPE_HEADER, b"claim_849"),
-            (CLAIM_HEADER, f"{doc['claim_id']}:{doc['version']}".encode()),
-        ]
+        headers = [(TYPE_HEADER, b"claim_849"), claim, *trace_headers(doc, header, seed)]
         return Publish(settings.topic(t.CLAIM_RESPONSES), key, value, headers)
     assert kind == RESULT, kind
     body = json.dumps(doc, separators=(",", ":"), sort_keys=True).encode()
-    key = f"{doc['claim_id']}:{doc['version']}".encode()
-    return Publish(settings.topic(t.CLAIM_RESULTS), key, body, [(TYPE_HEADER, b"claim_result")])
+    headers = [(TYPE_HEADER, b"claim_result"), claim, *trace_headers(doc, header, seed)]
+    return Publish(settings.topic(t.CLAIM_RESULTS), claim_of(doc).encode(), body, headers)
 
 
 def claims_publishes(settings: Settings) -> RelayHandler:
@@ -131,6 +167,8 @@ def claims_publishes(settings: Settings) -> RelayHandler:
         if not key or not value or not key.startswith(prefix):
             return []
         created = message_time(msg)  # deterministic: a re-relayed entry is identical
-        return [publish_of(settings, doc, created) for doc in decode(value).get("out", [])]
+        row = decode(value)
+        header = row.get(REF)
+        return [publish_of(settings, doc, created, header) for doc in row.get("out", [])]
 
     return handle

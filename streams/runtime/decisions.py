@@ -42,14 +42,31 @@ class Send:
     headers: HeaderList | None = None
 
 
+@dataclass(frozen=True)
+class Revision:
+    """A new outcome for an *earlier* record, decided by this one (an original of a
+    business identity arriving after the copy that was applied in its place, §5.6): the
+    earlier record's correlation id and where it was read. Latest decision wins (§1.1)."""
+
+    correlation_id: str
+    source_file: str
+    file_sha256: str
+    line: int
+    record_format: str
+    outcome: Outcome
+    idempotency_key: str | None = None
+
+
 @dataclass
 class Decision:
     """What deciding a record produced. ``outcome`` None: this stage decides no outcome
-    for the record (a later stage does, or it is an internal message)."""
+    for the record (a later stage does, or it is an internal message). ``revisions``: the
+    outcomes of earlier records this one changes (deterministic, so a resend is harmless)."""
 
     outcome: Outcome | None
     idempotency_key: str | None = None
     sends: list[Send] = field(default_factory=list)
+    revisions: list[Revision] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

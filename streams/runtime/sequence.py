@@ -55,6 +55,7 @@ from streams.formats.records import (
     outcome_batch_record,
     outcome_record,
     poison_pill,
+    revised_outcome_record,
     source_of_message,
 )
 from streams.kafka.direct import DirectOutput
@@ -369,6 +370,15 @@ class RecordProcessor(ABC):
             self._published(src, send.topic, send.schema)
         if decision.outcome is not None:
             await self._outcome(src, decision.outcome, decision.idempotency_key)
+        for rev in decision.revisions:
+            value = revised_outcome_record(
+                rev.correlation_id, rev.source_file, rev.file_sha256, rev.line,
+                rev.record_format, rev.outcome, rev.idempotency_key,
+            )  # fmt: skip
+            await self._send(
+                self.outcomes, rev.correlation_id.encode(), value, src.trace_headers("outcome")
+            )
+            self._published(src, self.outcomes, "outcome")
         return decision.outcome
 
     async def _send(

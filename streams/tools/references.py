@@ -11,7 +11,7 @@ from typing import TypeVar
 from pydantic import BaseModel
 
 from streams.domain.accrual.reference import TotalKey, reference_totals
-from streams.domain.claims.reference import Record, reference_claims
+from streams.domain.claims.reference import ClaimsReference, Record, reference_claims
 from streams.domain.claims.results import ClaimResult
 from streams.domain.claims.rules import Tolerances as ClaimTolerances
 from streams.domain.matching.reference import Expected, expected
@@ -58,23 +58,38 @@ def expected_matches(
     return expected(records, tol)
 
 
+def expected_claims(
+    pos: Path,
+    promotions: Path,
+    claims: Path,
+    tolerances: ClaimTolerances,
+    decisions: Path | None = None,
+) -> ClaimsReference:
+    """The plain reference of a claims CSV (and a decisions CSV) over its sales and
+    agreements (bad rows skipped): every claim version's status, open exceptions and
+    settled total."""
+    records: list[Record] = [*valid_records(pos, SaleLine), *valid_records(promotions, Agreement)]
+    for path in (claims, *([decisions] if decisions else [])):
+        header, rows = read_csv_records(path)
+        columns = parse_columns(header)
+        for rec in rows:
+            try:
+                records.append(parse_claim_row(columns, rec.raw, f"{path.name} line {rec.line}"))
+            except RecordError:
+                continue
+    return reference_claims(records, tolerances)
+
+
 def claim_differences(
     results: Sequence[ClaimResult],
     pos: Path,
     promotions: Path,
     claims: Path,
     tolerances: ClaimTolerances,
+    decisions: Path | None = None,
 ) -> list[str]:
     """Claim statuses and settled totals that differ from the plain reference."""
-    records: list[Record] = [*valid_records(pos, SaleLine), *valid_records(promotions, Agreement)]
-    header, rows = read_csv_records(claims)
-    columns = parse_columns(header)
-    for rec in rows:
-        try:
-            records.append(parse_claim_row(columns, rec.raw, f"{claims.name} line {rec.line}"))
-        except RecordError:
-            continue
-    ref = reference_claims(records, tolerances)
+    ref = expected_claims(pos, promotions, claims, tolerances, decisions)
     problems = []
     for r in results:
         key = (r.claim_id, r.version)

@@ -15,7 +15,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from confluent_kafka import KafkaException
@@ -24,12 +24,12 @@ from streams.errors import ReconError
 from streams.ingest.producer import ingest_file
 from streams.kafka import topics as t
 from streams.kafka.read import group_lag
-from streams.ops.audit import audit
+from streams.ops.audit import FileAudit, audit
 from streams.ops.group import describe_group
-from streams.ops.ledger import read_ledger
+from streams.ops.ledger import Ledger, read_ledger
 from streams.settings import Settings
 from streams.tools.batch import drain, worker_command, worker_env
-from streams.tools.generate import FeedSpec, write_pos, write_promotions
+from streams.tools.generate import FeedSpec, write_claims, write_pos, write_promotions
 from streams.tools.references import differences, expected_totals
 
 
@@ -38,34 +38,54 @@ class Feed:
     """A POS file cut into ``chunks`` files ingested one after another with a pause between
     them (so records keep arriving while workers crash), and the promotions file ingested
     after the first third of them (late agreements). Duplicates, returns, amendments and
-    bad lines come from FeedSpec."""
+    bad lines come from FeedSpec. With ``claims``, the POS file is in time order and vendor
+    claims over the feed (``write_claims``) come in two parts: the first before any sale
+    (claims wait for their sales and agreements), the second (amended versions, double
+    claims) with the last POS part."""
 
     pos: Path
     promotions: Path
     parts: tuple[Path, ...]
     lines: int
+    claims: Path | None = None
+    claim_parts: tuple[Path, ...] = ()
 
     @classmethod
-    def write(cls, folder: Path, lines: int, seed: int = 11, chunks: int = 12) -> Feed:
+    def write(
+        cls, folder: Path, lines: int, seed: int = 11, chunks: int = 12, claims: bool = False
+    ) -> Feed:
         spec = FeedSpec(lines=lines, vendors=20, seed=seed)
         pos, promotions = folder / "pos.csv", folder / "promotions.csv"
         write_pos(pos, spec)
         write_promotions(promotions, spec)
-        header, *rows = pos.read_text().splitlines(keepends=True)
-        size = -(-len(rows) // chunks)
-        parts = []
-        for n in range(chunks):
-            part = folder / f"pos_part{n + 1:02d}.csv"
-            part.write_text(header + "".join(rows[n * size : (n + 1) * size]))
-            parts.append(part)
-        return cls(pos, promotions, tuple(parts), lines)
+        if claims:
+            # In time order, so a month's sales are complete part-way through the feed and
+            # its claims settle (and are reversed by their amended versions) while workers
+            # crash, not only at the end.
+            header, *rows = pos.read_text().splitlines(keepends=True)
+            pos.write_text(header + "".join(sorted(rows, key=lambda r: r.rsplit(",", 1)[-1])))
+        feed = cls(pos, promotions, split(pos, chunks), lines)
+        if not claims:
+            return feed
+        claim_file = folder / "claims.csv"
+        first = write_claims(claim_file, pos, promotions)
+        header, *rows = claim_file.read_text().splitlines(keepends=True)
+        parts = write_parts(claim_file, header, [rows[:first], rows[first:]])
+        return replace(feed, claims=claim_file, claim_parts=parts)
+
+    def steps(self) -> list[list[tuple[Path, str]]]:
+        """The files ingested at each step, in order (one POS part a step)."""
+        steps = [[(part, "pos")] for part in self.parts]
+        steps[max(1, len(self.parts) // 3)].insert(0, (self.promotions, "promotions"))
+        if self.claim_parts:
+            first, *rest = self.claim_parts
+            steps[0].insert(0, (first, "claims"))
+            steps[-1] += [(part, "claims") for part in rest]
+        return steps
 
     def ingest(self, settings: Settings, pause: float = 0.0) -> None:
-        late = max(1, len(self.parts) // 3)
-        for n, part in enumerate(self.parts):
-            if n == late:
-                ingest_file(settings, self.promotions, "promotions")
-            ingest_file(settings, part, "pos")
+        for step in self.steps():
+            ingest_step(settings, step)
             time.sleep(pause)
 
     def ingest_in_background(self, settings: Settings, pause: float) -> Feeder:
@@ -73,6 +93,29 @@ class Feed:
 
     def ingest_on_demand(self, settings: Settings, ahead: int = 2) -> SteppedFeeder:
         return SteppedFeeder(self, settings, ahead)
+
+
+def split(path: Path, chunks: int) -> tuple[Path, ...]:
+    """``path`` (a CSV file) cut into ``chunks`` files of consecutive rows."""
+    header, *rows = path.read_text().splitlines(keepends=True)
+    size = -(-len(rows) // chunks)
+    return write_parts(path, header, [rows[n * size : (n + 1) * size] for n in range(chunks)])
+
+
+def write_parts(path: Path, header: str, groups: list[list[str]]) -> tuple[Path, ...]:
+    """Each group of rows as a CSV file with the header row, next to ``path``
+    (``pos.csv``: ``pos_part01.csv``, ...)."""
+    parts = []
+    for n, rows in enumerate(groups):
+        part = path.with_name(f"{path.stem}_part{n + 1:02d}.csv")
+        part.write_text(header + "".join(rows))
+        parts.append(part)
+    return tuple(parts)
+
+
+def ingest_step(settings: Settings, step: list[tuple[Path, str]]) -> None:
+    for path, kind in step:
+        ingest_file(settings, path, kind)
 
 
 class Feeder(threading.Thread):
@@ -109,12 +152,9 @@ class SteppedFeeder(Feeder):
         super().__init__(lambda: self._ingest(feed, settings))
 
     def _ingest(self, feed: Feed, settings: Settings) -> None:
-        late = max(1, len(feed.parts) // 3)
-        for n, part in enumerate(feed.parts):
+        for step in feed.steps():
             self.released.acquire()
-            if n == late:
-                ingest_file(settings, feed.promotions, "promotions")
-            ingest_file(settings, part, "pos")
+            ingest_step(settings, step)
 
     def more(self, parts: int = 2) -> None:
         self.released.release(parts)
@@ -164,12 +204,16 @@ class Worker:
         assert self.proc.wait(timeout=timeout) == 0, f"worker exit status: see {self.log}"
 
 
-def committed_total(settings: Settings) -> int:
-    """Records the app's group has committed on the raw topics (progress marker); -1 while
-    the cluster cannot say (e.g. partition leaders of just-created topics not known yet)."""
-    topics = [settings.topic(t.RAW_POS), settings.topic(t.RAW_PROMOTIONS)]
+SALES = (t.RAW_POS, t.RAW_PROMOTIONS)
+SALES_AND_CLAIMS = (*SALES, t.RAW_CLAIMS)  # raw.claims also gets the claims agent's ticks
+
+
+def committed_total(settings: Settings, topics: tuple[str, ...] = SALES) -> int:
+    """Records the app's group has committed on the raw ``topics`` (progress marker); -1
+    while the cluster cannot say (e.g. partition leaders of just-created topics not known
+    yet)."""
     try:
-        lags = group_lag(settings, settings.app_id, topics)
+        lags = group_lag(settings, settings.app_id, [settings.topic(x) for x in topics])
     except (KafkaException, ReconError):
         return -1
     return sum(lag.committed or 0 for lag in lags)
@@ -190,16 +234,17 @@ def wait_for_progress(
     worker: Worker,
     feeder: SteppedFeeder | None = None,
     timeout: float = 180.0,
+    topics: tuple[str, ...] = SALES,
 ) -> None:
     """Wait until the group commits something new (the worker joined, recovered and is
     processing), so a kill that follows lands mid-processing, not mid-startup. With a
     ``feeder``, more of the feed is released once the baseline is taken: there is always
     something new to commit, even if the group had caught up with everything before."""
-    start = max(committed_total(settings), 0)
+    start = max(committed_total(settings, topics), 0)
     if feeder is not None:
         feeder.more()
     deadline = time.monotonic() + timeout
-    while committed_total(settings) <= start:
+    while committed_total(settings, topics) <= start:
         assert worker.proc.poll() is None, f"worker died on its own: see {worker.log}"
         assert time.monotonic() < deadline, f"no progress in {timeout:.0f} s: see {worker.log}"
         time.sleep(0.5)
@@ -243,18 +288,21 @@ def kill_loop(
 class Books:
     entries: int
     duplicate_copies: int  # ledger messages beyond the first copy of each entry_id
+    ledger: Ledger
+    files: dict[str, FileAudit]  # the audit, by source file
 
 
 def check_books(settings: Settings, feed: Feed, drain_timeout: float = 600.0) -> Books:
     """Drain (a fresh worker runs to completion), then: the ledger equals the reference to
-    the cent, no entry id carries two amounts (read_ledger raises), the audit reconciles
-    and every line was read exactly once per file."""
+    the cent (its accrual entries: a claims feed's settlements are checked by its test),
+    no entry id carries two amounts (read_ledger raises), the audit reconciles and every
+    line was read exactly once per file."""
     drain(settings.with_overrides(drain_timeout_seconds=drain_timeout), drain_timeout + 120)
     ledger = read_ledger(settings)
-    assert differences(ledger, expected_totals([feed.pos], [feed.promotions])) == []
+    assert differences(ledger.accruals(), expected_totals([feed.pos], [feed.promotions])) == []
     rows = {r.source_file: r for r in audit(settings)}
-    names = [p.name for p in (*feed.parts, feed.promotions)]
+    names = [p.name for p in (*feed.parts, feed.promotions, *feed.claim_parts)]
     for name in names:
         assert rows[name].reconciles, rows[name]
     assert sum(rows[p.name].read for p in feed.parts) == feed.lines
-    return Books(len(ledger.entries), ledger.duplicate_copies)
+    return Books(len(ledger.entries), ledger.duplicate_copies, ledger, rows)

@@ -1,8 +1,10 @@
 """EDI controls end to end on the real broker (docs/edi-controls.md): an invoice resent in a
 new interchange is a duplicate and does not match twice, a conflicting resend raises
-duplicate_conflict; every group a partner sent is acknowledged (999) and its broken
+duplicate_conflict, and so does a copy billed against another PO (it never reaches that
+order); every group a partner sent is acknowledged (999) and its broken
 envelope gets a TA1, exported as X12 files that read back; the 997 the partner sent for
-our groups settles them (a rejection and a missing ack are exceptions)."""
+our groups settles them (a rejection and a missing ack are exceptions), and so does the TA1
+refusing one of our interchanges."""
 
 from __future__ import annotations
 
@@ -62,6 +64,9 @@ FILE = "".join(
     [
         isa("ACME", "WW", 101) + gs("PO", "ACME", "WW", 1101, [po("PO7")]) + "IEA*1*000000101~",
         isa("ACME", "WW", 102) + gs("PO", "ACME", "WW", 1102, [po("PO8")]) + "IEA*1*000000102~",
+        isa("ACME", "WW", 103) + gs("PO", "ACME", "WW", 1103, [po("PO9")]) + "IEA*1*000000103~",
+        # the partner's TA1 refusing the envelope of our interchange 103
+        isa("WW", "ACME", 205) + "TA1*000000103*241104*0900*R*006~IEA*0*000000205~",
         isa("WW", "ACME", 201)
         + gs(
             "SH",
@@ -115,6 +120,10 @@ FILE = "".join(
         isa("WW", "ACME", 204)
         + gs("IN", "WW", "ACME", 2203, [invoice("0001", "INV9", "PO8", TWO_AT_5)])
         + "IEA*1*000000999~",
+        # INV9 (of PO8) billed again against PO7: same identity, another PO
+        isa("WW", "ACME", 206)
+        + gs("IN", "WW", "ACME", 2204, [invoice("0001", "INV9", "PO7", TWO_AT_5)])
+        + "IEA*1*000000206~",
     ]
 )
 
@@ -124,24 +133,32 @@ def test_duplicates_and_acknowledgements(isolated_settings: Settings, tmp_path: 
     create_topics(settings)
     path = tmp_path / "controls.edi"
     path.write_text(FILE)
-    assert ingest_file(settings, path, "edi").rows_read == 9  # 8 sets and the broken IEA
+    # 10 sets, the TA1 and the broken IEA
+    assert ingest_file(settings, path, "edi").rows_read == 12
     drain(settings)
 
-    # 850 x2, 856, INV1, the 997 and INV9 applied; the two resends duplicates; the IEA fault
-    assert counts(audit(settings), "controls.edi") == (9, 6, 2, 1)
+    # 850 x3, 856, INV1, the 997, the TA1 and INV9 applied; the three resends duplicates;
+    # the IEA fault
+    assert counts(audit(settings), "controls.edi") == (12, 8, 3, 1)
     matched = fold(match_events(settings, "document_match"), "match_id").values()
     live = [(m["record_id"], m["line"]) for m in matched if m["event"] == "matched"]
     assert live == [("INV1", "BP:P-1")]  # once, though three invoices claimed it
+    # and PO7 has no variance from INV9's copy: it never reached PO7
 
     found = export(settings, "exceptions", tmp_path / "exceptions.csv")
     kinds = sorted((r["kind"], r["record_id"]) for r in found)
     assert kinds == [
         ("ack_overdue", "PO 1102"),
         ("ack_rejected", "PO 1101"),
+        ("ack_rejected", "PO 1103"),
         ("duplicate_conflict", "INV1"),
+        ("duplicate_conflict", "INV9"),
     ]
-    conflict = next(r for r in found if r["kind"] == "duplicate_conflict")
-    assert "lines '1:2x5.00' in force, '1:1x10.00' in the copy" in conflict["details"]
+    refused = next(r for r in found if r["record_id"] == "PO 1103")
+    assert "rejected with a TA1 (note 006: invalid sender id)" in refused["details"]
+    conflict = {r["record_id"]: r for r in found if r["kind"] == "duplicate_conflict"}
+    assert "lines '1:2x5.00' in force, '1:1x10.00' in the copy" in conflict["INV1"]["details"]
+    assert "po_number 'PO8' in force, 'PO7' in the copy" in conflict["INV9"]["details"]
 
     out = tmp_path / "acks"
     result = CliRunner().invoke(
@@ -165,10 +182,11 @@ def test_duplicates_and_acknowledgements(isolated_settings: Settings, tmp_path: 
         "WW/999-000000002.x12",
         "WW/999-000000003.x12",
         "WW/999-000000004.x12",
+        "WW/999-000000006.x12",
         "WW/TA1-000000005.x12",
     ]
     acked = {}
-    for name in files[:4]:
+    for name in files[:5]:
         (ts,) = list(X12Reader(io.BytesIO((out / name).read_bytes())))
         assert (ts.interchange.sender_id, ts.interchange.receiver_id) == ("ACME", "WW")
         (ack,) = read_functional_ack(ts)
@@ -178,6 +196,7 @@ def test_duplicates_and_acknowledgements(isolated_settings: Settings, tmp_path: 
         "2201": ("A", ["A"]),
         "2202": ("A", ["A", "A"]),  # duplicates are good X12: acknowledged as accepted
         "2203": ("A", ["A"]),
+        "2204": ("A", ["A"]),
     }
-    ta1 = [s.elements for s in tokenize(io.BytesIO((out / files[4]).read_bytes()))][1]
+    ta1 = [s.elements for s in tokenize(io.BytesIO((out / files[5]).read_bytes()))][1]
     assert ta1 == ["TA1", "000000204", "241104", "0900", "E", "001"]

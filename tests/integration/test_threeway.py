@@ -28,18 +28,20 @@ from streams.ops.audit import audit
 from streams.ops.dlq import dlq_records
 from streams.ops.matches import exception_events, fold, match_events, open_exceptions, schema_of
 from streams.ops.replay import message_headers
-from streams.ops.threeway_report import check_against_reference
+from streams.ops.threeway_report import check_against_reference, resolved_documents
 from streams.ops.trace import trace
 from streams.settings import Settings
 from streams.tools.batch import drain
 from tests.integration.test_trade_matching import counts, export
-from tests.unit.domain.threeway.helpers import FIXTURES, rate_rows, routed
+from tests.unit.domain.threeway.helpers import FIXTURES, rate_rows
 
 pytestmark = pytest.mark.integration
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 ORDERS, FREIGHT = EXAMPLES / "orders.edi", EXAMPLES / "freight.edi"
 LIFECYCLE, BILL = FIXTURES / "po_lifecycle.edi", FIXTURES / "rate_audit_210.edi"
+# INV1001 again in a new interchange, and INV1002 billed again against PO1001
+RESENT = EXAMPLES / "resent-invoice.edi"
 
 
 def test_edi_examples_end_to_end(
@@ -55,6 +57,7 @@ def test_edi_examples_end_to_end(
     first = ingest_file(settings, ORDERS, "edi")
     assert first.rows_read == first.rows_published == 14  # 13 sets and one broken set
     ingest_file(settings, FREIGHT, "edi")
+    ingest_file(settings, RESENT, "edi")
     again = CliRunner().invoke(  # the same interchanges again, via the CLI: all duplicates
         cli,
         [
@@ -75,8 +78,10 @@ def test_edi_examples_end_to_end(
     ingest_file(settings, EXAMPLES / "rates.csv", "rates")  # after the bills it rates
     drain(settings)
 
-    documents = routed("orders.edi", "freight.edi", LIFECYCLE, BILL)
+    files = (ORDERS, FREIGHT, RESENT, LIFECYCLE, BILL)  # in ingest order: originals first
+    documents, conflicts = resolved_documents(files)
     want = expected_results(documents, PriceTolerance(), RateAudit(rate_tables(rate_rows())))
+    want |= conflicts
     found = export(settings, "exceptions", tmp_path / "exceptions.csv")
     assert sorted((r["kind"], r["record_type"], r["record_id"], r["version"]) for r in found) == (
         sorted(
@@ -92,6 +97,7 @@ def test_edi_examples_end_to_end(
         "missing_document",
         "overbilled",  # the examples' 210s too: 214.25 of linehaul against the 120.00 minimum
         "unknown_accessorial",
+        "duplicate_conflict",  # INV1002 billed against PO1001: it never reached PO1001
     }
     by_kind = {r["kind"]: r for r in found if r["record_type"] == "invoice"}
     assert by_kind["price_variance"]["counterparty_id"] == "WIDGETWORKS"
@@ -111,10 +117,10 @@ def test_edi_examples_end_to_end(
     assert counts(rows, "freight.edi") == (4, 2, 2, 0)
     assert counts(rows, "po_lifecycle.edi") == (8, 8, 0, 0)
     assert counts(rows, "rates.csv") == (7, 7, 0, 0)
+    assert counts(rows, "resent-invoice.edi") == (2, 0, 2, 0)
     check_lifecycle_and_rates(settings, set(live))
     # the demo's self-check, with the demo's rate table
     audit_ = RateAudit(rate_tables(rate_rows()))
-    files = (ORDERS, FREIGHT, LIFECYCLE, BILL)
     assert check_against_reference(settings, files, PriceTolerance(), audit_) == []
     (dead, again) = [r for r in dlq_records(settings) if r["source_file"] == "orders.edi"]
     assert dead["category"] == again["category"] == "schema_violation"

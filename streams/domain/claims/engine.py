@@ -23,6 +23,13 @@ from decimal import Decimal
 from typing import Any
 
 from streams.domain.claims import store
+from streams.domain.claims.approvals import (
+    Action,
+    ClaimDecision,
+    approval_problem,
+    approved_amount,
+    later,
+)
 from streams.domain.claims.facts import AccrualFacts
 from streams.domain.claims.lines import LineChecker
 from streams.domain.claims.models import ClaimHeader, ClaimLine, line_key
@@ -55,11 +62,16 @@ class ClaimsEngine:
 
     # -- records --------------------------------------------------------------------------
 
-    def _own(self, idem: str, record_id: str) -> bool:
+    def _own(self, idem: str, record_id: str, traceparent: str = "") -> bool:
         mark = self.state.get(store.mark_key(idem))
         if mark is not None:
             return bool(mark["o"] == record_id)
-        self.state.put(store.mark_key(idem), {"o": record_id})
+        # the owner's correlation id (and a header's hop traceparent) is what the version's
+        # outputs carry, read back from here at every evaluation (``refs.py``)
+        self.state.put(
+            store.mark_key(idem),
+            {"o": record_id, "tp": traceparent} if traceparent else {"o": record_id},
+        )
         return True
 
     def _doc(self, claim_id: str, version: int) -> dict[str, Any]:
@@ -83,8 +95,8 @@ class ClaimsEngine:
         self.state.put(store.claim_key(claim_id), doc)
         store.add_member(self.state, store.INDEX_KEY, [claim_id, version])
 
-    def apply_header(self, header: ClaimHeader, record_id: str) -> Outcome:
-        if not self._own(header.idempotency_key, record_id):
+    def apply_header(self, header: ClaimHeader, record_id: str, traceparent: str = "") -> Outcome:
+        if not self._own(header.idempotency_key, record_id, traceparent):
             return Outcome.DUPLICATE
         claim, version = header.claim_id, header.version
         doc = self._doc(claim, version)
@@ -95,6 +107,23 @@ class ClaimsEngine:
         # reprocessed header still indexes it (every write here is idempotent).
         store.add_member(self.state, store.by_agreement_key(header.agreement_id), [claim, version])
         self._see(claim, version)
+        self._dirty.add((claim, version))
+        return Outcome.APPLIED
+
+    def apply_decision(self, decision: ClaimDecision, record_id: str) -> Outcome:
+        """An analyst's approval (or withdrawal) of one claim version: the version keeps
+        its latest decision (docs/domain.md §10.6). It does not make the version exist for
+        the claim (a decision never supersedes), but indexes it, so a decision on a version
+        that never arrives is evaluated, and shown as an open exception."""
+        if not self._own(decision.idempotency_key, record_id):
+            return Outcome.DUPLICATE
+        claim, version = decision.claim_id, decision.version
+        doc = self._doc(claim, version)
+        new = decision.to_doc()
+        if later(new, doc.get(store.DECISION)):
+            doc[store.DECISION] = new
+            self.state.put(store.version_key(claim, version), doc)
+        store.add_member(self.state, store.INDEX_KEY, [claim, version])
         self._dirty.add((claim, version))
         return Outcome.APPLIED
 
@@ -237,10 +266,30 @@ class ClaimsEngine:
             within=within,
             failing_lines=sum(failing.values()),
         )
+        # exceptions follow the engine's own decision; an approval changes what settles
         decided = status in (ClaimStatus.MATCHED, ClaimStatus.DISPUTED)
+        disputed = status is ClaimStatus.DISPUTED
+        decision = doc.get(store.DECISION)
+        approval = decision if decision is not None and decision["a"] == Action.APPROVE else None
+        refused = ""
+        if approval is not None:
+            refused = approval_problem(
+                claim,
+                version,
+                approval,
+                vendor=header.vendor_id if header is not None else "",
+                current=current,
+                received=doc["n"],
+                line_count=line_count,
+                claimed=claimed,
+                double_claimed=failing.get(K.DOUBLE_CLAIMED.value, 0),
+            )
+            if not refused:
+                status = ClaimStatus.APPROVED
         seq = doc["seq"] + 1
         events: list[ClaimException] = []
-        vendor = header.vendor_id if header is not None else ""
+        # a decision on a version whose header has not arrived still names the vendor
+        vendor = header.vendor_id if header is not None else (decision or {}).get("v", "")
         changed_buckets: set[str] = set()
         for name, bucket in buckets.items():
             for sale, entry in bucket.items():
@@ -266,7 +315,7 @@ class ClaimsEngine:
                     entry["x"] = new
                     changed_buckets.add(name)
         dispute = ""
-        if status is ClaimStatus.DISPUTED and (not within or doc["n"] > line_count):
+        if disputed and (not within or doc["n"] > line_count):
             currency = header.currency if header else ""
             dispute = (
                 f"claim {claim} version {version}: claimed {claimed} {currency}, accrued "
@@ -283,8 +332,20 @@ class ClaimsEngine:
             )
             doc["dispute"] = dispute
 
+        if refused != doc.get(store.REFUSED, ""):
+            events.append(
+                self._event(
+                    K.APPROVAL_INVALID, bool(refused), claim, version, vendor, "", refused, seq
+                )
+            )
+            doc[store.REFUSED] = refused
+
         settled = Decimal(doc["settled"])
-        target = claimed if status is ClaimStatus.MATCHED else ZERO
+        target = ZERO
+        if status is ClaimStatus.MATCHED:
+            target = claimed
+        elif status is ClaimStatus.APPROVED and approval is not None:
+            target = approved_amount(approval, claimed)
         if target != settled and header is not None:
             amount = target - settled
             out.settlements.append(
@@ -305,8 +366,16 @@ class ClaimsEngine:
                 )
             )
             settled = target
-        summary = [status.value, str(accrued), failing, str(settled), doc["n"]]
-        before = [doc["status"], doc["accrued"], doc["failing"], doc["settled"], doc.get("rn")]
+        shown = approval["k"] if approval is not None else ""
+        summary = [status.value, str(accrued), failing, str(settled), doc["n"], shown]
+        before = [
+            doc["status"],
+            doc["accrued"],
+            doc["failing"],
+            doc["settled"],
+            doc.get("rn"),
+            doc.get("rk", ""),
+        ]
         if summary != before or events:
             doc.update(
                 status=status.value,
@@ -316,6 +385,8 @@ class ClaimsEngine:
                 rn=doc["n"],
                 seq=seq,
             )
+            if shown or "rk" in doc:  # the approval shown in the result, once there is one
+                doc["rk"] = shown
             out.exceptions += events
             out.results.append(
                 ClaimResult(
@@ -333,6 +404,9 @@ class ClaimsEngine:
                     dict(failing),
                     settled,
                     seq,
+                    approval["by"] if approval is not None else "",
+                    approved_amount(approval, claimed) if approval is not None else None,
+                    approval["r"] if approval is not None else "",
                 )
             )
             self.state.put(store.version_key(claim, version), doc)

@@ -15,6 +15,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from streams.domain.claims import refs
 from streams.domain.claims.results import (
     ClaimException,
     ClaimResult,
@@ -35,7 +36,7 @@ def outbox_key(claim_id: str, version: int) -> str:
 
 
 def result_doc(r: ClaimResult) -> dict[str, Any]:
-    return {
+    doc: dict[str, Any] = {
         "type": RESULT,
         "claim_id": r.claim_id,
         "version": r.version,
@@ -53,9 +54,17 @@ def result_doc(r: ClaimResult) -> dict[str, Any]:
         "settled": str(r.settled),
         "seq": r.seq,
     }
+    if r.approved_by:  # only then: the results of versions never approved are unchanged
+        doc["approval"] = {
+            "by": r.approved_by,
+            "amount": str(r.approved_amount),
+            "reason": r.approval_reason,
+        }
+    return doc
 
 
 def result_from_doc(doc: dict[str, Any]) -> ClaimResult:
+    approval = doc.get("approval") or {}
     return ClaimResult(
         doc["claim_id"],
         int(doc["version"]),
@@ -71,6 +80,9 @@ def result_from_doc(doc: dict[str, Any]) -> ClaimResult:
         {k: int(v) for k, v in doc["failing"].items()},
         Decimal(doc["settled"]),
         int(doc["seq"]),
+        approval.get("by", ""),
+        Decimal(approval["amount"]) if approval else None,
+        approval.get("reason", ""),
     )
 
 
@@ -152,11 +164,13 @@ def outbox_entries(out: ClaimsOutput) -> dict[str, list[dict[str, Any]]]:
 def stage(state: KeyValueState, rows: dict[str, list[dict[str, Any]]]) -> int:
     """Write the outbox ``rows`` (``outbox_entries``) into their version documents;
     returns how many entries. Write-behind state merges two writes of one document in a
-    batch so that both writes' entries are kept (``merge_outbox``)."""
+    batch so that both writes' entries are kept (``merge_outbox``). The records the
+    entries name are staged with them (``refs.attach``)."""
     n = 0
     for key, entries in rows.items():
         doc = state.get(key) or new_version_doc()
         doc[OUT] = entries
+        refs.attach(state, doc, entries)
         state.put(key, doc)
         n += len(entries)
     return n

@@ -1,6 +1,7 @@
 """A deliberately plain, from-scratch claims computation to check the engine against.
 
-Given every record in arrival order (sales, agreements, claim headers and lines), it
+Given every record in arrival order (sales, agreements, claim headers, lines and analyst
+decisions), it
 computes each claim version's final status, its open exceptions and its settled total
 straight from the rules of docs/domain.md §10, with none of the engine's state, indexes or
 incremental re-evaluation.
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from streams.domain.accrual.reference import reference_totals
+from streams.domain.claims.approvals import Action, ClaimDecision, at_text
 from streams.domain.claims.models import ClaimHeader, ClaimLine
 from streams.domain.claims.rules import ClaimExceptionKind as K
 from streams.domain.claims.rules import ClaimStatus, Tolerances
@@ -20,7 +22,7 @@ from streams.domain.models.periods import period_bounds, period_of
 from streams.domain.models.pos import SaleLine
 from streams.domain.models.promotion import Agreement
 
-Record = SaleLine | Agreement | ClaimHeader | ClaimLine
+Record = SaleLine | Agreement | ClaimHeader | ClaimLine | ClaimDecision
 Version = tuple[str, int]
 
 
@@ -51,7 +53,15 @@ def reference_claims(records: Iterable[Record], tolerances: Tolerances) -> Claim
     headers: dict[Version, ClaimHeader] = {}
     lines: dict[Version, dict[str, ClaimLine]] = {}
     current: dict[str, int] = {}
+    decisions: dict[Version, ClaimDecision] = {}  # the latest of each version
     for rec in arrivals:
+        if isinstance(rec, ClaimDecision):
+            ver = (rec.claim_id, rec.version)
+            latest = decisions.get(ver)
+            rank = (at_text(rec.decided_at), rec.idempotency_key)
+            if latest is None or rank > (at_text(latest.decided_at), latest.idempotency_key):
+                decisions[ver] = rec
+            continue
         if isinstance(rec, ClaimHeader):
             headers.setdefault((rec.claim_id, rec.version), rec)
         elif isinstance(rec, ClaimLine):
@@ -59,7 +69,7 @@ def reference_claims(records: Iterable[Record], tolerances: Tolerances) -> Claim
         else:
             continue
         current[rec.claim_id] = max(current.get(rec.claim_id, 0), rec.version)
-    versions = sorted({*headers, *lines})
+    versions = sorted({*headers, *lines, *decisions})
 
     def agreement_of(ver: Version) -> Agreement | None:
         header = headers.get(ver)
@@ -92,10 +102,15 @@ def reference_claims(records: Iterable[Record], tolerances: Tolerances) -> Claim
     result = ClaimsReference()
     for ver in versions:
         header, agr = headers.get(ver), agreement_of(ver)
-        superseded = current[ver[0]] > ver[1]
+        decision = decisions.get(ver)
+        approval = decision if decision is not None and decision.record is Action.APPROVE else None
+        approval_refused = (K.APPROVAL_INVALID.value, ver[0], ver[1], "")
+        superseded = current.get(ver[0], ver[1]) > ver[1]
         if superseded:
             result.status[ver] = ClaimStatus.SUPERSEDED
             result.settled[ver] = Decimal(0)
+            if approval is not None:
+                result.exceptions.add(approval_refused)
             continue
         mine = kinds[ver]
         for key in mine:
@@ -126,6 +141,8 @@ def reference_claims(records: Iterable[Record], tolerances: Tolerances) -> Claim
         if header is None or received < header.line_count:
             result.status[ver] = ClaimStatus.INCOMPLETE
             result.settled[ver] = Decimal(0)
+            if approval is not None:
+                result.exceptions.add(approval_refused)
             continue
         accrued = Decimal(0)
         if agr is not None:
@@ -139,4 +156,14 @@ def reference_claims(records: Iterable[Record], tolerances: Tolerances) -> Claim
             result.exceptions.add((str(mine[key]), ver[0], ver[1], key))
         if not within or received > header.line_count:
             result.exceptions.add((K.DISPUTE.value, ver[0], ver[1], ""))
+        if approval is None:
+            continue
+        # An approval changes the status and what settles, never the exceptions above.
+        double = sum(1 for k in failing if mine[k] == K.DOUBLE_CLAIMED)
+        amount = approval.amount if approval.amount is not None else header.claimed_amount
+        if double or amount > header.claimed_amount or approval.vendor_id != header.vendor_id:
+            result.exceptions.add(approval_refused)
+        else:
+            result.status[ver] = ClaimStatus.APPROVED
+            result.settled[ver] = amount
     return result

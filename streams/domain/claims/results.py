@@ -54,6 +54,10 @@ class ClaimResult:
     failing: dict[str, int] = field(default_factory=dict)  # line exception kind -> lines
     settled: Decimal = Decimal(0)
     seq: int = 0
+    # the version's latest analyst decision when it is an approval (docs/domain.md §10.6)
+    approved_by: str = ""
+    approved_amount: Decimal | None = None  # what the approval settles
+    approval_reason: str = ""
 
     @property
     def difference(self) -> Decimal:

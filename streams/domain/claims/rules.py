@@ -21,6 +21,7 @@ class ClaimStatus(StrEnum):
     MATCHED = "matched"
     DISPUTED = "disputed"
     SUPERSEDED = "superseded"  # a later version of the claim is in force
+    APPROVED = "approved"  # decided, and an analyst's approval of it takes effect (§10.6)
 
 
 class ClaimExceptionKind(StrEnum):
@@ -29,6 +30,7 @@ class ClaimExceptionKind(StrEnum):
     NOT_COVERED = "claim_line_not_covered"
     OVER_QUANTITY = "claim_line_over_quantity"
     DOUBLE_CLAIMED = "claim_line_double_claimed"
+    APPROVAL_INVALID = "claim_approval_invalid"  # an approval that cannot take effect
 
 
 LINE_KINDS = (

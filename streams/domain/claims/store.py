@@ -76,6 +76,11 @@ def by_agreement_key(agreement_id: str) -> str:
 INDEX_KEY = "cx"  # every claim version of the partition: the sweep
 # The outputs of a version's last evaluation, in its own document (``outbox.py``).
 OUT = "out"
+# The version's latest analyst decision (``approvals.ClaimDecision.to_doc``), and the
+# details of its open claim_approval_invalid exception ('' if none): absent until the
+# first decision, so documents written before approvals existed read the same.
+DECISION = "ap"
+REFUSED = "apx"
 
 
 def new_version_doc() -> dict[str, Any]:

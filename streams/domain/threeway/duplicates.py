@@ -1,86 +1,66 @@
-"""Duplicate invoices and freight bills by business identity (docs/domain.md §5.6).
+"""Duplicate invoices by business identity: the exception kinds, and near-duplicates
+(docs/domain.md §5.6).
 
-Runs in the three-way engine after the envelope dedupe (§1.2) and before a document is
-stored. State keys, in the partition of the document's routing key (an invoice's PO
-number, a 210's PRO number, so every copy of an identity whose PO is unchanged meets its
-first):
-
-- ``i:<identity key>`` -> the owner: ``{"idem", "c", "id", "content", "facts"}``;
-- ``n:<near key>`` -> ``{"inv": {normalised number: {"id", "day", "c", "tp"}}}``: the
-  invoices of one (vendor, PO, amount), for near-duplicates.
-
-"First" is the first copy the partition processes, i.e. the first in the raw topic's
-order for that PO: it owns the identity and stays in force. An exact resend (same content)
-is a ``duplicate``; another content is a ``duplicate`` too and opens one
-``duplicate_conflict`` exception per identity (its id does not depend on which copy came
-first; its details name the content in force and the conflicting one). Two owners of one
-(vendor, PO, amount) with different invoice numbers dated at most ``near_days`` apart open
-a ``suspected_duplicate`` exception for the pair, the same whatever their order; both stay
-applied (it is for review).
+Exact resends and conflicting copies are decided by the identity book (identities.py),
+before a document reaches its order. Near-duplicates are a property of one order's
+invoices: two invoices of one (vendor, PO, amount) with different invoice numbers dated
+at most ``near_days`` apart open a ``suspected_duplicate`` exception for the pair, for
+review (both stay applied). They are evaluated from the set of the order's invoices, like
+every other result of the order, so the exception is the same whatever the arrival order
+and ends if one of the two leaves the order (a copy displaced by the original).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
+from decimal import Decimal
+from itertools import combinations
 from typing import Any
 
 from streams.domain.models.keys import digest
-from streams.domain.state import KeyValueState
-from streams.domain.threeway.rules import RECORD_TYPES, result
+from streams.domain.threeway.identity import normalise_amount, normalise_ref
+from streams.domain.threeway.rules import RECORD_TYPES
+from streams.domain.threeway.summary import INVOICE
 
 DUPLICATE_CONFLICT = "duplicate_conflict"
 SUSPECTED_DUPLICATE = "suspected_duplicate"
 
 
-def _ref(doc: dict[str, Any]) -> list[list[str]]:
-    return [[doc["c"], doc.get("tp", "")]] if doc.get("c") else []
+def _near_key(inv: dict[str, Any]) -> str:
+    amount = normalise_amount(Decimal(inv["tds"]))
+    return digest("near", normalise_ref(inv["seller"]), normalise_ref(inv.get("po") or ""), amount)
 
 
-def conflict(doc: dict[str, Any], ident: dict[str, Any], owner: dict[str, Any]) -> dict[str, Any]:
-    """The exception body of a copy of ``owner``'s identity with other content."""
-    diffs = [
-        (name, value, ident["facts"].get(name, ""))
-        for name, value in sorted(owner["facts"].items())
-        if ident["facts"].get(name, "") != value
-    ] or [("content", owner["content"][:16], ident["content"][:16])]
-    what = "; ".join(f"{f} {mine!r} in force, {theirs!r} in the copy" for f, mine, theirs in diffs)
-    _, body = result(
-        DUPLICATE_CONFLICT,
-        doc,
-        "",
-        f"{ident['kind'].replace('_', ' ')} {ident['label']} received again with other "
-        f"content: {what}",
-        diffs,
-    )
-    body["partner_type"], body["partner_id"] = RECORD_TYPES[doc["t"]], owner["id"]
-    body["refs"] = [[owner["c"], owner.get("tp", "")], *_ref(doc)]
-    return body
+def _order(doc: dict[str, Any]) -> tuple[str, str]:
+    return doc["id"], doc.get("idem", "")
 
 
 def suspected(
-    doc: dict[str, Any], ident: dict[str, Any], mine: dict[str, Any], other: dict[str, Any]
+    near: str, first: dict[str, Any], second: dict[str, Any]
 ) -> tuple[str, dict[str, Any]]:
-    """The exception of two invoices that look like one: the same body for either order."""
-    first, second = sorted((mine, other), key=lambda x: (x["n"], x["id"]))
-    rid = digest("threeway", SUSPECTED_DUPLICATE, ident["near"], first["n"], second["n"])
+    """The exception of two invoices that look like one (``first`` by normalised number)."""
+    n1, n2 = normalise_ref(first["id"]), normalise_ref(second["id"])
+    rid = digest("threeway", SUSPECTED_DUPLICATE, near, n1, n2)
+    total = normalise_amount(Decimal(first["tds"]))
     body = {
         "kind": SUSPECTED_DUPLICATE,
-        "record_type": RECORD_TYPES[doc["t"]],
+        "record_type": RECORD_TYPES[first["t"]],
         "record_id": first["id"],
-        "po": doc.get("po") or "",
+        "po": first.get("po") or "",
         "line": "",
-        "buyer": doc["buyer"],
-        "seller": doc["seller"],
+        "buyer": first["buyer"],
+        "seller": first["seller"],
         "details": (
-            f"invoices {first['id']} ({first['day']}) and {second['id']} ({second['day']}) "
-            f"of {doc['seller']} for PO {doc.get('po')}: same amount "
-            f"{ident['facts']['total']}, different invoice numbers"
+            f"invoices {first['id']} ({first['date']}) and {second['id']} ({second['date']}) "
+            f"of {first['seller']} for PO {first.get('po')}: same amount {total}, different "
+            "invoice numbers"
         ),
         "differences": [
             ["invoice_number", first["id"], second["id"]],
-            ["invoice_date", first["day"], second["day"]],
+            ["invoice_date", first["date"], second["date"]],
         ],
-        "partner_type": RECORD_TYPES[doc["t"]],
+        "partner_type": RECORD_TYPES[second["t"]],
         "partner_id": second["id"],
     }
     refs = [[x["c"], x.get("tp", "")] for x in (first, second) if x.get("c")]
@@ -89,55 +69,25 @@ def suspected(
     return rid, body
 
 
-class DuplicateGuard:
-    """Decides whether a document is a business duplicate; raises exceptions on its row."""
-
-    def __init__(self, state: KeyValueState, near_days: int) -> None:
-        self.state = state
-        self.near_days = near_days
-
-    def check(
-        self, doc: dict[str, Any], ident: dict[str, Any], idem: str, row: dict[str, Any]
-    ) -> tuple[bool, bool]:
-        """(is a duplicate, the row's exceptions changed) for the envelope owner ``idem``
-        of ``doc``; the exceptions are in ``row["flags"]`` (id -> result body)."""
-        flags: dict[str, dict[str, Any]] = row.setdefault("flags", {})
-        before = dict(flags)
-        key = f"i:{ident['key']}"
-        owner = self.state.get(key)
-        if owner is not None and owner["idem"] != idem:
-            if owner["content"] != ident["content"]:
-                rid = digest("threeway", DUPLICATE_CONFLICT, ident["key"])
-                flags[rid] = conflict(doc, ident, owner)
-            return True, flags != before
-        if owner is None:
-            self.state.put(
-                key,
-                {
-                    "idem": idem,
-                    "c": doc.get("c", ""),
-                    "tp": doc.get("tp", ""),
-                    "id": doc["id"],
-                    "content": ident["content"],
-                    "facts": ident["facts"],
-                },
-            )
-        if ident.get("near"):
-            self._near(doc, ident, flags)
-        return False, flags != before
-
-    def _near(self, doc: dict[str, Any], ident: dict[str, Any], flags: dict[str, Any]) -> None:
-        key = f"n:{ident['near']}"
-        bucket = self.state.get(key) or {"inv": {}}
-        mine = {"n": ident["number"], "id": doc["id"], "day": ident["day"]}
-        mine |= {"c": doc.get("c", ""), "tp": doc.get("tp", "")}
-        day = date.fromisoformat(ident["day"])
-        for number, other in sorted(bucket["inv"].items()):
-            if number == ident["number"]:
-                continue
-            if abs((date.fromisoformat(other["day"]) - day).days) <= self.near_days:
-                rid, body = suspected(doc, ident, mine, {**other, "n": number})
-                flags[rid] = body
-        if ident["number"] not in bucket["inv"]:
-            bucket["inv"][ident["number"]] = {k: v for k, v in mine.items() if k != "n"}
-            self.state.put(key, bucket)
+def suspected_duplicates(
+    docs: Iterable[dict[str, Any]], near_days: int
+) -> dict[str, dict[str, Any]]:
+    """The ``suspected_duplicate`` exceptions among one order's documents."""
+    buckets: dict[str, dict[str, dict[str, Any]]] = {}
+    for doc in docs:
+        if doc["t"] == INVOICE:
+            # One invoice per normalised number: copies of one number are the identity
+            # book's business, and the lowest (id, envelope) keeps the result stable.
+            number = normalise_ref(doc["id"])
+            bucket = buckets.setdefault(_near_key(doc), {})
+            seen = bucket.get(number)
+            if seen is None or _order(doc) < _order(seen):
+                bucket[number] = doc
+    out: dict[str, dict[str, Any]] = {}
+    for near, bucket in sorted(buckets.items()):
+        for (_, a), (_, b) in combinations(sorted(bucket.items()), 2):
+            days = abs((date.fromisoformat(a["date"]) - date.fromisoformat(b["date"])).days)
+            if days <= near_days:
+                rid, body = suspected(near, a, b)
+                out[rid] = body
+    return out

@@ -5,9 +5,10 @@ Keys (one partition's state; a routing key's documents all live in its partition
 - ``d:<idempotency key>`` -> ``{"c": correlation id}``: the set that owns the key. Another
   copy (same interchange ingested again) is a duplicate; the owner reprocessed after a
   crash is applied again, idempotently (documents are stored by idempotency key).
-- ``o:<routing key>`` -> ``{"docs", "res", "seq", "closed", "out"}``: the documents, the
-  current results, the write sequence, whether the waiting window closed, and the events of
-  the last write (published by the outbox relay).
+- ``o:<routing key>`` -> ``{"docs", "res", "seq", "closed", "out", "gone"}``: the documents,
+  the current results, the write sequence, whether the waiting window closed, the events of
+  the last write (published by the outbox relay), and the envelope keys retracted from the
+  order (a copy the identity book displaced by its original: never applied again).
 - ``w:<partition>`` -> ``{routing key: deadline micros}``: orders with an invoice (or a
   210) whose waiting window is open, so a tick closes them without scanning the table.
 - ``r:<SCAC>`` -> ``{rate key: row}``: the carrier's rate table (current row versions).
@@ -24,7 +25,7 @@ from typing import Any
 from streams.domain.models.keys import digest
 from streams.domain.models.outcome import Outcome
 from streams.domain.state import KeyValueState
-from streams.domain.threeway.duplicates import DuplicateGuard
+from streams.domain.threeway.duplicates import suspected_duplicates
 from streams.domain.threeway.rules import MATCHED, PriceTolerance, RateAudit, evaluate
 from streams.domain.threeway.summary import FREIGHT, INVOICE
 
@@ -72,7 +73,6 @@ class ThreeWayEngine:
     def __init__(self, state: KeyValueState, config: ThreeWayConfig) -> None:
         self.state = state
         self.config = config
-        self.duplicates = DuplicateGuard(state, config.near_duplicate_days)
 
     def apply(
         self,
@@ -84,7 +84,6 @@ class ThreeWayEngine:
         arrived: int,
         at: int,
         traceparent: str = "",
-        identity: dict[str, Any] | None = None,
     ) -> Outcome:
         """Add one document; ``arrived`` (ingest time, micros) opens an invoice's window.
         The document keeps its correlation id and ``traceparent`` (this hop's span): the
@@ -95,15 +94,10 @@ class ThreeWayEngine:
             return Outcome.DUPLICATE
         row_key = f"o:{routing_key}"
         row = self.state.get(row_key) or {"docs": {}, "res": {}, "seq": 0, "closed": False}
-        if identity is not None:  # business-identity duplicates (duplicates.py, §5.6)
-            stored = {**doc, "c": correlation_id, "tp": traceparent}
-            duplicate, changed = self.duplicates.check(stored, identity, idempotency_key, row)
-            if duplicate:
-                if changed:
-                    self._write(row_key, row, at)
-                if mark is None:
-                    self.state.put(mark_key, {"c": correlation_id})
-                return Outcome.DUPLICATE
+        if idempotency_key in row.get("gone", ()):  # displaced by its original: stays out
+            if mark is None:
+                self.state.put(mark_key, {"c": correlation_id})
+            return Outcome.DUPLICATE
         # setdefault: the owner redelivered after a crash has a new hop span, which must not
         # change the stored document (its results, hence their events, would change).
         row["docs"].setdefault(
@@ -121,6 +115,19 @@ class ThreeWayEngine:
         if mark is None:
             self.state.put(mark_key, {"c": correlation_id})
         return Outcome.APPLIED
+
+    def retract(self, routing_key: str, idempotency_key: str, at: int) -> None:
+        """Take a document out of its order for good: the identity book found an earlier
+        copy of it (identities.py). Idempotent; a retraction that arrives before the
+        document keeps it out when it comes."""
+        row_key = f"o:{routing_key}"
+        row = self.state.get(row_key) or {"docs": {}, "res": {}, "seq": 0, "closed": False}
+        gone: list[str] = row.setdefault("gone", [])
+        if idempotency_key in gone:
+            return
+        gone.append(idempotency_key)
+        row["docs"].pop(idempotency_key, None)
+        self._write(row_key, row, at)
 
     def apply_rate(
         self, scac: str, rate_key: str, row: dict[str, str], idempotency_key: str,
@@ -184,7 +191,7 @@ class ThreeWayEngine:
         tables = {scac: self.state.get(f"r:{scac}") or {} for scac in scacs}
         audit = RateAudit(tables, self.config.rate_tolerance, self.config.require_rate_table)
         results = evaluate(docs, row["closed"], self.config.tolerance, audit)
-        results.update(row.get("flags", {}))
+        results.update(suspected_duplicates(docs, self.config.near_duplicate_days))
         seq = row["seq"] + 1
         row["out"] = diff(row["res"], results, row_key, seq, at)
         row["res"], row["seq"] = results, seq

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from streams.domain.models.rates import RateRow
+from streams.domain.threeway.duplicates import suspected_duplicates
 from streams.domain.threeway.rules import PriceTolerance, RateAudit, evaluate
 
 
@@ -27,14 +28,18 @@ def expected_results(
     routed: Iterable[tuple[str, str, dict[str, Any]]],
     tol: PriceTolerance,
     rates: RateAudit | None = None,
+    near_days: int = 30,
 ) -> dict[str, dict[str, Any]]:
-    """``routed``: (routing key, idempotency key, summary); copies of a key count once."""
+    """``routed``: (routing key, idempotency key, summary); copies of a key count once.
+    Business-identity copies must already be resolved (identities.reference): pass only
+    the original of each identity."""
     by_key: dict[str, dict[str, dict[str, Any]]] = {}
     for key, idem, doc in routed:
         by_key.setdefault(key, {}).setdefault(idem, {**doc, "idem": idem})
     out: dict[str, dict[str, Any]] = {}
     for docs in by_key.values():
         out.update(evaluate(docs.values(), True, tol, rates))
+        out.update(suspected_duplicates(docs.values(), near_days))
     return out
 
 

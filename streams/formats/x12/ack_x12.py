@@ -4,16 +4,21 @@ Rendering takes an ack request (:mod:`~streams.formats.x12.acks`) and the contro
 the worker gave it; the output is one interchange from us (the received ISA08) to the
 partner (the received ISA06): delimiters ``*``, ``>``, ``~`` (and ``^`` for repetitions
 in 00501), one FA group holding one 997 or 999, or a TA1 alone. What a partner sends us
-back is read by :func:`read_functional_ack` (AK1, AK2, AK5/IK5, AK9).
+back is read by :func:`read_functional_ack` (AK1, AK2, AK5/IK5, AK9) and :func:`read_ta1`.
 """
 
 from __future__ import annotations
 
+import json
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from streams.formats.x12.sets import TransactionSet
+from streams.domain.models.keys import digest
+from streams.errors import Category
+from streams.formats.x12.sets import Fault, InterchangeInfo, TransactionSet
+from streams.formats.x12.tokenizer import Position, X12Error
 
 IMPLEMENTATION_999 = "005010X231A1"
 _UNSAFE = re.compile(r"[*~>^\r\n]")
@@ -134,3 +139,80 @@ def read_functional_ack(ts: TransactionSet) -> list[dict[str, Any]]:
             current |= {"status": seg.get(1), "included": seg.get(2), "received": seg.get(3)}
             current["accepted"] = seg.get(4)
     return out
+
+
+TA1_STATUSES = frozenset({"A", "E", "R"})
+"""TA104: accepted, accepted with errors noted, rejected."""
+# TA1 element: (name in the facts, what it must be, check)
+_TA1_ELEMENTS: tuple[tuple[str, str, re.Pattern[str]], ...] = (
+    ("control", "the 9-digit control number of the interchange acknowledged", re.compile(r"\d{9}")),
+    ("date", "a date YYMMDD", re.compile(r"\d{6}")),
+    ("time", "a time HHMM", re.compile(r"\d{4}")),
+    ("status", "A, E or R", re.compile(r"[AER]")),
+    ("note", "a 3-digit note code", re.compile(r"\d{3}")),
+)
+
+
+@dataclass(frozen=True)
+class ReceivedTa1:
+    """A TA1 a partner sent us: its verdict on the envelope of one of our interchanges
+    (TA101), found where X12 puts it, in an interchange and outside any group."""
+
+    interchange: InterchangeInfo
+    raw: bytes
+    position: Position
+    facts: dict[str, str]
+    """control (TA101), date, time, status (TA104) and note (TA105)."""
+
+    @property
+    def idempotency_key(self) -> str:
+        """The same TA1 replayed collides: sender, receiver, ISA13 and the TA101 it names."""
+        isa = self.interchange
+        ident = (isa.sender_id, isa.receiver_id, isa.control_number, self.facts["control"])
+        return digest("x12-ta1", *ident)
+
+    def standalone_bytes(self) -> bytes:
+        """The TA1 in its own interchange (the original ISA, an IEA of no groups)."""
+        sep, term = self.interchange.delimiters.element, self.interchange.delimiters.segment_bytes
+        trailer = f"IEA{sep}0{sep}{self.interchange.control_number}".encode() + term
+        return self.interchange.raw + self.raw + trailer
+
+    def document(self) -> str:
+        return json.dumps(self.facts, sort_keys=True)
+
+
+def read_ta1(fault: Fault) -> ReceivedTa1 | Fault | None:
+    """A TA1 the reader met outside a set: the partner's TA1 if it is where X12 allows one
+    and well formed, a fault naming the wrong element if not, None for any other fault."""
+    isa, error = fault.interchange, fault.error
+    if error.segment_id != "TA1" or fault.scope != "segment" or isa is None:
+        return None
+    position = error.position or Position(0, 0)
+    if fault.group is not None:
+        message = "a TA1 inside a functional group (X12 puts it before the first GS)"
+        return _ta1_fault(fault, message, None, None)
+    delimiters = isa.delimiters
+    text = fault.raw.decode("latin-1").strip()
+    text = text.removesuffix(delimiters.segment).strip()
+    values = [v.strip() for v in text.split(delimiters.element)[1:]]
+    facts: dict[str, str] = {}
+    for n, (name, rule, pattern) in enumerate(_TA1_ELEMENTS, start=1):
+        value = values[n - 1] if n <= len(values) else ""
+        if pattern.fullmatch(value) is None:
+            shown = "missing" if not value else f"{value!r}, which is not that"
+            message = f"TA1{n:02d} must be {rule}; it is {shown}"
+            return _ta1_fault(fault, message, f"TA1{n:02d}", value or None)
+        facts[name] = value
+    return ReceivedTa1(isa, fault.raw, position, facts)
+
+
+def _ta1_fault(fault: Fault, message: str, element: str | None, value: str | None) -> Fault:
+    error = X12Error(
+        Category.SCHEMA_VIOLATION,
+        message,
+        segment_id="TA1",
+        element=element,
+        value=value,
+        position=fault.error.position,
+    )
+    return Fault(error, fault.scope, fault.raw, fault.raw_length, fault.interchange, fault.group)

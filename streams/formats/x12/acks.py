@@ -29,12 +29,10 @@ from typing import Any
 
 from streams.domain.models.keys import digest
 from streams.formats.x12 import ParsedDocument, extract
-from streams.formats.x12.ack_x12 import read_functional_ack
+from streams.formats.x12.ack_x12 import ReceivedTa1, read_functional_ack, read_ta1
 from streams.formats.x12.sets import Fault, GroupInfo, InterchangeInfo, TransactionSet
 from streams.formats.x12.tokenizer import X12Error
 
-ACK_SETS = frozenset({"997", "999", "TA1"})
-"""Acknowledgements are never acknowledged (X12)."""
 _MISSING_SEGMENT = re.compile(r"has no ([A-Z][A-Z0-9]{1,2})\b")
 _ELEMENT = re.compile(r"^([A-Z][A-Z0-9]{1,2}?)(\d{2})$")
 
@@ -191,15 +189,37 @@ class AckCollector:
             if self._interchange is not None:
                 self._interchange.accepted_sets -= 1
 
-    def __iter__(self) -> Iterator[ParsedDocument | Fault]:
+    def __iter__(self) -> Iterator[ParsedDocument | Fault | ReceivedTa1]:
         for item in self._items:
             self._last = None
             if isinstance(item, TransactionSet):
                 yield self._set(item)
-            else:
-                self._fault(item)
-                yield item
+                continue
+            ta1 = read_ta1(item)
+            if isinstance(ta1, ReceivedTa1):
+                self._received_ta1(ta1)
+                yield ta1
+                continue
+            item = ta1 or item  # a malformed TA1 gets the error of its element
+            self._fault(item)
+            yield item
         self._end_interchange()
+
+    def _received_ta1(self, ta1: ReceivedTa1) -> None:
+        """A partner's TA1 settles the groups of the interchange it names (the worker
+        matches it to what we sent)."""
+        self._enter_interchange(ta1.interchange)
+        isa = _isa_facts(ta1.interchange)
+        ident = ("ta1", isa["sender"], isa["receiver"], isa["control"], ta1.facts["control"])
+        self._ready.append(
+            {
+                "type": "ta1",
+                "id": digest(*ident),
+                "source": self.source,
+                "isa": isa,
+                "ta1": ta1.facts,
+            }
+        )
 
     def _set(self, ts: TransactionSet) -> ParsedDocument | Fault:
         group = self._enter(ts.interchange, ts.group)
@@ -222,8 +242,8 @@ class AckCollector:
 
     def _fault(self, fault: Fault) -> None:
         isa, gs = fault.interchange, fault.group
-        if isa is None or fault.error.segment_id == "TA1":
-            return  # an unreadable ISA (no one to address a TA1 to), or a TA1 itself
+        if isa is None or (fault.error.segment_id == "TA1" and gs is None):
+            return  # an unreadable ISA (no one to address a TA1 to), or a malformed TA1
         if fault.scope == "transaction_set" and gs is not None:
             group = self._enter(isa, gs)
             code = set_fault_code(fault)

@@ -24,6 +24,7 @@ from faust.types import TopicT
 
 from streams.domain.accrual.postings import Posting
 from streams.domain.claims import outbox, store
+from streams.domain.claims.approvals import ClaimDecision
 from streams.domain.claims.engine import ClaimsEngine
 from streams.domain.claims.facts import RebateStateFacts
 from streams.domain.claims.models import ClaimHeader, ClaimLine
@@ -110,11 +111,11 @@ class ClaimsProcessor(RecordProcessor):
         self.sweep_seconds = sweep_seconds
         self._sweeping: set[int] = set()  # partitions whose next settle is a sweep
 
-    def _row(self, src: Source) -> ClaimHeader | ClaimLine:
+    def _row(self, src: Source) -> ClaimHeader | ClaimLine | ClaimDecision:
         return parse_claim_row(self.columns(src), src.value, self.what(src))
 
     def _header(self, engine: ClaimsEngine, row: ClaimHeader, src: Source) -> Decision:
-        outcome = engine.apply_header(row, src.correlation_id)
+        outcome = engine.apply_header(row, src.correlation_id, src.hop_traceparent)
         if outcome is Outcome.APPLIED and src.record_format == CLAIMS_X12_FORMAT:
             # it came as an 844: each decided result of the version is answered by an 849
             self.state.put(response_key(row.claim_id, row.version), {"849": True})
@@ -125,6 +126,8 @@ class ClaimsProcessor(RecordProcessor):
         engine = self.engines.of(src.partition)
         if isinstance(row, ClaimHeader):
             return self._header(engine, row, src)
+        if isinstance(row, ClaimDecision):
+            return Decision(engine.apply_decision(row, src.correlation_id), row.idempotency_key)
         [outcome] = engine.apply_lines([(row, src.correlation_id)])
         return Decision(outcome, row.idempotency_key)
 
@@ -143,6 +146,9 @@ class ClaimsProcessor(RecordProcessor):
                 continue
             if isinstance(row, ClaimHeader):
                 results.append(self._header(engine, row, src))
+            elif isinstance(row, ClaimDecision):
+                outcome = engine.apply_decision(row, src.correlation_id)
+                results.append(Decision(outcome, row.idempotency_key))
             else:
                 results.append(None)
                 lines.append((i, row, src.correlation_id))
@@ -176,7 +182,7 @@ class ClaimsProcessor(RecordProcessor):
 
     def _response(self, r: ClaimResult) -> dict[str, Any] | None:
         """The 849 answering a decided result of a version that came as an 844."""
-        if r.status not in (ClaimStatus.MATCHED, ClaimStatus.DISPUTED):
+        if r.status not in (ClaimStatus.MATCHED, ClaimStatus.DISPUTED, ClaimStatus.APPROVED):
             return None
         if self.state.get(response_key(r.claim_id, r.version)) is None:
             return None

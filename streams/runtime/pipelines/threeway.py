@@ -1,6 +1,8 @@
 """The three-way pipeline: X12 documents in, document matches and exceptions out.
 
-1. ``recon.edi`` forwards ``raw.edi`` (keyed by PO number, as ingested) to
+1. ``recon.edi`` routes ``raw.edi`` (keyed by PO number, as ingested): 810s and 210s by
+   business identity to ``threeway.identity``, where ``recon.edi-identity`` decides their
+   outcome and forwards the original of each identity (identity.py); the other sets to
    ``threeway.input`` untouched: that topic also carries the window ticks, which must not
    pollute the raw topic (replays, audits).
 2. ``recon.threeway`` runs each set through the RecordProcessor frame (outcome, DLQ,
@@ -31,7 +33,7 @@ from streams.domain.models.edi import (
 )
 from streams.domain.models.outcome import Outcome
 from streams.domain.threeway.engine import ThreeWayConfig, ThreeWayEngine
-from streams.domain.threeway.identity import as_state, identity_of
+from streams.domain.threeway.identities import IdentityBook
 from streams.domain.threeway.rules import PriceTolerance
 from streams.domain.threeway.summary import part_key, split_parts, summarize
 from streams.errors import Category, RecordError, Stage
@@ -44,7 +46,12 @@ from streams.relay.threeway import publish_of
 from streams.runtime.agents import attach
 from streams.runtime.decisions import Decision, Send
 from streams.runtime.pipeline import Pipeline, raw_topic, state_table, window_ticks
-from streams.runtime.pipelines.forward import Forward
+from streams.runtime.pipelines.identity import (
+    ACCEPTED,
+    RETRACT,
+    EdiRoute,
+    IdentityProcessor,
+)
 from streams.runtime.pipelines.matching import ingested_micros
 from streams.runtime.pipelines.rates import RatesProcessor
 from streams.runtime.sequence import RecordProcessor
@@ -93,6 +100,11 @@ class ThreeWayProcessor(RecordProcessor):
         return f"{src.source_file} segment {src.line}"
 
     def decide(self, src: Source) -> Decision:
+        schema = src.headers.get(avro.SCHEMA_HEADER)
+        if schema == RETRACT:  # a copy displaced by its original (identity.py)
+            gone = json.loads(src.value)
+            self.engine.retract(gone["key"], gone["idem"], src.timestamp)
+            return Decision(None)
         try:
             record = avro.decode("edi_document", src.value)
         except Exception as exc:  # not ours, or truncated: the bytes are kept in the DLQ
@@ -115,11 +127,10 @@ class ThreeWayProcessor(RecordProcessor):
             # A well-formed set of a type the match does not read (997...): applied, inert.
             return Decision(self.engine.seen(idem, src.correlation_id), idem)
         doc = model.model_validate(json.loads(record["document"]))
-        part = src.headers.get(avro.SCHEMA_HEADER) == PART
+        part = schema == PART
         po = record["routing_key"] if part else None
         summary = summarize(doc, record["sender"] or "", record["receiver"] or "", po)
         assert summary is not None  # every MODELS type summarizes
-        identity = identity_of(doc, record["sender"] or "")
         outcome = self.engine.apply(
             summary,
             record["routing_key"],
@@ -129,10 +140,9 @@ class ThreeWayProcessor(RecordProcessor):
             ingested_micros(src) or src.timestamp,
             src.timestamp,
             src.hop_traceparent,
-            as_state(identity) if identity is not None else None,
         )
-        if part:  # the set's outcome was decided with its first PO
-            return Decision(None, idem)
+        if part or schema == ACCEPTED:  # its outcome was decided with its first PO, or
+            return Decision(None, idem)  # by its identity (identity.py)
         decision = Decision(outcome, idem)
         if outcome is Outcome.APPLIED and self.into is not None:
             for other in split_parts(doc):
@@ -150,8 +160,12 @@ class ThreeWayProcessor(RecordProcessor):
 def register(app: faust.App, settings: Settings, metrics: Metrics) -> Pipeline:
     outcomes, dlq = raw_topic(app, settings, t.OUTCOMES), raw_topic(app, settings, t.DLQ)
     raw_edi, into = raw_topic(app, settings, t.RAW_EDI), raw_topic(app, settings, t.THREEWAY_INPUT)
-    forward = Forward(into, outcomes, dlq, metrics)
-    attach(app, settings, raw_edi, forward, "recon.edi", one_at_a_time=True)
+    identities = raw_topic(app, settings, t.THREEWAY_IDENTITY)
+    route = EdiRoute(identities, into, outcomes, dlq, metrics)
+    attach(app, settings, raw_edi, route, "recon.edi", one_at_a_time=True)
+    book = IdentityBook(TableState(state_table(app, settings, t.IDENTITY_TABLE)))
+    decide_identity = IdentityProcessor(book, into, outcomes, dlq, metrics)
+    attach(app, settings, identities, decide_identity, "recon.edi-identity", one_at_a_time=True)
     table = state_table(app, settings, t.THREEWAY_TABLE)
     engine = ThreeWayEngine(TableState(table), config_of(settings))
     processor = ThreeWayProcessor(engine, outcomes, dlq, metrics, into)
@@ -165,13 +179,17 @@ def register(app: faust.App, settings: Settings, metrics: Metrics) -> Pipeline:
         name="threeway",
         source_topics=(
             settings.topic(t.RAW_EDI),
+            settings.topic(t.THREEWAY_IDENTITY),
             settings.topic(t.THREEWAY_INPUT),
             settings.topic(t.RAW_RATES),
         ),
         relays={
             t.changelog_topic(settings, t.THREEWAY_TABLE): outbox_publishes(
                 settings, b"o:", publish_of
-            )
+            ),
+            t.changelog_topic(settings, t.IDENTITY_TABLE): outbox_publishes(
+                settings, b"i:", publish_of
+            ),
         },
         on_caught_up=close_windows,
     )

@@ -4,6 +4,7 @@ overdue and rejected groups, in any order and across restarts (docs/edi-controls
 from __future__ import annotations
 
 import io
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,7 +14,7 @@ from hypothesis import strategies as hs
 from streams.domain.acks import AckConfig, AckEngine
 from streams.domain.state import DictState
 from streams.formats.x12 import X12Reader
-from streams.formats.x12.ack_x12 import render_functional_ack
+from streams.formats.x12.ack_x12 import render_functional_ack, render_ta1
 from streams.formats.x12.acks import AckCollector
 
 pytestmark = pytest.mark.unit
@@ -52,6 +53,14 @@ def partner_ack(control: int, status_of: str = "A", partner: str = "WW") -> dict
     # rendering our group's request addresses the ack from the partner to us, as it would
     data = render_functional_ack(ours, 500 + control, 0).decode()
     (request,) = requests(data)
+    return request
+
+
+def partner_ta1(control: int, status: str, note: str, via: int = 700) -> dict[str, Any]:
+    """The TA1 a partner sends, in its interchange ``via + control``, about the envelope of
+    our interchange ``control``."""
+    ours = sent_po(control) | {"status": status, "note": note}
+    (request,) = requests(render_ta1(ours, via + control, 0).decode())
     return request
 
 
@@ -146,7 +155,68 @@ def test_a_rejected_group_is_an_exception() -> None:
     assert "acknowledged R: 0 of 1 sets accepted (850 0001 R)" in event["details"]
 
 
-ITEMS = [sent_po(21), sent_po(22), partner_ack(21), partner_ack(22, "R"), sent_po(23)]
+def test_a_ta1_rejecting_our_interchange_rejects_its_groups() -> None:
+    run = Run()
+    assert run.apply(partner_ta1(13, "R", "006")) == "acked"  # before the group is ingested
+    run.apply(sent_po(13))
+    run.apply(sent_po(14))
+    assert run.apply(partner_ta1(14, "A", "000")) == "acked"
+    assert run.acks == []  # a TA1 is not acknowledged
+    assert run.open_exceptions() == {"PO 13": "ack_rejected"}
+    (event,) = run.events
+    assert "rejected with a TA1 (note 006: invalid sender id)" in event["details"]
+    run.tick(2 * HOUR)  # an accepted envelope still owes its groups a 997/999
+    assert run.open_exceptions() == {"PO 13": "ack_rejected", "PO 14": "ack_overdue"}
+
+
+def test_the_worse_of_two_ta1s_stands() -> None:
+    for order in ([("A", "000", 1), ("R", "022", 2)], [("R", "022", 2), ("A", "000", 1)]):
+        run = Run()
+        run.apply(sent_po(15))
+        for status, note, via in order:
+            assert run.apply(partner_ta1(15, status, note, via)) == "acked"
+        assert run.open_exceptions() == {"PO 15": "ack_rejected"}
+
+
+def test_our_own_ta1_is_ignored() -> None:
+    (ours,) = requests(render_ta1(received(16) | {"status": "R", "note": "001"}, 1, 0).decode())
+    assert Run().apply(ours) == "ignored"
+
+
+PUBLIC = Path(__file__).resolve().parents[2] / "fixtures" / "x12"
+
+
+def test_public_997s_settle_the_groups_they_name() -> None:
+    """pyx12's 997s (tests/fixtures/x12/README.md) against the groups they acknowledge, sent
+    by us as their receivers: the rejections are ack_rejected, the acceptance settles."""
+    own = frozenset({"ZZ000", "SENDER", "D00111"})
+    run = Run()
+    run.engine = AckEngine(run.state, AckConfig(own, timeout_micros=HOUR))
+    body = "ST*837*0001~BHT*0019~SE*3*0001~"
+    for sender, receiver, fid, control in [
+        ("ZZ000", "ZZ001", "HC", 17),
+        ("SENDER", "RECEIVER", "HC", 56),
+        ("D00111", "00GR", "BE", 13360001),
+    ]:
+        (ours,) = requests(x12(sender, receiver, control % 1_000_000_000, fid, body, "004010"))
+        assert run.apply(ours) == "sent"
+    for name in ("pyx12_simple1.997", "pyx12_bad_elements.997", "pyx12_834_lui_id.997"):
+        (fa,) = requests((PUBLIC / name).read_text())
+        assert run.apply(fa, at=HOUR // 2) == "acked"
+    run.tick(2 * HOUR)
+    assert run.open_exceptions() == {"HC 17": "ack_rejected", "HC 56": "ack_rejected"}
+    assert run.acks == []
+
+
+ITEMS = [
+    sent_po(21),
+    sent_po(22),
+    partner_ack(21),
+    partner_ack(22, "R"),
+    sent_po(23),
+    sent_po(24),
+    partner_ta1(24, "R", "024"),
+]
 
 
 @settings(max_examples=40, deadline=None)
@@ -157,4 +227,8 @@ def test_any_order_ends_the_same(order: list[int]) -> None:
     for i in order:
         run.apply(ITEMS[i], at=0)
     run.tick(2 * HOUR)
-    assert run.open_exceptions() == {"PO 22": "ack_rejected", "PO 23": "ack_overdue"}
+    assert run.open_exceptions() == {
+        "PO 22": "ack_rejected",
+        "PO 23": "ack_overdue",
+        "PO 24": "ack_rejected",
+    }

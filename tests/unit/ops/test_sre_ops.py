@@ -10,14 +10,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from confluent_kafka import Message
 
 from streams.cli.sre import parse_time
+from streams.domain.matching.messages import Tick
 from streams.errors import ConfigError
 from streams.formats import headers as h
+from streams.formats import ticks
 from streams.ops.dlq import describe, escape_bytes
 from streams.ops.group import WORKER_LOCK, GroupError, rebuild_state
 from streams.ops.redrive import FIRST_SEEN, REDRIVEN_FROM, redrive_headers
-from streams.ops.replay import ReplayError, replace_headers, resolve_raw_topic
+from streams.ops.replay import ReplayError, replace_headers, replayable, resolve_raw_topic
 from streams.settings import Settings
 
 pytestmark = pytest.mark.unit
@@ -93,8 +96,17 @@ def test_resolve_raw_topic() -> None:
     settings = Settings(topic_prefix="demo")
     assert resolve_raw_topic(settings, "raw.pos") == "demo.raw.pos"
     assert resolve_raw_topic(settings, "demo.raw.promotions") == "demo.raw.promotions"
+    assert resolve_raw_topic(settings, "raw.claims") == "demo.raw.claims"
     with pytest.raises(ReplayError, match="not a raw topic"):
         resolve_raw_topic(settings, "demo.ledger")
+
+
+def test_a_replay_skips_the_claims_ticks_and_keeps_every_record() -> None:
+    tick = ticks.encode(Tick(1_700_000_000_000_000, False))
+    assert not replayable(Message(topic="demo.raw.claims", key=ticks.TICK_KEY, value=tick))
+    row = b"header,CLM-1,1,ACME,AGR-1,2026-01,1.00,USD,0,,,,,,"
+    assert replayable(Message(topic="demo.raw.claims", key=b"ACME", value=row))
+    assert replayable(Message(topic="demo.raw.pos", key=ticks.TICK_KEY, value=b"T1,1,S1"))
 
 
 def test_parse_time() -> None:

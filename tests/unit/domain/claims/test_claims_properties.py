@@ -1,6 +1,8 @@
 """The claims engine against the plain reference: random sales, agreements (late and
-amended), claims with versions, double claims, over-quantity and unknown lines, duplicates,
-all in any arrival order, with the accrual engine running alongside on the same state."""
+amended), claims with versions, double claims, over-quantity and unknown lines, analyst
+approvals and withdrawals (of unknown, superseded and disputed versions, amounts above the
+claim), duplicates, all in any arrival order, with the accrual engine running alongside on
+the same state."""
 
 from __future__ import annotations
 
@@ -11,12 +13,14 @@ from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import event as tally
 from hypothesis import strategies as st
 
 from streams.domain.accrual.engine import RebateEngine
 from streams.domain.accrual.postings import RecordRef
 from streams.domain.accrual.reference import reference_totals
 from streams.domain.claims import store
+from streams.domain.claims.approvals import Action, ClaimDecision
 from streams.domain.claims.engine import ClaimsEngine
 from streams.domain.claims.facts import RebateStateFacts
 from streams.domain.claims.models import ClaimHeader, ClaimLine
@@ -161,6 +165,37 @@ def claim(
     return [header, *lines]
 
 
+CENT = Decimal("0.01")
+
+
+@st.composite
+def decisions(draw: st.DrawFn, claim_id: str, headers: dict[int, ClaimHeader]) -> ClaimDecision:
+    """An approval or withdrawal of a version that may exist, be superseded or never come;
+    of the claimed amount, a cent below or above it, or another amount."""
+    version = draw(st.sampled_from([*sorted(headers) * 3, 3]))  # 3: a version never sent
+    known = headers.get(version)
+    vendor = (
+        known.vendor_id if known and draw(st.integers(0, 5)) else draw(st.sampled_from(VENDORS))
+    )
+    action = draw(st.sampled_from((Action.APPROVE, Action.APPROVE, Action.WITHDRAW)))
+    amount = None
+    if action is Action.APPROVE and draw(st.integers(0, 2)):
+        claimed = known.claimed_amount if known else Decimal("10.00")
+        half = (claimed / 2).quantize(CENT)
+        amount = draw(st.sampled_from((claimed, claimed - CENT, claimed + CENT, half)))
+        amount = amount if amount > 0 else None
+    return ClaimDecision(
+        record=action,
+        claim_id=claim_id,
+        version=version,
+        vendor_id=vendor,
+        amount=amount,
+        decided_by=draw(st.sampled_from(("ana", "bo"))),
+        reason="checked",
+        decided_at=datetime(2026, 3, 1, 9, draw(st.integers(0, 2)), tzinfo=UTC),  # ties too
+    )
+
+
 @st.composite
 def scenarios(draw: st.DrawFn) -> tuple[list[Record], Tolerances, set[int]]:
     pool: list[SaleLine] = draw(st.lists(sales(), min_size=8, max_size=30))
@@ -173,6 +208,10 @@ def scenarios(draw: st.DrawFn) -> tuple[list[Record], Tolerances, set[int]]:
     for c in range(draw(st.integers(1, 4))):
         for version in range(1, draw(st.integers(1, 2)) + 1):
             records += draw(claim(f"C{c}", version, pool, agrs, totals))
+        headers = {
+            r.version: r for r in records if isinstance(r, ClaimHeader) and r.claim_id == f"C{c}"
+        }
+        records += draw(st.lists(decisions(f"C{c}", headers), max_size=3))
     records += draw(st.lists(st.sampled_from(records), max_size=6))  # copies
     order = list(draw(st.permutations(records)))
     settles = draw(st.sets(st.integers(0, len(order)), max_size=len(order) // 2))
@@ -208,6 +247,8 @@ def run(
                 rebates.apply_sale(record, ref)
         elif isinstance(record, ClaimHeader):
             claims.apply_header(record, rid)
+        elif isinstance(record, ClaimDecision):
+            claims.apply_decision(record, rid)
         else:
             claims.apply_lines([(record, rid)])
         if i in settles:
@@ -247,6 +288,10 @@ def test_claims_equal_the_reference_whatever_the_arrival_order(
     statuses, open_, settled = final_view(claims, out)
     ref = reference_claims(records, tolerances)
     assert statuses == ref.status
+    for status in set(ref.status.values()):
+        tally(f"status {status.value}")
+    if any(e[0] == "claim_approval_invalid" for e in ref.exceptions):
+        tally("an approval refused")
     assert open_ == ref.exceptions
     assert settled == {k: v for k, v in ref.settled.items() if v}
     for s in out.settlements:
@@ -257,6 +302,8 @@ def test_claims_equal_the_reference_whatever_the_arrival_order(
             assert claims.apply_header(record, f"replay{i}").value == "duplicate"
         elif isinstance(record, ClaimLine):
             assert claims.apply_lines([(record, f"replay{i}")])[0].value == "duplicate"
+        elif isinstance(record, ClaimDecision):
+            assert claims.apply_decision(record, f"replay{i}").value == "duplicate"
     claims.sweep()
     again = claims.settle()
     assert again.settlements == [] and again.exceptions == []

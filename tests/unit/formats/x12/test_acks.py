@@ -11,8 +11,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as hs
 
+from streams.formats import avro
+from streams.formats.edi_source import document_record
 from streams.formats.x12 import Fault, ParsedDocument, X12Reader
 from streams.formats.x12.ack_x12 import (
+    ReceivedTa1,
     group_status,
     read_functional_ack,
     render_functional_ack,
@@ -203,6 +206,66 @@ def test_rendered_ta1_tokenizes() -> None:
     ]
 
 
+def test_a_ta1_we_render_reads_back_as_the_partners_verdict() -> None:
+    """A partner's TA1 is the same segment as ours: rendered for a received interchange and
+    read back, it names that interchange with the status and note we gave it."""
+    _, requests = collect(isa(1) + group(5, [st(GOOD_810)]) + "IEA*1*000000002~")
+    (ta1_request,) = [r for r in requests if r["type"] == "interchange"]
+    items, back = collect(render_ta1(ta1_request, 3, AT).decode())
+    (item,) = items
+    assert isinstance(item, ReceivedTa1)
+    (request,) = back
+    assert request["type"] == "ta1"
+    assert (request["isa"]["sender"], request["isa"]["receiver"]) == ("ACME", "WW")
+    want = {"control": "000000001", "date": "241104", "time": "0900", "status": "E"}
+    assert request["ta1"] == want | {"note": "001"}
+    assert collect(render_ta1(ta1_request, 3, AT).decode())[1][0]["id"] == request["id"]
+
+
+def test_a_received_ta1_is_a_record_the_worker_applies() -> None:
+    text = isa(4) + "TA1*000000101*241104*0900*R*006~IEA*0*000000004~"
+    (item,), _ = collect(text)
+    index, key, record = document_record(item)
+    back = avro.decode("edi_document", avro.encode("edi_document", record))
+    assert (index, back["set_id"], back["control_number"], back["error"]) == (
+        2,
+        "TA1",
+        "000000101",
+        None,
+    )
+    assert key == item.idempotency_key.encode() and back["routing_key"] is None
+    (reread,) = collect(bytes(back["raw"]).decode())[0]  # raw stands alone
+    assert isinstance(reread, ReceivedTa1) and reread.facts == item.facts
+
+
+@pytest.mark.parametrize(
+    ("ta1", "element", "value"),
+    [
+        ("TA1*101*241104*0900*R*006~", "TA101", "101"),
+        ("TA1*000000101*241104*0900*X*006~", "TA104", "X"),
+        ("TA1*000000101*241104*0900*R~", "TA105", None),
+    ],
+)
+def test_a_malformed_ta1_is_dead_lettered_naming_its_element(
+    ta1: str, element: str, value: str | None
+) -> None:
+    items, requests = collect(isa(4) + ta1 + "IEA*0*000000004~")
+    (fault,) = items
+    assert isinstance(fault, Fault) and requests == []
+    assert (fault.error.element, fault.error.value) == (element, value)
+    assert fault.error.message.startswith(f"{element} must be")
+
+
+def test_a_ta1_inside_a_group_is_misplaced() -> None:
+    body = "GS*IN*WW*ACME*20241104*0900*5*X*005010~TA1*000000101*241104*0900*A*000~"
+    items, requests = collect(isa(4) + body + st(GOOD_810) + "GE*1*5~IEA*1*000000004~")
+    assert isinstance(items[0], Fault) and "inside a functional group" in items[0].error.message
+    assert [(r["type"], r.get("note")) for r in requests] == [
+        ("group", None),
+        ("interchange", "024"),
+    ]
+
+
 def test_received_acks_are_read_and_not_acknowledged() -> None:
     request = only_group(
         interchange(1, [group(5, [st(GOOD_810)], version="004010")], version="00401")
@@ -324,6 +387,31 @@ def test_fixture_997_is_read_as_an_ack_not_acknowledged() -> None:
     fa = [r for r in collector.take() if r["gs"]["fid"] == "FA"]
     (request,) = fa
     assert [(a["fid"], a["control"], a["status"]) for a in request["acks"]] == [("PO", "70", "A")]
+
+
+@pytest.mark.parametrize(
+    ("name", "group", "status", "sets"),
+    [
+        ("pyx12_simple1.997", ("HC", "17"), "R", [("837", "11280001", "R")]),
+        ("pyx12_bad_elements.997", ("HC", "56"), "R", [("837", "000000001", "R")]),
+        ("pyx12_834_lui_id.997", ("BE", "13360001"), "A", [("834", "0001", "A")]),
+    ],
+)
+def test_public_997s_read_as_the_acks_they_are(
+    name: str, group: tuple[str, str], status: str, sets: list[tuple[str, str, str]]
+) -> None:
+    """pyx12's generated 997s (tests/fixtures/x12/README.md): every segment reads, nothing is
+    dead-lettered, and the one FA request names the group, AK9 and each AK2/AK5."""
+    with (FIXTURES / name).open("rb") as f:
+        collector = AckCollector(X12Reader(f), name)
+        items = list(collector)
+    assert [type(i).__name__ for i in items] == ["ParsedDocument"]
+    (request,) = collector.take()
+    assert (request["type"], request["gs"]["fid"]) == ("group", "FA")
+    (ack,) = request["acks"]
+    assert ((ack["fid"], ack["control"]), ack["status"]) == (group, status)
+    assert [(s["st01"], s["st02"], s["status"]) for s in ack["sets"]] == sets
+    assert (ack["included"], ack["accepted"]) == ("1", "1" if status == "A" else "0")
 
 
 def test_a_set_dead_lettered_at_ingest_is_rejected() -> None:
