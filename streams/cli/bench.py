@@ -51,6 +51,14 @@ def bench(
             "(default 1M; 0 = skip)."
         ),
     ] = None,
+    claim_lines: Annotated[
+        int | None,
+        typer.Option(help="Lines of the claims stage's claim (default 500k; 0 = skip)."),
+    ] = None,
+    claim_sales: Annotated[
+        int | None,
+        typer.Option(help="Sales the claims stage's claim is checked against (default 1M)."),
+    ] = None,
     stage_timeout: Annotated[
         float | None, typer.Option(help="Seconds a stage may take (default 900).")
     ] = None,
@@ -68,6 +76,8 @@ def bench(
         "latency_seconds": latency_seconds,
         "state_keys": state_keys,
         "delivery_entries": delivery_entries,
+        "claim_lines": claim_lines,
+        "claim_sales": claim_sales,
         "stage_timeout": stage_timeout,
         # --workers 0: no worker stage (e.g. an ingest-memory run on a big N)
         "workers": tuple(n for n in map(int, workers.split(",")) if n > 0) if workers else None,

@@ -50,6 +50,12 @@ def test_recon_bench_quick(kafka_settings: Settings, tmp_path: Path) -> None:
         "target worker overhead over the bare computation (<= 1.30 x)",
         "ledger entries per 1,000 POS lines",
         "target ledger entries per 1,000 POS lines (<= 10",
+        "-- claims: a 1,000-line claim against 2,000 sales",
+        "ours, the worker (claim ingest -> final result on recon.claims.results)",
+        "bare computation of the same checks, in process",
+        "worker CPU per line / bare CPU per line",
+        "OK   claims: the worker's result equals the bare computation: status disputed, "
+        "1,000 lines received",
         "== result: totals correct ==",
     ):
         assert needle in out, f"{needle!r} missing from:\n{out}"

@@ -32,7 +32,7 @@ from streams.domain.claims.approvals import (
 )
 from streams.domain.claims.facts import AccrualFacts
 from streams.domain.claims.lines import LineChecker
-from streams.domain.claims.models import ClaimHeader, ClaimLine
+from streams.domain.claims.models import ClaimHeader, ClaimLine, line_key
 from streams.domain.claims.results import (
     ClaimException,
     ClaimResult,
@@ -57,6 +57,7 @@ class ClaimsEngine:
         self.facts = facts
         self.tolerances = tolerances
         self._dirty: set[Version] = set()
+        self._held: set[Version] = set()  # dirty, still waiting for lines (``settle``)
         self.lines = LineChecker(state, facts, self._dirty)
 
     # -- records --------------------------------------------------------------------------
@@ -134,7 +135,8 @@ class ClaimsEngine:
         held: dict[Version, set[str]] = {}  # the buckets of each version, as a set
         outcomes: list[Outcome] = []
         for line, record_id in lines:
-            if not self._own(line.idempotency_key, record_id):
+            sale = line.sale_key
+            if not self._own(line_key(line.claim_id, line.version, sale), record_id):
                 outcomes.append(Outcome.DUPLICATE)
                 continue
             ver = (line.claim_id, line.version)
@@ -144,7 +146,6 @@ class ClaimsEngine:
             doc = docs.get(ver)
             if doc is None:
                 doc = docs[ver] = self._doc(*ver)
-            sale = line.sale_key
             name = store.bucket_of(sale)
             bkey = store.bucket_key(line.claim_id, line.version, name)
             bucket = buckets.get(bkey)
@@ -161,16 +162,19 @@ class ClaimsEngine:
                     "v": False,  # passes the sale and coverage checks, in force
                     "x": "",  # the exception kind published for it
                 }
+                doc["n"] += 1
             # The document, its buckets and the claimers index are separate keys that a
             # crash may keep in any combination: what follows is idempotent, so the
             # reprocessed line restores whichever was lost (the line count is the
-            # buckets', recounted at evaluation).
+            # buckets', recounted at evaluation; until then it only decides whether a
+            # version is still waiting for lines, see ``settle``).
             names = held.get(ver)
             if names is None:
                 names = held[ver] = set(doc["b"])
-            if name not in names:
-                names.add(name)
-                bisect.insort(doc["b"], name)
+            group = store.group_of(name)
+            if group not in names:
+                names.add(group)
+                bisect.insort(doc["b"], group)
             store.add_member(self.state, store.claimers_key(sale), list(ver))
             self._dirty.add(ver)
             outcomes.append(Outcome.APPLIED)
@@ -199,13 +203,35 @@ class ClaimsEngine:
 
     # -- evaluation -----------------------------------------------------------------------
 
-    def settle(self) -> ClaimsOutput:
+    def settle(self, hold_incomplete: bool = False) -> ClaimsOutput:
+        """Evaluate every dirty version. With ``hold_incomplete`` a version still waiting
+        for lines (no header yet, or fewer lines than its header announces, by the count
+        kept as they arrive) is held instead, until a ``settle`` without it: the runtime
+        settles after every batch, and evaluating a 500,000-line claim after each batch
+        of its lines reads the whole claim each time (time quadratic in its lines), to
+        publish an ``incomplete`` result. Its sweeps evaluate what was held."""
         out = ClaimsOutput()
+        if not hold_incomplete:
+            self._dirty |= self._held
+            self._held.clear()
         while self._dirty:
             ver = min(self._dirty)
             self._dirty.discard(ver)
+            if hold_incomplete and self._waiting(*ver):
+                self._held.add(ver)
+                continue
             self._evaluate(*ver, out)
         return out
+
+    def _waiting(self, claim: str, version: int) -> bool:
+        doc = self.state.get(store.version_key(claim, version))
+        if doc is None:
+            return False
+        current = (self.state.get(store.claim_key(claim)) or {"v": version})["v"]
+        if version < current:
+            return False  # superseded: decided without its lines
+        header = doc["h"]
+        return header is None or int(doc["n"]) < int(header["line_count"])
 
     def _evaluate(self, claim: str, version: int, out: ClaimsOutput) -> None:
         doc = self._doc(claim, version)
@@ -217,9 +243,7 @@ class ClaimsEngine:
             agr = self.facts.agreement(header.agreement_id)
             if agr is not None and agr.vendor_id != header.vendor_id:
                 agr = None
-        buckets = {
-            name: self.state.get(store.bucket_key(claim, version, name)) or {} for name in doc["b"]
-        }
+        buckets = store.read_buckets(self.state, claim, version, doc)
         doc["n"] = sum(len(bucket) for bucket in buckets.values())
         kinds, flagged = self.lines.kinds(claim, version, header, agr, buckets, superseded)
 

@@ -2,8 +2,13 @@
 engine (its prefixes are one letter, these start with ``c``), so a claim reads the accrual
 state of its agreement on the same partition.
 
-A claim version's lines are kept in buckets (the first three hex digits of the sale key):
-a line arriving rewrites one small bucket, not a 500,000-line document.
+A claim version's lines are kept in buckets (the first four hex digits of the sale key):
+a batch of lines rewrites the small buckets it touches, not a 500,000-line document. The
+version document lists the bucket *groups* (their first three digits) that hold lines, so
+it stays small (at most 4,096 names) however large the claim; a group's buckets are found
+by reading its 16 possible keys. Each bucket of a 500,000-line claim holds about 8 lines,
+so a batch of 10,000 lines decodes and encodes about 35,000 stored lines, not the whole
+claim (with one bucket per group, 122 lines each, it was every bucket: 500,000).
 """
 
 from __future__ import annotations
@@ -13,7 +18,9 @@ from typing import Any
 from streams.domain.state import KeyValueState
 
 SEP = "\x1f"
-BUCKET_DIGITS = 3
+BUCKET_DIGITS = 4
+GROUP_DIGITS = 3
+HEX = "0123456789abcdef"
 
 
 def mark_key(idem: str) -> str:
@@ -33,8 +40,27 @@ def bucket_of(sale_key: str) -> str:
     return sale_key[:BUCKET_DIGITS]
 
 
+def group_of(bucket: str) -> str:
+    """The name the version document lists a bucket under."""
+    return bucket[:GROUP_DIGITS]
+
+
 def bucket_key(claim_id: str, version: int, bucket: str) -> str:
     return f"cb:{claim_id}{SEP}{version}{SEP}{bucket}"
+
+
+def read_buckets(
+    state: KeyValueState, claim_id: str, version: int, doc: dict[str, Any]
+) -> dict[str, dict[str, Any]]:
+    """Every bucket of a version that holds lines, by bucket name."""
+    buckets = {}
+    for group in doc["b"]:
+        for digit in HEX:
+            name = group + digit
+            bucket = state.get(bucket_key(claim_id, version, name))
+            if bucket:
+                buckets[name] = bucket
+    return buckets
 
 
 def claimers_key(sale_key: str) -> str:
@@ -60,8 +86,8 @@ REFUSED = "apx"
 def new_version_doc() -> dict[str, Any]:
     return {
         "h": None,  # the header, as JSON, once it arrived
-        "n": 0,  # distinct lines received
-        "b": [],  # buckets holding its lines
+        "n": 0,  # distinct lines received (counted as they arrive, recounted when evaluated)
+        "b": [],  # bucket groups holding its lines
         "status": "incomplete",
         "accrued": "0",
         "failing": {},
@@ -89,7 +115,7 @@ def lines_in_sale_order(
     order (day, transaction, line): what an 849 answers line by line."""
     doc = state.get(version_key(claim_id, version)) or new_version_doc()
     lines = []
-    for name in doc["b"]:
-        for entry in (state.get(bucket_key(claim_id, version, name)) or {}).values():
+    for bucket in read_buckets(state, claim_id, version, doc).values():
+        for entry in bucket.values():
             lines.append((entry["d"], entry["t"], entry["l"], entry["x"]))
     return [(t, n, kind) for _, t, n, kind in sorted(lines)]

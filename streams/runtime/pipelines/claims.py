@@ -109,6 +109,7 @@ class ClaimsProcessor(RecordProcessor):
         self.engines = engines
         self.state = engines.state
         self.sweep_seconds = sweep_seconds
+        self._sweeping: set[int] = set()  # partitions whose next settle is a sweep
 
     def _row(self, src: Source) -> ClaimHeader | ClaimLine | ClaimDecision:
         return parse_claim_row(self.columns(src), src.value, self.what(src))
@@ -159,10 +160,16 @@ class ClaimsProcessor(RecordProcessor):
     def tick(self, src: Source, tick: Tick) -> None:
         if self.engines.sweep_due(src.partition, self.sweep_seconds, tick.final):
             self.engines.of(src.partition).sweep()
+            self._sweeping.add(src.partition)
 
     def write_state(self) -> None:
-        engine = self.engines.of(current_partition())
-        out = engine.settle()
+        partition = current_partition()
+        engine = self.engines.of(partition)
+        # Between sweeps a version still waiting for lines is not evaluated: a large
+        # claim would be re-read after every batch of its lines (ClaimsEngine.settle).
+        sweep = partition in self._sweeping
+        self._sweeping.discard(partition)
+        out = engine.settle(hold_incomplete=not sweep)
         rows = outbox.outbox_entries(out)
         for r in out.results:
             response = self._response(r)

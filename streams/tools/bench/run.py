@@ -23,7 +23,7 @@ from streams.domain.accrual.reference import TotalKey
 from streams.kafka import topics as t
 from streams.kafka.topics import create_topics
 from streams.settings import Settings
-from streams.tools.bench import delivery
+from streams.tools.bench import claims_worker, delivery
 from streams.tools.bench import report as r
 from streams.tools.bench.bare import BareRun, run_bare_child
 from streams.tools.bench.latency import LatencyRun, run_latency
@@ -53,6 +53,8 @@ class BenchOptions:
     latency_seconds: float = 20.0
     state_keys: int = 0  # > 0: a 1-worker stage with that many dedupe marks in its state
     delivery_entries: int = 1_000_000  # ledger entries delivered to PostgreSQL (0 = skip)
+    claim_lines: int = 500_000  # the claims stage: a claim of this many lines (0 = skip)
+    claim_sales: int = 1_000_000  # ... against this many sales of its vendor (0 = skip)
     idle_worker: bool = True  # measure a worker's start-up and shutdown CPU (no records)
     work: Path = Path(".recon/bench-work")
     stage_timeout: float = 900.0
@@ -67,6 +69,8 @@ class BenchOptions:
             quix=False,
             latency_seconds=0.0,
             delivery_entries=2_000,
+            claim_lines=1_000,
+            claim_sales=2_000,
             idle_worker=False,
             work=work,
         )
@@ -129,6 +133,13 @@ def run_bench(base: Settings, options: BenchOptions, log: Log) -> r.Report:
                 postgres_dsn=ensure_postgres(base)
             )
             delivery.add_stage(report, delivery.run(stage, options.delivery_entries))
+        if options.claim_lines > 0 and options.claim_sales > 0:
+            log(f"claims: {options.claim_lines:,} lines against {options.claim_sales:,} sales")
+            stage = stage_settings(kafka, work, "claims")
+            claimed = claims_worker.run(
+                stage, options.claim_lines, options.claim_sales, options.stage_timeout
+            )
+            claims_worker.add_stage(report, claimed)
     singles_runs = (singles_run, bare_singles)
     _verdicts(report, options, runs, pipelines, quix, latency, loaded, bare, idle, singles_runs)
     report.add("run", "benchmark wall time", f"{time.perf_counter() - t0:.0f} s")

@@ -207,6 +207,34 @@ def test_incomplete_until_every_announced_line_arrived() -> None:
     assert w.out.exceptions == [] and w.out.settlements == []
 
 
+def test_a_version_waiting_for_lines_is_held_until_complete_or_swept() -> None:
+    w = World()
+    w.feed(AGREEMENT, sale("T1", 20), sale("T2", 20), sale("T3", 20))
+    w.claims.apply_header(header("C1", "10.00", 2), "h1")
+    w.claims.apply_lines([(line("C1", "T1", 20), "l1")])
+    w.claims.apply_header(header("C2", "10.00", 5), "h2")
+    w.claims.apply_lines([(line("C2", "T3", 20), "l3")])
+    assert w.claims.settle(hold_incomplete=True).results == []  # both still waiting
+    w.claims.apply_lines([(line("C1", "T2", 20), "l2")])
+    [decided] = w.claims.settle(hold_incomplete=True).results  # C1 has its lines now
+    assert (decided.claim_id, decided.received) == ("C1", 2)
+    assert w.claims.settle(hold_incomplete=True).results == []
+    [held] = w.claims.settle().results  # a settle without holding evaluates what was held
+    assert (held.claim_id, held.status, held.received) == ("C2", ClaimStatus.INCOMPLETE, 1)
+
+
+def test_a_large_version_is_read_back_from_its_buckets() -> None:
+    w = World()
+    w.feed(AGREEMENT, *(sale(f"T{i}", 2) for i in range(300)))
+    w.claims.apply_header(header("C1", "60.00", 300), "h")
+    w.claims.apply_lines([(line("C1", f"T{i}", 2), f"l{i}") for i in range(300)])
+    [result] = w.claims.settle(hold_incomplete=True).results
+    assert (result.received, result.failing) == (300, {})  # every line found again
+    doc = w.state.get("ch:C1\x1f1")
+    assert doc is not None and len(doc["b"]) == len(set(doc["b"])) <= 300
+    assert all(len(group) == 3 for group in doc["b"])  # groups of 16 buckets
+
+
 def test_a_copy_of_a_claim_record_is_a_duplicate() -> None:
     w = World()
     assert w.claims.apply_header(header("C1", "1", 0), "a").value == "applied"
