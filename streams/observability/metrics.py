@@ -54,6 +54,13 @@ class Metrics:
             ["topic", "outcome"],
             registry=r,
         )
+        self.outcome_revisions = Counter(
+            "recon_outcome_revisions",
+            "Earlier records whose outcome a later one changed (a copy applied before the "
+            "original of its business identity arrived), per source topic and new outcome.",
+            ["topic", "outcome"],
+            registry=r,
+        )
         self.duplicates_skipped = Counter(
             "recon_duplicates_skipped",
             "Valid records skipped as duplicates, per source topic.",
@@ -204,17 +211,23 @@ class Metrics:
         # Lab inventory manifests (docs/inventory.md): rows decided and rows quarantined,
         # per grant prefix (NIH, NSF, DOE, DOD, EPA, or other: a bounded label).
         self.inventory_rows = Counter(
-            "recon_inventory_rows", "Inventory manifest rows decided, per outcome and grant "
-            "prefix.", ["outcome", "grant_prefix"], registry=r,
+            "recon_inventory_rows",
+            "Inventory manifest rows decided, per outcome and grant prefix.",
+            ["outcome", "grant_prefix"],
+            registry=r,
         )
         self.inventory_quarantined = Counter(
-            "recon_inventory_quarantined", "Inventory manifest rows quarantined, per DLQ "
-            "category and grant prefix.", ["category", "grant_prefix"], registry=r,
+            "recon_inventory_quarantined",
+            "Inventory manifest rows quarantined, per DLQ category and grant prefix.",
+            ["category", "grant_prefix"],
+            registry=r,
         )
         self.inventory_alert_share = Gauge(
-            "recon_inventory_quarantine_alert_share", "The share of quarantined inventory "
+            "recon_inventory_quarantine_alert_share",
+            "The share of quarantined inventory "
             "rows above which the quarantine alert fires (RECON_INVENTORY_QUARANTINE_ALERT_"
-            "SHARE).", registry=r,
+            "SHARE).",
+            registry=r,
         )
         self.ready = Gauge(
             "recon_worker_ready",

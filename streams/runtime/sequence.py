@@ -379,6 +379,7 @@ class RecordProcessor(ABC):
                 self.outcomes, rev.correlation_id.encode(), value, src.trace_headers("outcome")
             )
             self._published(src, self.outcomes, "outcome")
+            self.metrics.child(self.metrics.outcome_revisions, src.topic, rev.outcome.value).inc()
         return decision.outcome
 
     async def _send(

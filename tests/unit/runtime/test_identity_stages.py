@@ -68,7 +68,8 @@ def test_a_copy_billed_against_another_po_is_displaced_by_its_original(tmp_path:
     ids, into, outcomes, dlq = (FakeTopic(n) for n in ("ids", "into", "outcomes", "dlq"))
     topics = cast(Any, (ids, into, outcomes, dlq))
     route = EdiRoute(*topics, Metrics())
-    stage = IdentityProcessor(IdentityBook(DictState()), *topics[1:], Metrics())
+    metrics = Metrics()
+    stage = IdentityProcessor(IdentityBook(DictState()), *topics[1:], metrics)
     engine = ThreeWayEngine(DictState(), ThreeWayConfig(PriceTolerance(), 10**6))
     threeway = ThreeWayProcessor(engine, cast(Any, outcomes), cast(Any, dlq), Metrics())
 
@@ -90,6 +91,8 @@ def test_a_copy_billed_against_another_po_is_displaced_by_its_original(tmp_path:
         (f"run:{orig_line}", orig_line, "applied"),
         (f"run:{copy_line}", copy_line, "duplicate"),  # the latest decision counts
     ]
+    labels = {"topic": "into", "outcome": "duplicate"}
+    assert metrics.registry.get_sample_value("recon_outcome_revisions_total", labels) == 1
 
     outcomes.sent.clear()
     assert run(threeway, [forwarded(s) for s in into.sent]) == [Outcome.APPLIED, None, None, None]
