@@ -45,11 +45,24 @@ def prepare_state_dir(settings: Settings) -> bool:
     return dropped
 
 
+def drain_settings(settings: Settings) -> Settings:
+    """A drain stops after two checks in a row (``drain_idle_seconds / 2`` apart) saw the
+    inputs' end offsets unchanged; the window ticks the worker sends itself move them, so
+    they are spaced so that such a pair always fits between two ticks. The drain's own end
+    ticks close the windows either way."""
+    floor = 2 * settings.drain_idle_seconds
+    if settings.match_tick_seconds >= floor:
+        return settings
+    return settings.with_overrides(match_tick_seconds=floor)
+
+
 def run_worker(settings: Settings, *, drain: bool, loglevel: str = "warn") -> None:
     level = level_number(loglevel)
     config = logging_config(level, settings.log_format)
     logging.config.dictConfig(config)  # before anything logs; the Faust worker re-applies it
     prepare_state_dir(settings)
+    if drain:
+        settings = drain_settings(settings)
     metrics = Metrics()
     app, pipelines = create_app(settings, metrics)
     relay = RelayProcess(
