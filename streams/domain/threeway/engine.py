@@ -116,6 +116,11 @@ class ThreeWayEngine:
             self.state.put(mark_key, {"c": correlation_id})
         return Outcome.APPLIED
 
+    def displaced(self, routing_key: str, idempotency_key: str) -> bool:
+        """Whether the document was taken out of its order by :meth:`retract`."""
+        row = self.state.get(f"o:{routing_key}") or {}
+        return idempotency_key in row.get("gone", ())
+
     def retract(self, routing_key: str, idempotency_key: str, at: int) -> None:
         """Take a document out of its order for good: the identity book found an earlier
         copy of it (identities.py). Idempotent; a retraction that arrives before the

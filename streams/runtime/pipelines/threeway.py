@@ -44,7 +44,7 @@ from streams.observability.metrics import Metrics
 from streams.relay.matching import outbox_publishes
 from streams.relay.threeway import publish_of
 from streams.runtime.agents import attach
-from streams.runtime.decisions import Decision, Send
+from streams.runtime.decisions import Decision, Revision, Send
 from streams.runtime.pipeline import Pipeline, raw_topic, state_table, window_ticks
 from streams.runtime.pipelines.identity import (
     ACCEPTED,
@@ -141,6 +141,14 @@ class ThreeWayProcessor(RecordProcessor):
             src.timestamp,
             src.hop_traceparent,
         )
+        reused = schema == ACCEPTED and outcome is Outcome.DUPLICATE
+        if reused and not self.engine.displaced(record["routing_key"], idem):
+            # Its envelope key is another document's (the partner reused ISA13, GS06 and
+            # ST02): a transport replay by the envelope rule (§1.2), and its outcome says so
+            # rather than the identity stage's "applied".
+            where = (src.source_file, src.file_sha256, src.line, src.record_format)
+            revision = Revision(src.correlation_id, *where, Outcome.DUPLICATE, idem)
+            return Decision(None, idem, revisions=[revision])
         if part or schema == ACCEPTED:  # its outcome was decided with its first PO, or
             return Decision(None, idem)  # by its identity (identity.py)
         decision = Decision(outcome, idem)

@@ -104,3 +104,37 @@ def test_a_copy_billed_against_another_po_is_displaced_by_its_original(tmp_path:
     }
     assert invoices == {"o:PO7": ["INV1"], "o:PO8": []}
     assert dlq.sent == []
+
+
+def test_another_invoice_reusing_an_envelope_key_is_a_duplicate(tmp_path: Path) -> None:
+    """A partner reusing ISA13, GS06 and ST02 for another invoice of the same order: two
+    identities, both accepted by their stage, but the engine holds the envelope key for the
+    first; the second's outcome is revised to duplicate (the envelope rule), not lost."""
+    path = tmp_path / "f.edi"
+    path.write_bytes(
+        interchange("WW", "ACME", 2, "IN", [invoice_set("INV1", "20241103", "PO7", [(2, "5")])])
+        + interchange("WW", "ACME", 2, "IN", [invoice_set("INV2", "20241104", "PO7", [(1, "9")])])
+    )
+    with EdiRecords(path) as found:
+        (one_line, one_key, one), (two_line, two_key, two) = list(found)
+    ids, into, outcomes, dlq = (FakeTopic(n) for n in ("ids", "into", "outcomes", "dlq"))
+    topics = cast(Any, (ids, into, outcomes, dlq))
+    stage = IdentityProcessor(IdentityBook(DictState()), *topics[1:], Metrics())
+    engine = ThreeWayEngine(DictState(), ThreeWayConfig(PriceTolerance(), 10**6))
+    threeway = ThreeWayProcessor(engine, cast(Any, outcomes), cast(Any, dlq), Metrics())
+    at = "2024-11-04T09:00:00+00:00"
+    run(
+        EdiRoute(*topics, Metrics()),
+        [event(one_line, one_key, one, at), event(two_line, two_key, two, at)],
+    )
+    assert ids.sent[0]["key"] != ids.sent[1]["key"]  # two identities
+    assert run(stage, [forwarded(s) for s in ids.sent]) == [Outcome.APPLIED, Outcome.APPLIED]
+    assert run(threeway, [forwarded(s) for s in into.sent]) == [None, None]
+    decided = [avro.decode("outcome", s["value"]) for s in outcomes.sent]
+    assert [(o["correlation_id"], o["outcome"]) for o in decided] == [
+        (f"run:{one_line}", "applied"),
+        (f"run:{two_line}", "applied"),
+        (f"run:{two_line}", "duplicate"),  # the latest decision counts
+    ]
+    row = engine.state.get("o:PO7") or {}
+    assert [d["id"] for d in row["docs"].values()] == ["INV1"]
