@@ -17,6 +17,7 @@ from streams.relay.claims import claims_publishes
 from streams.settings import Settings
 from tests.unit.domain.claims.test_claims_engine import AGREEMENT, World
 from tests.unit.relay.test_claims_relay import FakeMessage
+from tests.unit.relay.test_claims_trace_headers import ids
 
 pytestmark = pytest.mark.unit
 
@@ -84,6 +85,9 @@ def test_many_failing_lines_are_written_in_pages_each_under_a_byte_bound() -> No
     exceptions = [p for p in sent if p.topic == SETTINGS.topic(t.EXCEPTIONS)]
     line_events = {p.key for p in exceptions if "recon-claim" not in dict(p.headers)}
     assert len(line_events) == lines
+    # each names its line row and the header row (``recon trace``)
+    named = {tuple(ids(p)) for p in exceptions if "recon-claim" not in dict(p.headers)}
+    assert named == {(CID.format(i), "recon.raw.claims:11:42") for i in range(lines)}
     assert sum(1 for p in sent if p.topic == SETTINGS.topic(t.CLAIM_RESULTS)) == 1
 
 
@@ -95,3 +99,17 @@ def test_few_failing_lines_stay_in_the_version_document() -> None:
 def test_the_default_page_stays_well_under_a_megabyte() -> None:
     assert Settings().claims_outbox_page_entries == outbox.PAGE_ENTRIES
     assert outbox.PAGE_ENTRIES * ENTRY_BYTES < 1_048_576 // 2
+
+
+def test_the_next_write_of_the_version_empties_the_pages_of_the_last() -> None:
+    w, _ = evaluate(600, 250)
+    key = outbox.outbox_key(CLAIM, 1)
+    doc = w.state.get(key)
+    assert doc is not None and doc[outbox.PAGES] == [1, 3]
+    doc["seq"] = 2  # the next evaluation: only a result this time
+    w.state.put(key, doc)
+    result = {**doc[outbox.OUT][-1], "seq": 2}
+    outbox.stage(w.state, {key: [result]}, 250)
+    assert [w.state.get(outbox.page_key(CLAIM, 1, 1, n)) for n in range(3)] == [{}, {}, {}]
+    after = w.state.get(key)
+    assert after is not None and outbox.PAGES not in after and after[outbox.OUT] == [result]
