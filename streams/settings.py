@@ -244,6 +244,12 @@ class Settings(BaseSettings):
         gt=0,
         description="How often a claims tick re-evaluates every claim of its partition.",
     )
+    claims_outbox_page_entries: int = Field(
+        default=1000,
+        ge=1,
+        description="Line exception events per outbox page of a claim evaluation (a page "
+        "is one changelog record: keep it under the changelog's max.message.bytes).",
+    )
 
     # Delivery to downstream targets (`recon deliver TARGET`, docs/delivery.md). Each target
     # is its own consumer group on the ledger topic; a batch is delivered, then committed.

@@ -1,5 +1,6 @@
 """Relay handler of the claims outbox (``out`` of the ``ch:`` version documents of the
-rebate state, ``streams/domain/claims/outbox.py``): each entry becomes one message
+rebate state and of their ``op:`` pages of line exception events,
+``streams/domain/claims/outbox.py``): each entry becomes one message
 (docs/claims.md, "Runtime").
 
 - results: canonical JSON on the claim results topic, keyed by ``claim_id:version``; a
@@ -31,7 +32,13 @@ from typing import Any
 
 from confluent_kafka import Message
 
-from streams.domain.claims.outbox import EXCEPTION, OUTBOX_PREFIX, RESPONSE, RESULT, SETTLEMENT
+from streams.domain.claims.outbox import (
+    EXCEPTION,
+    OUTBOX_PREFIXES,
+    RESPONSE,
+    RESULT,
+    SETTLEMENT,
+)
 from streams.domain.claims.refs import LINE_REF, REF
 from streams.domain.claims.results import SETTLEMENT_CREDIT, SETTLEMENT_DEBIT
 from streams.domain.models.keys import digest
@@ -160,11 +167,11 @@ def publish_of(
 
 
 def claims_publishes(settings: Settings) -> RelayHandler:
-    prefix = OUTBOX_PREFIX.encode()
+    prefixes = tuple(p.encode() for p in OUTBOX_PREFIXES)
 
     def handle(msg: Message) -> list[Publish]:
         key, value = msg.key(), msg.value()
-        if not key or not value or not key.startswith(prefix):
+        if not key or not value or not key.startswith(prefixes):
             return []
         created = message_time(msg)  # deterministic: a re-relayed entry is identical
         row = decode(value)

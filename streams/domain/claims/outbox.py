@@ -8,6 +8,14 @@ crash can lose neither without the other. The relay publishes each entry from th
 changelog (docs/claims.md, "Runtime"); the engine drops ``out`` when it next reads the
 document. Entries are plain JSON, money as text, so a re-relayed entry always encodes to
 the same bytes.
+
+An evaluation with more line exception events than a page holds (``page_entries``) puts
+them all into pages instead (``op:`` keys, one per ``page_entries`` events), so no record
+outgrows the changelog's message size. A page is keyed by the version's write sequence:
+the document carrying that sequence is written before its pages (``store.write_rank``),
+so a page's key is never reused for other content, and the pages before the line buckets
+that record the new exception kinds: a crash between them leaves the buckets as they were,
+and the re-evaluation emits the same events again (under the next sequence).
 """
 
 from __future__ import annotations
@@ -24,15 +32,27 @@ from streams.domain.claims.results import (
     SettlementKind,
 )
 from streams.domain.claims.rules import ClaimExceptionKind, ClaimStatus
-from streams.domain.claims.store import OUT, new_version_doc, version_key
+from streams.domain.claims.store import OUT, SEP, new_version_doc, version_key
 from streams.domain.state import KeyValueState
 
 OUTBOX_PREFIX = "ch:"  # the version documents (``store.version_key``)
+PAGE_PREFIX = "op:"  # pages of line exception events (``page_key``)
+OUTBOX_PREFIXES = (OUTBOX_PREFIX, PAGE_PREFIX)
+# The default of ``Settings.claims_outbox_page_entries``: a line exception entry takes about
+# 465 bytes in its page (measured with 18-character claim and transaction ids and its line's
+# 55-character correlation id), so a full page is about 0.47 MB, under half the default
+# max.message.bytes (1 MB) with room for longer ids and details.
+PAGE_ENTRIES = 1000
+PAGES = "pg"  # on the version document: [seq, count] of the pages its last write staged
 RESULT, EXCEPTION, SETTLEMENT, RESPONSE = "result", "exception", "settlement", "response"
 
 
 def outbox_key(claim_id: str, version: int) -> str:
     return version_key(claim_id, version)
+
+
+def page_key(claim_id: str, version: int, seq: int, n: int) -> str:
+    return f"{PAGE_PREFIX}{claim_id}{SEP}{version}{SEP}{seq}{SEP}{n}"
 
 
 def result_doc(r: ClaimResult) -> dict[str, Any]:
@@ -161,16 +181,44 @@ def outbox_entries(out: ClaimsOutput) -> dict[str, list[dict[str, Any]]]:
     return rows
 
 
-def stage(state: KeyValueState, rows: dict[str, list[dict[str, Any]]]) -> int:
-    """Write the outbox ``rows`` (``outbox_entries``) into their version documents;
+def is_line_exception(entry: dict[str, Any]) -> bool:
+    return entry["type"] == EXCEPTION and bool(entry["sale_key"])
+
+
+def stage(
+    state: KeyValueState,
+    rows: dict[str, list[dict[str, Any]]],
+    page_entries: int = PAGE_ENTRIES,
+) -> int:
+    """Write the outbox ``rows`` (``outbox_entries``) into their version documents, the
+    line exception events of a row with more than ``page_entries`` of them into pages;
     returns how many entries. Write-behind state merges two writes of one document in a
     batch so that both writes' entries are kept (``merge_outbox``). The records the
     entries name are staged with them (``refs.attach``)."""
     n = 0
     for key, entries in rows.items():
         doc = state.get(key) or new_version_doc()
-        doc[OUT] = entries
-        refs.attach(state, doc, entries)
+        lines = [e for e in entries if is_line_exception(e)]
+        paged = len(lines) > page_entries
+        kept = [e for e in entries if not is_line_exception(e)] if paged else entries
+        claim_id, version = entries[0]["claim_id"], int(entries[0]["version"])
+        seq = int(doc["seq"])
+        # the pages an earlier write staged were relayed from that write (as ``out`` of
+        # the document, which the engine drops): emptied, so the state does not keep them
+        old = doc.pop(PAGES, None)
+        if old is not None and old[0] != seq:
+            for i in range(old[1]):
+                state.put(page_key(claim_id, version, old[0], i), {})
+        doc[OUT] = kept
+        refs.attach(state, doc, kept)
+        pages = [lines[i : i + page_entries] for i in range(0, len(lines), page_entries)]
+        if paged:
+            doc[PAGES] = [seq, len(pages)]
         state.put(key, doc)
+        if paged:
+            for i, page in enumerate(pages):
+                row: dict[str, Any] = {OUT: page}
+                refs.attach(state, row, page)
+                state.put(page_key(claim_id, version, seq, i), row)
         n += len(entries)
     return n

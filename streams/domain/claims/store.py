@@ -15,12 +15,26 @@ from __future__ import annotations
 
 from typing import Any
 
+from streams.domain.accrual import keys
 from streams.domain.state import KeyValueState
 
 SEP = "\x1f"
 BUCKET_DIGITS = 4
 GROUP_DIGITS = 3
 HEX = "0123456789abcdef"
+
+
+# Written last, in this order, after every other key of a batch (the accruals' first, in
+# their order): a version document, then the pages of its line exception events, then the
+# line buckets that record which exceptions are open (``outbox.py``, crash safety).
+LAST = (b"op:", b"cb:")
+
+
+def write_rank(key: bytes) -> int:
+    """The write order of the shared state (``BatchedState.order``)."""
+    rank = keys.write_rank(key)
+    prefix = key[:3]
+    return rank + 1 + LAST.index(prefix) if prefix in LAST else rank
 
 
 def mark_key(idem: str) -> str:

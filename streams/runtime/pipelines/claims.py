@@ -104,11 +104,13 @@ class ClaimsProcessor(RecordProcessor):
         dlq: TopicT,
         metrics: Metrics,
         sweep_seconds: float,
+        page_entries: int = outbox.PAGE_ENTRIES,
     ) -> None:
         super().__init__(outcomes, dlq, metrics, engines.state.output)
         self.engines = engines
         self.state = engines.state
         self.sweep_seconds = sweep_seconds
+        self.page_entries = page_entries
         self._sweeping: set[int] = set()  # partitions whose next settle is a sweep
 
     def _row(self, src: Source) -> ClaimHeader | ClaimLine | ClaimDecision:
@@ -175,7 +177,7 @@ class ClaimsProcessor(RecordProcessor):
             response = self._response(r)
             if response is not None:
                 rows.setdefault(outbox.outbox_key(r.claim_id, r.version), []).append(response)
-        written = outbox.stage(self.state, rows)
+        written = outbox.stage(self.state, rows, self.page_entries)
         self.metrics.state_writes.labels(self.agent).inc(self.state.flush())
         if written:
             log.debug("claims: %d outbox entries", written)

@@ -10,9 +10,9 @@ from faust.types import TopicT
 
 from streams.domain.accrual.engine import RebateEngine
 from streams.domain.accrual.horizon import horizon_of
-from streams.domain.accrual.keys import write_rank
 from streams.domain.accrual.postings import merge_outbox
 from streams.domain.accrual.sales import SalesLines
+from streams.domain.claims.store import write_rank
 from streams.domain.models.parsing import to_model
 from streams.domain.models.pos import SaleLine
 from streams.domain.models.promotion import Agreement
@@ -160,7 +160,14 @@ def register(app: faust.App, settings: Settings, metrics: Metrics) -> Pipeline:
         app,
         settings,
         claim_records,
-        ClaimsProcessor(claims, outcomes, dlq, metrics, settings.claims_sweep_seconds),
+        ClaimsProcessor(
+            claims,
+            outcomes,
+            dlq,
+            metrics,
+            settings.claims_sweep_seconds,
+            settings.claims_outbox_page_entries,
+        ),
         "recon.claims",
     )
     sweep = claim_ticks(app, settings, claim_records)

@@ -1,7 +1,9 @@
 """A worker killed mid-flush: the claims agent's batch is written only in part (a prefix of
 its writes in write order, as the changelog keeps them), the batch is reprocessed on the
 restored state, and what the relay saw folds to the statuses and settlements of a run
-without a crash; no settlement entry id ever has two amounts (docs/claims.md, "Outputs")."""
+without a crash; no settlement entry id ever has two amounts (docs/claims.md, "Outputs").
+With one line exception event a page, the cut also falls between a version document, its
+pages and the line buckets: no exception event is lost."""
 
 from __future__ import annotations
 
@@ -13,14 +15,14 @@ from typing import Any
 import pytest
 
 from streams.domain.accrual.engine import RebateEngine
-from streams.domain.accrual.keys import write_rank
 from streams.domain.accrual.postings import RecordRef, merge_outbox
 from streams.domain.claims import outbox
 from streams.domain.claims.engine import ClaimsEngine
 from streams.domain.claims.facts import RebateStateFacts
 from streams.domain.claims.models import ClaimHeader
-from streams.domain.claims.results import ClaimResult
+from streams.domain.claims.results import ClaimException, ClaimResult
 from streams.domain.claims.rules import Tolerances
+from streams.domain.claims.store import write_rank
 from streams.domain.models.parsing import to_model
 from streams.domain.models.pos import SaleLine
 from streams.domain.models.promotion import Agreement
@@ -36,6 +38,7 @@ pytestmark = pytest.mark.unit
 EXAMPLES = Path(__file__).resolve().parents[4] / "examples"
 POS, PROMOTIONS, CLAIMS = (EXAMPLES / n for n in ("pos.csv", "promotions.csv", "claims.csv"))
 BATCH = 3
+PREFIXES = tuple(p.encode() for p in outbox.OUTBOX_PREFIXES)
 
 
 class Durable(BatchedState):
@@ -53,7 +56,7 @@ class Durable(BatchedState):
         writes = self.take_pending()
         for raw_key, raw in writes[:keep]:
             self.store[raw_key] = raw
-            if raw_key.startswith(outbox.OUTBOX_PREFIX.encode()):
+            if raw_key.startswith(PREFIXES):
                 self.relayed += decode(raw).get("out", [])
 
 
@@ -75,7 +78,7 @@ def claim_rows() -> list[tuple[ClaimRecord, str]]:
     return out
 
 
-def run(crash_batch: int | None, keep: int) -> ClaimsView:
+def run(crash_batch: int | None, keep: int, page_entries: int = outbox.PAGE_ENTRIES) -> ClaimsView:
     store: dict[bytes, bytes] = {}
     relayed: list[dict[str, Any]] = []
     state = Durable(store, relayed)
@@ -96,7 +99,7 @@ def run(crash_batch: int | None, keep: int) -> ClaimsView:
                 engine.apply_header(record, rid)
             else:
                 engine.apply_lines([(record, rid)])
-        outbox.stage(state, outbox.outbox_entries(engine.settle()))
+        outbox.stage(state, outbox.outbox_entries(engine.settle()), page_entries)
         state.flush(keep)
 
     engine = new_engine()
@@ -108,7 +111,7 @@ def run(crash_batch: int | None, keep: int) -> ClaimsView:
             engine = new_engine()  # restarted: the dirty marks are gone
         batch(engine, part, None)
     engine.sweep()  # the end of input
-    outbox.stage(state, outbox.outbox_entries(engine.settle()))
+    outbox.stage(state, outbox.outbox_entries(engine.settle()), page_entries)
     state.flush()
 
     view = ClaimsView()
@@ -138,3 +141,25 @@ def test_a_crash_mid_flush_changes_no_status_and_settles_nothing_twice(
     for r in expected:
         assert settled.get((r.claim_id, r.version), 0) == r.settled
     assert any(r.settled for r in expected)
+
+
+def open_exceptions(view: ClaimsView) -> list[tuple[str, str, str]]:
+    return [(e.exception_id, e.sale_key, e.details) for e in view.open_exceptions()]
+
+
+@functools.cache
+def open_without_a_crash() -> tuple[list[tuple[str, str, str]], list[ClaimException]]:
+    view = run(None, 0)
+    return open_exceptions(view), list(view.exceptions.values())
+
+
+@pytest.mark.parametrize("crash_batch", range(6))
+@pytest.mark.parametrize("keep", [0, 1, 2, 4, 6, 9, 13])
+def test_a_crash_between_pages_and_their_document_loses_no_exception_event(
+    crash_batch: int, keep: int
+) -> None:
+    expected, events = open_without_a_crash()
+    assert any(e.sale_key for e in events)  # line exceptions were paged
+    view = run(crash_batch, keep, page_entries=1)
+    assert open_exceptions(view) == expected
+    assert {e.exception_id for e in view.exceptions.values()} >= {e.exception_id for e in events}
