@@ -30,18 +30,11 @@ from streams.domain.claims.approvals import (
     approved_amount,
     later,
 )
+from streams.domain.claims.changes import event, line_events, settlement
 from streams.domain.claims.facts import AccrualFacts
 from streams.domain.claims.lines import LineChecker
 from streams.domain.claims.models import ClaimHeader, ClaimLine, line_key
-from streams.domain.claims.results import (
-    ClaimException,
-    ClaimResult,
-    ClaimsOutput,
-    Settlement,
-    SettlementKind,
-    exception_id,
-    settlement_id,
-)
+from streams.domain.claims.results import ClaimException, ClaimResult, ClaimsOutput
 from streams.domain.claims.rules import ClaimExceptionKind as K
 from streams.domain.claims.rules import ClaimStatus, Tolerances, header_status
 from streams.domain.models.outcome import Outcome
@@ -290,30 +283,9 @@ class ClaimsEngine:
         events: list[ClaimException] = []
         # a decision on a version whose header has not arrived still names the vendor
         vendor = header.vendor_id if header is not None else (decision or {}).get("v", "")
-        changed_buckets: set[str] = set()
-        for name, bucket in buckets.items():
-            for sale, entry in bucket.items():
-                new = kinds[sale] if decided else ""
-                if new != entry["x"]:
-                    if entry["x"]:
-                        events.append(
-                            self._event(K(entry["x"]), False, claim, version, vendor, sale, "", seq)
-                        )
-                    if new:
-                        events.append(
-                            self._event(
-                                K(new),
-                                True,
-                                claim,
-                                version,
-                                vendor,
-                                sale,
-                                _line_details(entry, new),
-                                seq,
-                            )
-                        )
-                    entry["x"] = new
-                    changed_buckets.add(name)
+        changed_buckets = line_events(
+            buckets, kinds, decided, (claim, version, vendor, seq), events
+        )
         dispute = ""
         if disputed and (not within or doc["n"] > line_count):
             currency = header.currency if header else ""
@@ -327,16 +299,12 @@ class ClaimsEngine:
                 )
             )
         if dispute != doc["dispute"]:
-            events.append(
-                self._event(K.DISPUTE, bool(dispute), claim, version, vendor, "", dispute, seq)
-            )
+            events.append(event(K.DISPUTE, bool(dispute), claim, version, vendor, "", dispute, seq))
             doc["dispute"] = dispute
 
         if refused != doc.get(store.REFUSED, ""):
             events.append(
-                self._event(
-                    K.APPROVAL_INVALID, bool(refused), claim, version, vendor, "", refused, seq
-                )
+                event(K.APPROVAL_INVALID, bool(refused), claim, version, vendor, "", refused, seq)
             )
             doc[store.REFUSED] = refused
 
@@ -347,24 +315,7 @@ class ClaimsEngine:
         elif status is ClaimStatus.APPROVED and approval is not None:
             target = approved_amount(approval, claimed)
         if target != settled and header is not None:
-            amount = target - settled
-            out.settlements.append(
-                Settlement(
-                    entry_id=settlement_id(claim, version, seq),
-                    claim_id=claim,
-                    version=version,
-                    vendor_id=vendor,
-                    agreement_id=header.agreement_id,
-                    period=header.period,
-                    kind=SettlementKind.SETTLEMENT
-                    if amount > 0
-                    else SettlementKind.SETTLEMENT_REVERSAL,
-                    amount=amount,
-                    currency=header.currency,
-                    settled_total=target,
-                    source_key=header.idempotency_key,
-                )
-            )
+            out.settlements.append(settlement(header, vendor, seq, settled, target))
             settled = target
         shown = approval["k"] if approval is not None else ""
         summary = [status.value, str(accrued), failing, str(settled), doc["n"], shown]
@@ -412,33 +363,3 @@ class ClaimsEngine:
             self.state.put(store.version_key(claim, version), doc)
         for name in changed_buckets | flagged:
             self.state.put(store.bucket_key(claim, version, name), buckets[name])
-
-    @staticmethod
-    def _event(
-        kind: K,
-        is_open: bool,
-        claim: str,
-        version: int,
-        vendor: str,
-        sale: str,
-        details: str,
-        seq: int,
-    ) -> ClaimException:
-        return ClaimException(
-            exception_id(kind, claim, version, sale),
-            kind,
-            is_open,
-            claim,
-            version,
-            vendor,
-            sale,
-            details,
-            seq,
-        )
-
-
-def _line_details(entry: dict[str, Any], kind: str) -> str:
-    return (
-        f"{kind}: sale {entry['t']} line {entry['l']} of {entry['d']}, SKU {entry['s']}, "
-        f"claimed qty {entry['q']}, amount {entry['a']}"
-    )
