@@ -38,6 +38,8 @@ ACK_REJECTED = "ack_rejected"
 REJECTED = frozenset({"R", "P", "M", "W", "X"})
 """AK901/AK501 statuses that refuse all or part of a group."""
 MAX_CONTROL = 999_999_999
+DUPLICATE_NOTE = "025"
+"""TA105: duplicate interchange control number."""
 TA1_RANK = {"A": 0, "E": 1, "R": 2}
 """Two TA1s for one interchange: the worse verdict stands, whichever came first."""
 TA1_NOTES = {
@@ -111,6 +113,17 @@ def _body(
     return body
 
 
+def _reused(mark: dict[str, Any], request: dict[str, Any]) -> bool:
+    """A partner group marked done before, now with other content (both hashes known)."""
+    return (
+        request["type"] == "group"
+        and request["gs"]["fid"] != "FA"
+        and bool(mark.get("h"))
+        and bool(request.get("content"))
+        and mark["h"] != request["content"]
+    )
+
+
 def evaluate(row: dict[str, Any], partner: str) -> dict[str, dict[str, Any]]:
     """The open exceptions of a partner's row: rejected groups, overdue groups."""
     out: dict[str, dict[str, Any]] = {}
@@ -165,21 +178,16 @@ class AckEngine:
         (an ack to send), ``sent`` (a group we sent, now awaited), ``acked`` (a partner's
         acks or TA1 recorded) or ``ignored`` (our own acks and TA1s)."""
         mark_key = f"m:{request['id']}"
-        if self.state.get(mark_key) is not None:
-            return "replay"
+        mark = self.state.get(mark_key)
         isa = request["isa"]
         ours = isa["sender"] in self.config.own
+        if mark is not None:
+            if ours or not _reused(mark, request):
+                return "replay"
+            return self._reused_interchange(request, at)
         partner = self.partner_of(request)
         row_key = f"p:{partner}"
-        row = self.state.get(row_key) or {
-            "n": 0,
-            "sent": {},
-            "acked": {},
-            "now": 0,
-            "res": {},
-            "seq": 0,
-        }
-        row["now"] = max(row["now"], at)
+        row = self._row(row_key, at)
         outputs: list[dict[str, Any]] = []
         fid = request["gs"]["fid"] if request["type"] == "group" else ""
         if ours and request["type"] == "group" and fid != "FA":
@@ -223,8 +231,43 @@ class AckEngine:
             outputs.append({"to": ACKS, "key": partner, "doc": doc})
             what = "ack"
         self._write(row_key, row, partner, at, outputs)
-        self.state.put(mark_key, {"n": row["n"] if what == "ack" else 0})
+        mark = {"n": row["n"] if what == "ack" else 0}
+        if request.get("content"):
+            mark["h"] = request["content"]
+        self.state.put(mark_key, mark)
         return what
+
+    def _row(self, row_key: str, at: int) -> dict[str, Any]:
+        row = self.state.get(row_key) or {
+            "n": 0,
+            "sent": {},
+            "acked": {},
+            "now": 0,
+            "res": {},
+            "seq": 0,
+        }
+        row["now"] = max(row["now"], at)
+        return row
+
+    def _reused_interchange(self, request: dict[str, Any], at: int) -> str:
+        """A partner group with the control numbers (ISA13, GS06) of one already received
+        but other content: the partner reused an interchange control number. Its sets are
+        duplicates by their envelope keys (docs/domain.md §1.2), so the partner is told with
+        one TA1 ``R`` note 025 per such interchange, instead of nothing."""
+        isa = request["isa"]
+        ident = (isa["sender"], isa["receiver"], isa["control"], isa["date"], isa["time"])
+        once_key = "m:025:" + digest(*ident, request["content"])
+        if self.state.get(once_key) is not None:
+            return "replay"
+        partner = self.partner_of(request)
+        row_key = f"p:{partner}"
+        row = self._row(row_key, at)
+        row["n"] = row["n"] % MAX_CONTROL + 1
+        slim = {"type": "interchange", "isa": isa, "status": "R", "note": DUPLICATE_NOTE}
+        doc = {"type": "TA1", "control": row["n"], "at": at, "request": slim}
+        self._write(row_key, row, partner, at, [{"to": ACKS, "key": partner, "doc": doc}])
+        self.state.put(once_key, {"n": row["n"]})
+        return "ack"
 
     def tick(self, partition: int, now: int) -> int:
         """Re-evaluate the partners of ``partition`` with a group due by ``now``."""

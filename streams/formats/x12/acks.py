@@ -22,6 +22,7 @@ Error codes are X12's (docs/edi-controls.md has the table):
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -123,6 +124,12 @@ class _Group:
     errors: list[str] = field(default_factory=list)
     included: int | None = None
     acks: list[dict[str, Any]] = field(default_factory=list)
+    content: Any = field(default_factory=hashlib.sha256)
+    """The group's bytes read (GS, then each set or fault): the same control numbers with
+    other content are another interchange reusing them (TA1 note 025)."""
+
+    def __post_init__(self) -> None:
+        self.content.update(self.gs.raw)
 
     def request(self, source: str) -> dict[str, Any]:
         isa, gs = _isa_facts(self.isa), _gs_facts(self.gs)
@@ -137,6 +144,7 @@ class _Group:
             "included": len(self.sets) if self.included is None else self.included,
             "group_errors": self.errors,
             "acks": self.acks,
+            "content": self.content.hexdigest()[:32],
         }
 
 
@@ -223,6 +231,7 @@ class AckCollector:
 
     def _set(self, ts: TransactionSet) -> ParsedDocument | Fault:
         group = self._enter(ts.interchange, ts.group)
+        group.content.update(ts.raw)
         entry: dict[str, Any] = {"st01": ts.set_id, "st02": ts.control_number}
         try:
             document = extract(ts)
@@ -246,6 +255,7 @@ class AckCollector:
             return  # an unreadable ISA (no one to address a TA1 to), or a malformed TA1
         if fault.scope == "transaction_set" and gs is not None:
             group = self._enter(isa, gs)
+            group.content.update(fault.raw)
             code = set_fault_code(fault)
             group.sets.append(
                 {

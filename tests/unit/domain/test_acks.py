@@ -108,6 +108,24 @@ def test_a_received_group_gets_one_ack_with_the_next_control_number() -> None:
     assert [(a["type"], a["control"]) for a in run.acks] == [("999", 1), ("997", 2)]
 
 
+def test_an_interchange_reusing_control_numbers_gets_a_ta1_025() -> None:
+    """The same ISA13 and GS06 again with other content: the partner reused its control
+    numbers. An exact re-ingest is still a replay; the other content is told once."""
+    run = Run()
+    assert run.apply(received(3)) == "ack"
+    other = GOOD_810.replace("INV1", "INV2")
+    (reused,) = requests(x12("WW", "ACME", 3, "IN", other))
+    assert reused["id"] == received(3)["id"] and reused["content"] != received(3)["content"]
+    assert run.apply(received(3)) == "replay"
+    assert run.apply(reused) == "ack"
+    assert run.apply(reused) == "replay"  # told once
+    assert [(a["type"], a["control"]) for a in run.acks] == [("999", 1), ("TA1", 2)]
+    ta1 = run.acks[1]["request"]
+    assert (ta1["isa"]["control"], ta1["status"], ta1["note"]) == ("000000003", "R", "025")
+    text = render_ta1(ta1, run.acks[1]["control"], 0).decode()
+    assert "TA1*000000003*241104*0900*R*025~" in text
+
+
 def test_control_numbers_are_per_partner_and_survive_a_restart() -> None:
     run = Run()
     run.apply(received(1))
