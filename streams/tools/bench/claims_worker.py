@@ -22,7 +22,6 @@ of failing lines would overflow.
 from __future__ import annotations
 
 import json
-import os
 import random
 import time
 from collections import Counter
@@ -42,7 +41,7 @@ from streams.tools.bench import claims as inproc
 from streams.tools.bench import report as r
 from streams.tools.bench.latency import wait_caught_up
 from streams.tools.bench.ours import bench_worker_env, ingest
-from streams.tools.bench.procs import BenchError, Child, children
+from streams.tools.bench.procs import BenchError, Child, tree_cpu_seconds
 
 CLAIM, VERSION = "CLM-1", 1
 RATE = Decimal("0.10")  # the agreement's one per-unit tier
@@ -92,20 +91,6 @@ class ClaimsRun:
     @property
     def bare_us(self) -> float:
         return self.bare_cpu_seconds / self.lines * 1e6 if self.lines else 0.0
-
-
-def tree_cpu_seconds(pid: int) -> float:
-    """User + system CPU of a live process and its live descendants (the worker's relay),
-    plus the children they already reaped."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
-            fields = f.read().rpartition(")")[2].split()
-    except OSError:
-        return 0.0
-    # after the command: state is field 3, utime 14, stime 15, cutime 16, cstime 17
-    ticks = sum(int(v) for v in fields[11:15])
-    own = ticks / os.sysconf("SC_CLK_TCK")
-    return own + sum(tree_cpu_seconds(child) for child in children(pid))
 
 
 def write_files(

@@ -111,6 +111,20 @@ def tree_high_water_kb(pid: int) -> int:
     return high_water_kb(pid) + sum(tree_high_water_kb(child) for child in children(pid))
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU of a live process and its live descendants (the worker's relay),
+    plus the children they already reaped."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            fields = f.read().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    # after the command: state is field 3, utime 14, stime 15, cutime 16, cstime 17
+    ticks = sum(int(v) for v in fields[11:15])
+    own = ticks / os.sysconf("SC_CLK_TCK")
+    return own + sum(tree_cpu_seconds(child) for child in children(pid))
+
+
 def run_child(argv: list[str], env: dict[str, str] | None, timeout: float) -> ChildRun:
     run = Child(argv, env).wait(timeout)
     if run.returncode != 0:
