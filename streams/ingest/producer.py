@@ -28,6 +28,7 @@ from rich.progress import (
     TimeRemainingColumn,
     TransferSpeedColumn,
 )
+from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
 
 from streams.formats import avro
 from streams.formats import headers as h
@@ -170,18 +171,18 @@ def require_topics(settings: Settings, *names: str, co_partitioned: str | None =
     ``names[0]`` has as many partitions as ``co_partitioned`` (when that one exists);
     return the partition count of ``names[0]``."""
     admin = clients.admin_client(settings)
-    deadline = time.monotonic() + REACH_SECONDS
-    while True:
-        try:
-            existing = admin.list_topics(timeout=15).topics
-            break
-        except KafkaException as exc:
-            if time.monotonic() >= deadline:
-                raise IngestError(
-                    f"cannot reach Kafka at {settings.bootstrap} (tried for {REACH_SECONDS:g} "
-                    f"s): {exc}"
-                ) from exc
-            time.sleep(1.0)
+    retrying = Retrying(
+        retry=retry_if_exception_type(KafkaException),
+        stop=stop_after_delay(REACH_SECONDS),
+        wait=wait_fixed(1.0),
+        reraise=True,
+    )
+    try:
+        existing = retrying(lambda: admin.list_topics(timeout=15).topics)
+    except KafkaException as exc:
+        raise IngestError(
+            f"cannot reach Kafka at {settings.bootstrap} (tried for {REACH_SECONDS:g} s): {exc}"
+        ) from exc
     missing = [name for name in names if name not in existing]
     if missing:
         raise IngestError(

@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Callable
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_delay, wait_fixed
 
 from streams.kafka import clients
 from streams.kafka import topics as t
@@ -139,21 +140,32 @@ class OutboxRelay:
             self._undelivered.append(str(err))
 
 
+def _log_retry(state: RetryCallState) -> None:
+    error = state.outcome.exception() if state.outcome is not None else None
+    log.warning("outbox relay: commit retried: %s", error)
+
+
+def _coordinator_busy(exc: BaseException) -> bool:
+    return isinstance(exc, KafkaException) and exc.args[0].code() in COORDINATOR_BUSY
+
+
 def commit(consumer: Consumer, retry_seconds: float = COMMIT_RETRY_SECONDS) -> None:
     """Commit the batch just relayed. A busy coordinator (a broker restarting) is waited
     out for up to ``retry_seconds``; partitions reassigned in the meantime are not
-    committed, and their new owner relays the batch again (at-least-once, docs/domain.md §3.7)."""
-    deadline = time.monotonic() + retry_seconds
-    while True:
-        try:
-            consumer.commit(asynchronous=False)
-            return
-        except KafkaException as exc:
-            err: KafkaError = exc.args[0]
-            if err.code() in REASSIGNED:
-                log.warning("outbox relay: commit dropped, partitions reassigned: %s", err)
-                return
-            if err.code() not in COORDINATOR_BUSY or time.monotonic() >= deadline:
-                raise
-            log.warning("outbox relay: commit retried: %s", err)
-            time.sleep(0.5)
+    committed, and their new owner relays the batch again (at-least-once, docs/domain.md
+    §3.7)."""
+    retrying = Retrying(
+        retry=retry_if_exception(_coordinator_busy),
+        stop=stop_after_delay(retry_seconds),
+        wait=wait_fixed(0.5),
+        before_sleep=_log_retry,
+        reraise=True,
+    )
+    try:
+        for attempt in retrying:
+            with attempt:
+                consumer.commit(asynchronous=False)
+    except KafkaException as exc:
+        if exc.args[0].code() not in REASSIGNED:
+            raise
+        log.warning("outbox relay: commit dropped, partitions reassigned: %s", exc.args[0])
