@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 from confluent_kafka import KafkaException, Producer
 from rich.console import Console
@@ -28,8 +28,9 @@ from rich.progress import (
     TimeRemainingColumn,
     TransferSpeedColumn,
 )
-from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
+from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_fixed
 
+from streams.errors import KafkaOperationError
 from streams.formats import avro
 from streams.formats import headers as h
 from streams.formats.claims_x12_source import CLAIMS_X12_FORMAT, ClaimX12Records, is_x12
@@ -90,6 +91,8 @@ PROGRESS_EVERY = 5000
 # librdkafka answers "transport failure" at once while a broker restarts, and a feed must
 # ride a restart of a few seconds out like the producer does.
 REACH_SECONDS = 30.0
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -166,23 +169,37 @@ class UtcClock:
 utc_now_iso = UtcClock()
 
 
-def require_topics(settings: Settings, *names: str, co_partitioned: str | None = None) -> int:
-    """Fail unless every topic exists (ingest must not auto-create them), and unless
-    ``names[0]`` has as many partitions as ``co_partitioned`` (when that one exists);
-    return the partition count of ``names[0]``."""
-    admin = clients.admin_client(settings)
+def _unreachable(exc: BaseException) -> bool:
+    return isinstance(exc, KafkaException) or (
+        isinstance(exc, KafkaOperationError) and isinstance(exc.__cause__, KafkaException)
+    )
+
+
+def reaching(settings: Settings, request: Callable[[], T]) -> T:
+    """The answer to a metadata request, retried for REACH_SECONDS while the broker cannot
+    answer: an ingest started during a broker restart waits it out instead of failing."""
     retrying = Retrying(
-        retry=retry_if_exception_type(KafkaException),
+        retry=retry_if_exception(_unreachable),
         stop=stop_after_delay(REACH_SECONDS),
         wait=wait_fixed(1.0),
         reraise=True,
     )
     try:
-        existing = retrying(lambda: admin.list_topics(timeout=15).topics)
-    except KafkaException as exc:
+        return retrying(request)
+    except (KafkaException, KafkaOperationError) as exc:
+        if not _unreachable(exc):
+            raise
         raise IngestError(
             f"cannot reach Kafka at {settings.bootstrap} (tried for {REACH_SECONDS:g} s): {exc}"
         ) from exc
+
+
+def require_topics(settings: Settings, *names: str, co_partitioned: str | None = None) -> int:
+    """Fail unless every topic exists (ingest must not auto-create them), and unless
+    ``names[0]`` has as many partitions as ``co_partitioned`` (when that one exists);
+    return the partition count of ``names[0]``."""
+    admin = clients.admin_client(settings)
+    existing = reaching(settings, lambda: admin.list_topics(timeout=15).topics)
     missing = [name for name in names if name not in existing]
     if missing:
         raise IngestError(
@@ -276,7 +293,7 @@ def ingest_file(
         *([settings.topic(ACKS_INPUT)] if kind == "edi" else []),
         co_partitioned=settings.topic(partner),
     )
-    limit = record_limit(settings, topic)
+    limit = reaching(settings, lambda: record_limit(settings, topic))
 
     started_at, t0 = datetime.now(UTC), time.perf_counter()
     sha = file_sha256(path)  # first pass: every record's headers carry it

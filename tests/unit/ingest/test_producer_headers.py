@@ -174,9 +174,7 @@ def test_failed_deliveries_raise_after_flush(
     (manifest,) = [m for m in fake.sent if m["topic"] == "t.manifests"]
     body = avro.decode("ingest_manifest", manifest["value"])
     assert (body["rows_read"], body["rows_published"]) == (3, 2)  # the gap is on record
-    errors = metrics.registry.get_sample_value(
-        "recon_producer_errors_total", {"client": "ingest"}
-    )
+    errors = metrics.registry.get_sample_value("recon_producer_errors_total", {"client": "ingest"})
     assert errors == 1
 
 
@@ -221,3 +219,50 @@ def test_a_header_without_any_expected_column_is_reported_once(
     assert warning.startswith("promos.csv: the header row has none of the promotions columns")
     assert "found 'sku;qty;price'" in warning
     assert result.rows_published == 2  # the rows are still published, to be dead-lettered
+
+
+def _transport_error() -> Exception:
+    from confluent_kafka import KafkaError, KafkaException
+
+    from streams.errors import KafkaOperationError
+
+    cause = KafkaException(KafkaError(KafkaError._TRANSPORT))
+    error = KafkaOperationError("cannot read max.message.bytes of topic t.raw.pos")
+    error.__cause__ = cause
+    return error
+
+
+def test_reaching_rides_out_a_broker_restart(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(time, "sleep", lambda seconds: None)
+    answers: list[Exception | int] = [_transport_error(), _transport_error(), 1_048_576]
+
+    def request() -> int:
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    assert ingest.reaching(Settings(), request) == 1_048_576
+    assert answers == []
+
+
+def test_reaching_gives_up_with_the_broker_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ingest, "REACH_SECONDS", 0.0)
+
+    def request() -> int:
+        raise _transport_error()
+
+    with pytest.raises(IngestError, match=r"cannot reach Kafka at .*max\.message\.bytes"):
+        ingest.reaching(Settings(), request)
+
+
+def test_reaching_does_not_retry_what_waiting_cannot_fix() -> None:
+    calls: list[int] = []
+
+    def request() -> int:
+        calls.append(1)
+        raise IngestError("max.message.bytes=1000 on one of t.raw.pos is too small")
+
+    with pytest.raises(IngestError, match="too small"):
+        ingest.reaching(Settings(), request)
+    assert calls == [1]
