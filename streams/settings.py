@@ -250,6 +250,12 @@ class Settings(BaseSettings):
         description="Line exception events per outbox page of a claim evaluation (a page "
         "is one changelog record: keep it under the changelog's max.message.bytes).",
     )
+    claims_849_part_bytes: int = Field(
+        default=262_144,
+        ge=1,
+        description="Bytes of line segments per transaction set of an 849: a larger answer "
+        "is split into several sets, each its own changelog record and message.",
+    )
 
     # Delivery to downstream targets (`recon deliver TARGET`, docs/delivery.md). Each target
     # is its own consumer group on the ledger topic; a batch is delivered, then committed.

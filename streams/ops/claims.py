@@ -138,7 +138,7 @@ def reconcile(
     ]
     for claim_id, version, control in read_844:
         result = result_of(state, claim_id, version)
-        out.responses.append(write_849(result, verdicts(state, claim_id, version), control))
+        out.responses += write_849(result, verdicts(state, claim_id, version), control)
     return out
 
 

@@ -26,7 +26,7 @@ from streams.domain.claims.results import ClaimException, ClaimResult, Settlemen
 from streams.formats import avro
 from streams.kafka import topics as t
 from streams.kafka.read import read_topic
-from streams.relay.claims import CLAIM_HEADER
+from streams.relay.claims import CLAIM_HEADER, PART_HEADER
 from streams.settings import Settings
 
 Version = tuple[str, int]
@@ -136,13 +136,40 @@ def read_claims(settings: Settings) -> ClaimsView:
 
 
 def read_responses(settings: Settings) -> dict[str, bytes]:
-    """The latest 849 interchange of each claim version (``claim_id:version``) that came as
-    an 844: a version is answered again each time its decision changes, and keyed by
-    vendor, so its 849s are in order on one partition."""
-    latest: dict[str, bytes] = {}
+    """The latest 849 answer of each claim version (``claim_id:version``) that came as an
+    844: its interchanges, one per set of the answer, in order. A version is answered
+    again each time its decision changes, and keyed by vendor, so its 849s are in order on
+    one partition; an answer whose sets are not all there yet (the relay is mid-way, or a
+    crash cut it and the re-evaluation answers again) leaves the one before it standing."""
+    answers = Answers()
     for m in read_topic(settings, settings.topic(t.CLAIM_RESPONSES)):
-        headers = dict(m.headers() or [])
+        raw = dict(m.headers() or [])
+        headers = {k: v.decode() if isinstance(v, bytes) else v for k, v in raw.items()}
         claim = headers.get(CLAIM_HEADER)
         if claim is not None and (value := m.value()):
-            latest[claim.decode() if isinstance(claim, bytes) else claim] = value
-    return dict(sorted(latest.items()))
+            answers.add(claim, headers.get(PART_HEADER), value)
+    return answers.whole()
+
+
+@dataclass
+class Answers:
+    """The 849 answers read so far, by claim version: the latest whole one, and the sets
+    of a newer one being read."""
+
+    latest: dict[str, bytes] = field(default_factory=dict)
+    reading: dict[str, tuple[str, dict[int, bytes]]] = field(default_factory=dict)
+
+    def add(self, claim: str, part: str | None, value: bytes) -> None:
+        seq, _, k_of_n = (part or "0:1/1").partition(":")
+        k, _, n = k_of_n.partition("/")
+        current_seq, sets = self.reading.get(claim, (seq, {}))
+        if current_seq != seq:
+            sets = {}
+        sets[int(k)] = value
+        self.reading[claim] = (seq, sets)
+        if len(sets) == int(n):
+            self.latest[claim] = b"".join(sets[i] for i in sorted(sets))
+            del self.reading[claim]
+
+    def whole(self) -> dict[str, bytes]:
+        return dict(sorted(self.latest.items()))

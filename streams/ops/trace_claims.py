@@ -44,6 +44,7 @@ def decode_849(value: bytes) -> dict[str, Any]:
         "accrued": str(r.accrued),
         "lines": len(r.lines),
         "rejected": sum(1 for v in r.lines if v.kind),
+        "part": "{}/{}".format(*r.part),
     }
 
 
@@ -80,6 +81,7 @@ def describe_849(value: dict[str, Any]) -> str:
         f"849 claim={value['claim_id']} v{value['version']} status={value['status']} "
         f"claimed={value['claimed']} accrued={value['accrued']} "
         f"lines={value['lines']} rejected={value['rejected']}"
+        + ("" if value.get("part", "1/1") == "1/1" else f" set={value['part']}")
     )
 
 

@@ -8,7 +8,9 @@ rebate state and of their ``op:`` pages of line exception events,
 - exception events: ``match_exception`` records on the exceptions topic (record type
   ``claim``), keyed by exception id, folded by ``seq`` like every exception;
 - 849 responses (a claim version that came as an 844, each time it is decided anew): one
-  X12 interchange on the claim responses topic, keyed by vendor; the latest counts;
+  X12 interchange per set of the answer on the claim responses topic, keyed by vendor,
+  with its own control number and ``recon-849-part: seq:k/n``; the latest whole answer
+  counts;
 - settlement entries: ``ledger_entry`` records on the ledger topic (debit
   ``vendor_payable``, credit ``rebate_receivable``), keyed by agreement and period.
 
@@ -53,6 +55,7 @@ from streams.settings import Settings
 
 TYPE_HEADER = "recon-claim-record"
 CLAIM_HEADER = "recon-claim"  # claim_id:version of a claim-level output
+PART_HEADER = "recon-849-part"  # seq:k/n of one set of an 849 answer
 ZERO = "0"
 
 
@@ -155,10 +158,16 @@ def publish_of(
         return Publish(settings.topic(t.EXCEPTIONS), doc["exception_id"].encode(), value, headers)
     seed = f"{kind}:{claim_of(doc)}:{doc['seq']}"
     if kind == RESPONSE:
-        control = int(doc["seq"]) % 1_000_000_000 or 1
+        control = int(doc["control"])
         value = interchange([doc["segments"]], receiver=doc["vendor_id"][:15], control=control)
         key = doc["vendor_id"].encode()
-        headers = [(TYPE_HEADER, b"claim_849"), claim, *trace_headers(doc, header, seed)]
+        part, parts = doc["part"]
+        headers = [
+            (TYPE_HEADER, b"claim_849"),
+            claim,
+            (PART_HEADER, f"{doc['seq']}:{part}/{parts}".encode()),
+            *trace_headers(doc, header, seed if parts == 1 else f"{seed}:{part}"),
+        ]
         return Publish(settings.topic(t.CLAIM_RESPONSES), key, value, headers)
     assert kind == RESULT, kind
     body = json.dumps(doc, separators=(",", ":"), sort_keys=True).encode()

@@ -54,7 +54,8 @@ def split_claims(tmp_path: Path) -> tuple[Path, Path]:
 
 
 def test_sample_claims_end_to_end_and_replay(isolated_settings: Settings, tmp_path: Path) -> None:
-    settings = isolated_settings
+    # the 849 answering the 3-line 844 goes out as one set per line, as a large one would
+    settings = isolated_settings.model_copy(update={"claims_849_part_bytes": 1})
     create_topics(settings)
     claims_csv, claims_844 = split_claims(tmp_path)
     # The analyst's approval of the disputed CLM-200 first: it waits for its claim.
@@ -104,14 +105,18 @@ def test_sample_claims_end_to_end_and_replay(isolated_settings: Settings, tmp_pa
     hops = trace(settings, line_correlation_id(published.run_id, 2))
     assert {"raw", "outcome", "claim", "ledger"} <= {h.stage for h in hops}
     assert any("status=approved" in h.detail and "approved=121.67 by=ana" in h.detail for h in hops)
-    # The 844 is answered by an 849 with its status and each line's verdict.
+    # The 844 is answered by an 849 with its status and each line's verdict, in three sets,
+    # each an interchange with a control number of its own.
     (response,) = read_responses(settings).values()
-    (ts,) = list(X12Reader(io.BytesIO(response)))
-    answer = read_849(ts)  # type: ignore[arg-type]
-    assert (answer.claim_id, answer.status) == ("CLM-200", "approved")
-    assert sorted(v.kind for v in answer.lines) == sorted(
+    sets = list(X12Reader(io.BytesIO(response)))
+    answers = [read_849(ts) for ts in sets]  # type: ignore[arg-type]
+    assert {(a.claim_id, a.status) for a in answers} == {("CLM-200", "approved")}
+    assert [a.part for a in answers] == [(1, 3), (2, 3), (3, 3)]
+    assert sorted(v.kind for a in answers for v in a.lines) == sorted(
         ["", "claim_line_over_quantity", "claim_line_unknown_sale"]
     )
+    controls = [ts.interchange.control_number for ts in sets]  # type: ignore[union-attr]
+    assert len(set(controls)) == 3
     # `recon trace` of a claim row: read, decided, then its claim's path
     hops = trace(settings, line_correlation_id(run, 2))  # CLM-100's header row
     assert [h.stage for h in hops][:2] == ["raw", "outcome"]

@@ -9,9 +9,10 @@ changelog (docs/claims.md, "Runtime"); the engine drops ``out`` when it next rea
 document. Entries are plain JSON, money as text, so a re-relayed entry always encodes to
 the same bytes.
 
-An evaluation with more line exception events than a page holds (``page_entries``) puts
-them all into pages instead (``op:`` keys, one per ``page_entries`` events), so no record
-outgrows the changelog's message size. A page is keyed by the version's write sequence:
+An evaluation with more line exception events than a page holds (``page_entries``), or
+whose 849 answer is split into several sets, puts them all into pages instead (``op:``
+keys, one per ``page_entries`` events, then one per 849 set), so no record outgrows the
+changelog's message size. A page is keyed by the version's write sequence:
 the document carrying that sequence is written before its pages (``store.write_rank``),
 so a page's key is never reused for other content, and the pages before the line buckets
 that record the new exception kinds: a crash between them leaves the buckets as they were,
@@ -45,6 +46,11 @@ OUTBOX_PREFIXES = (OUTBOX_PREFIX, PAGE_PREFIX)
 PAGE_ENTRIES = 1000
 PAGES = "pg"  # on the version document: [seq, count] of the pages its last write staged
 RESULT, EXCEPTION, SETTLEMENT, RESPONSE = "result", "exception", "settlement", "response"
+# The default of ``Settings.claims_849_part_bytes``: the line segments of one 849 set. A
+# line takes 40 to 80 bytes (its PAD, REF*TN, REF*LI and NTE segments), about 4,000 lines a
+# set; with the document's other entries (up to a page of line exceptions when its events
+# are not paged) the record stays under the default max.message.bytes.
+RESPONSE_PART_BYTES = 262_144
 
 
 def outbox_key(claim_id: str, version: int) -> str:
@@ -168,6 +174,26 @@ def settlement_from_doc(doc: dict[str, Any]) -> Settlement:
     )
 
 
+def response_docs(
+    r: ClaimResult, sets: list[list[str]], first_control: int
+) -> list[dict[str, Any]]:
+    """The outbox entries of the 849 answering result ``r``: one per X12 set (``sets``),
+    each sent as an interchange of its own numbered from ``first_control``."""
+    return [
+        {
+            "type": RESPONSE,
+            "claim_id": r.claim_id,
+            "version": r.version,
+            "vendor_id": r.vendor_id,
+            "seq": r.seq,
+            "control": first_control + k,
+            "part": [k + 1, len(sets)],
+            "segments": segments,
+        }
+        for k, segments in enumerate(sets)
+    ]
+
+
 def outbox_entries(out: ClaimsOutput) -> dict[str, list[dict[str, Any]]]:
     """The entries of ``out`` grouped by the outbox row of their claim version, each row's
     in the order the engine emitted them (exceptions, then settlements, then the result)."""
@@ -185,22 +211,33 @@ def is_line_exception(entry: dict[str, Any]) -> bool:
     return entry["type"] == EXCEPTION and bool(entry["sale_key"])
 
 
+def is_response_part(entry: dict[str, Any]) -> bool:
+    """One set of an 849 split into several: each goes into a page of its own."""
+    return entry["type"] == RESPONSE and int(entry.get("part", [1, 1])[1]) > 1
+
+
+def _pageable(entry: dict[str, Any]) -> bool:
+    return is_line_exception(entry) or is_response_part(entry)
+
+
 def stage(
     state: KeyValueState,
     rows: dict[str, list[dict[str, Any]]],
     page_entries: int = PAGE_ENTRIES,
 ) -> int:
     """Write the outbox ``rows`` (``outbox_entries``) into their version documents, the
-    line exception events of a row with more than ``page_entries`` of them into pages;
-    returns how many entries. Write-behind state merges two writes of one document in a
+    line exception events of a row with more than ``page_entries`` of them, or with an 849
+    split into several sets, into pages (and each set into a page of its own); returns how
+    many entries. Write-behind state merges two writes of one document in a
     batch so that both writes' entries are kept (``merge_outbox``). The records the
     entries name are staged with them (``refs.attach``)."""
     n = 0
     for key, entries in rows.items():
         doc = state.get(key) or new_version_doc()
         lines = [e for e in entries if is_line_exception(e)]
-        paged = len(lines) > page_entries
-        kept = [e for e in entries if not is_line_exception(e)] if paged else entries
+        parts = [e for e in entries if is_response_part(e)]
+        paged = len(lines) > page_entries or bool(parts)
+        kept = [e for e in entries if not _pageable(e)] if paged else entries
         claim_id, version = entries[0]["claim_id"], int(entries[0]["version"])
         seq = int(doc["seq"])
         # the pages an earlier write staged were relayed from that write (as ``out`` of
@@ -212,6 +249,7 @@ def stage(
         doc[OUT] = kept
         refs.attach(state, doc, kept)
         pages = [lines[i : i + page_entries] for i in range(0, len(lines), page_entries)]
+        pages += [[part] for part in parts]
         if paged:
             doc[PAGES] = [seq, len(pages)]
         state.put(key, doc)

@@ -28,12 +28,17 @@ HEX = "0123456789abcdef"
 # their order): a version document, then the pages of its line exception events, then the
 # line buckets that record which exceptions are open (``outbox.py``, crash safety).
 LAST = (b"op:", b"cb:")
+# Written first of all: the last interchange control number used for a vendor's 849s, so
+# that a crash may skip numbers but never gives a number to two interchanges.
+FIRST = b"cn:"
 
 
 def write_rank(key: bytes) -> int:
     """The write order of the shared state (``BatchedState.order``)."""
-    rank = keys.write_rank(key)
     prefix = key[:3]
+    if prefix == FIRST:
+        return -1
+    rank = keys.write_rank(key)
     return rank + 1 + LAST.index(prefix) if prefix in LAST else rank
 
 
@@ -48,6 +53,20 @@ def claim_key(claim_id: str) -> str:
 
 def version_key(claim_id: str, version: int) -> str:
     return f"ch:{claim_id}{SEP}{version}"
+
+
+def control_key(vendor_id: str) -> str:
+    return f"cn:{vendor_id}"
+
+
+def next_controls(state: KeyValueState, vendor_id: str, count: int) -> int:
+    """Reserve ``count`` interchange control numbers for the vendor's 849s; returns the
+    first. Numbers run from 1 to 999,999,999 (ISA13's nine digits), then start again."""
+    key = control_key(vendor_id)
+    last = int((state.get(key) or {"n": 0})["n"])
+    first = last + 1 if last + count <= 999_999_999 else 1
+    state.put(key, {"n": first + count - 1})
+    return first
 
 
 def bucket_of(sale_key: str) -> str:

@@ -26,7 +26,7 @@ from streams.formats.x12.sets import Fault, TransactionSet
 from streams.formats.x12.tokenizer import Segment, X12Error
 
 SCHEMA, INVALID = Category.SCHEMA_VIOLATION, Category.INVALID_VALUE
-VERSION, PERIOD, STATUS = "VERSION:", "PERIOD:", "STATUS:"
+VERSION, PERIOD, STATUS, PART = "VERSION:", "PERIOD:", "STATUS:", "PART:"
 ACCEPTED, REJECTED = "AC", "RJ"  # PAD03 of an 849 line
 
 
@@ -185,36 +185,53 @@ class LineVerdict:
     kind: str  # '' when accepted
 
 
+def _verdict(n: int, line: LineVerdict) -> list[str]:
+    segs = [f"PAD*{n}**{REJECTED if line.kind else ACCEPTED}", f"REF*TN*{line.txn_id}"]
+    segs.append(f"REF*LI*{line.line_no}")
+    if line.kind:
+        segs.append(f"NTE*LIN*{line.kind}")
+    return segs
+
+
 def write_849(
     result: ClaimResult,
     lines: Sequence[LineVerdict],
     control: str = "0001",
     on: str = "20260101",
-) -> list[str]:
-    """The 849 answering one 844: the claim's status, amounts and each line's verdict."""
-    segs = [
+    part_bytes: int | None = None,
+) -> list[list[str]]:
+    """The 849 answering one 844: the claim's status, amounts and each line's verdict, as
+    one transaction set, or as several when its line segments exceed ``part_bytes``: each
+    set of a split answer carries ``REF*ZZ*PART:k/n``, the claim's header and amounts, and
+    its own lines (PAD01 numbers the lines across the sets, CTT counts the set's)."""
+    head = [
         f"BAA*00*RS*{result.claim_id}*{on}",
         f"REF*ZZ*{VERSION}{result.version}",
         f"REF*ZZ*{PERIOD}{result.period}",
         f"REF*ZZ*{STATUS}{result.status.value}",
+    ]
+    party = [
         f"CUR*SE*{result.currency}",
         f"N1*VN**92*{result.vendor_id}",
         f"CON*CT*{result.agreement_id}",
     ]
+    parts: list[list[list[str]]] = [[]]  # each part's lines' segments
+    size = 0
     for n, line in enumerate(lines, start=1):
-        segs += [
-            f"PAD*{n}**{REJECTED if line.kind else ACCEPTED}",
-            f"REF*TN*{line.txn_id}",
-            f"REF*LI*{line.line_no}",
-        ]
-        if line.kind:
-            segs.append(f"NTE*LIN*{line.kind}")
-    segs += [
-        f"CTT*{len(lines)}",
-        f"AMT*TT*{result.claimed}",
-        f"AMT*ZZ*{result.accrued}",
-    ]
-    return _x12(segs, control, "849")
+        segs = _verdict(n, line)
+        grows = sum(len(seg) for seg in segs)
+        if part_bytes is not None and parts[-1] and size + grows > part_bytes:
+            parts.append([])
+            size = 0
+        parts[-1].append(segs)
+        size += grows
+    sets = []
+    for k, part in enumerate(parts, start=1):
+        numbered = [f"REF*ZZ*{PART}{k}/{len(parts)}"] if len(parts) > 1 else []
+        body = [*head, *numbered, *party, *(seg for segs in part for seg in segs)]
+        body += [f"CTT*{len(part)}", f"AMT*TT*{result.claimed}", f"AMT*ZZ*{result.accrued}"]
+        sets.append(_x12(body, control, "849"))
+    return sets
 
 
 @dataclass(frozen=True)
@@ -225,6 +242,7 @@ class Response849:
     claimed: Decimal
     accrued: Decimal
     lines: list[LineVerdict]
+    part: tuple[int, int] = (1, 1)  # k of n sets of a split answer
 
 
 def read_849(ts: TransactionSet) -> Response849:
@@ -250,6 +268,7 @@ def read_849(ts: TransactionSet) -> Response849:
             amounts[seg.get(1)] = Decimal(_element(seg, 2, "amount"))
     if not claim:
         raise _missing(ts, "BAA")
+    k, _, n = refs.get(PART[:-1], "1/1").partition("/")
     return Response849(
         claim,
         int(refs.get("VERSION", "1")),
@@ -257,6 +276,7 @@ def read_849(ts: TransactionSet) -> Response849:
         amounts.get("TT", Decimal(0)),
         amounts.get("ZZ", Decimal(0)),
         [LineVerdict(x.get("TN", ""), int(x.get("LI", "0")), x["kind"]) for x in lines],
+        (int(k), int(n)),
     )
 
 

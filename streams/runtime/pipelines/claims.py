@@ -105,12 +105,14 @@ class ClaimsProcessor(RecordProcessor):
         metrics: Metrics,
         sweep_seconds: float,
         page_entries: int = outbox.PAGE_ENTRIES,
+        part_bytes: int = outbox.RESPONSE_PART_BYTES,
     ) -> None:
         super().__init__(outcomes, dlq, metrics, engines.state.output)
         self.engines = engines
         self.state = engines.state
         self.sweep_seconds = sweep_seconds
         self.page_entries = page_entries
+        self.part_bytes = part_bytes
         self._sweeping: set[int] = set()  # partitions whose next settle is a sweep
 
     def _row(self, src: Source) -> ClaimHeader | ClaimLine | ClaimDecision:
@@ -174,31 +176,27 @@ class ClaimsProcessor(RecordProcessor):
         out = engine.settle(hold_incomplete=not sweep)
         rows = outbox.outbox_entries(out)
         for r in out.results:
-            response = self._response(r)
-            if response is not None:
-                rows.setdefault(outbox.outbox_key(r.claim_id, r.version), []).append(response)
+            if responses := self._responses(r):
+                rows.setdefault(outbox.outbox_key(r.claim_id, r.version), []).extend(responses)
         written = outbox.stage(self.state, rows, self.page_entries)
         self.metrics.state_writes.labels(self.agent).inc(self.state.flush())
         if written:
             log.debug("claims: %d outbox entries", written)
 
-    def _response(self, r: ClaimResult) -> dict[str, Any] | None:
-        """The 849 answering a decided result of a version that came as an 844."""
+    def _responses(self, r: ClaimResult) -> list[dict[str, Any]]:
+        """The 849 answering a decided result of a version that came as an 844: one entry
+        per transaction set (a large claim's answer is split, docs/claims.md "EDI 844 and
+        849"), each to be sent as an interchange with a control number of its own."""
         if r.status not in (ClaimStatus.MATCHED, ClaimStatus.DISPUTED, ClaimStatus.APPROVED):
-            return None
+            return []
         if self.state.get(response_key(r.claim_id, r.version)) is None:
-            return None
-        lines = store.lines_in_sale_order(self.state, r.claim_id, r.version)
+            return []
+        sold = store.lines_in_sale_order(self.state, r.claim_id, r.version)
+        lines = [LineVerdict(*line) for line in sold]
         on = datetime.now(UTC).strftime("%Y%m%d")
-        segments = write_849(r, [LineVerdict(*line) for line in lines], f"{r.seq:04d}", on)
-        return {
-            "type": outbox.RESPONSE,
-            "claim_id": r.claim_id,
-            "version": r.version,
-            "vendor_id": r.vendor_id,
-            "seq": r.seq,
-            "segments": segments,
-        }
+        sets = write_849(r, lines, f"{r.seq:04d}", on, self.part_bytes)
+        first = store.next_controls(self.state, r.vendor_id, len(sets))
+        return outbox.response_docs(r, sets, first)
 
 
 def response_key(claim_id: str, version: int) -> str:

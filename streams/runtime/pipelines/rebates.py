@@ -167,6 +167,7 @@ def register(app: faust.App, settings: Settings, metrics: Metrics) -> Pipeline:
             metrics,
             settings.claims_sweep_seconds,
             settings.claims_outbox_page_entries,
+            settings.claims_849_part_bytes,
         ),
         "recon.claims",
     )

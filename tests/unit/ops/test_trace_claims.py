@@ -64,7 +64,7 @@ def test_a_claim_result_hop_names_claim_version_status_and_amounts() -> None:
 def test_an_849_hop_names_claim_version_status_amounts_and_rejected_lines() -> None:
     lines = [LineVerdict("TX1", 1, ""), LineVerdict("TX4", 1, "claim_line_over_quantity"),
              LineVerdict("TX9", 1, "claim_line_unknown_sale")]  # fmt: skip
-    value = decode(CLAIM_849, interchange([write_849(RESULT, lines, "0004")]))
+    value = decode(CLAIM_849, interchange(write_849(RESULT, lines, "0004")))
     assert describe("849", value, {}) == (
         "849 claim=CLM-200 v1 status=disputed claimed=140.00 accrued=12.30 lines=3 rejected=2"
     )
@@ -174,8 +174,7 @@ def claim_topics() -> dict[str, list[Msg]]:
             ("", "claim_dispute", "claimed 140.00", ""),
         ]
     ]  # fmt: skip
-    response = {"type": "response", "claim_id": "CLM-200", "version": 1, "vendor_id": "INITECH",
-                "seq": 4, "segments": write_849(RESULT, [])}  # fmt: skip
+    (response,) = outbox.response_docs(RESULT, write_849(RESULT, []), 7)
     ref = ["run1:2", "00-" + "ab" * 16 + "-00f067aa0ba902b7-01"]
     for doc in [*exceptions, result, response]:
         pub = publish_of(settings, doc, datetime(2026, 1, 1, tzinfo=UTC), ref)

@@ -38,10 +38,9 @@ def staged(w: World, out: ClaimsOutput) -> list[Publish]:
     as an 844) and relay each written version document."""
     rows = outbox.outbox_entries(out)
     for r in out.results:
-        rows[outbox.outbox_key(r.claim_id, r.version)].append(
-            {"type": outbox.RESPONSE, "claim_id": r.claim_id, "version": r.version,
-             "vendor_id": r.vendor_id, "seq": r.seq, "segments": write_849(r, [])}
-        )  # fmt: skip
+        rows[outbox.outbox_key(r.claim_id, r.version)] += outbox.response_docs(
+            r, write_849(r, []), r.seq
+        )
     outbox.stage(w.state, rows)
     handle = claims_publishes(SETTINGS)
     sent: list[Publish] = []

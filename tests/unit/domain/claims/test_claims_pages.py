@@ -1,19 +1,24 @@
-"""An evaluation with many line exceptions writes them in pages (docs/claims.md,
-"Outputs"): every record it writes stays under a byte bound, whatever the claim's size,
-and the relay publishes every event of every page with its trace references."""
+"""An evaluation with many line exceptions, or a large 849 answer, writes them in pages
+(docs/claims.md, "Outputs"): every record it writes stays under a byte bound, whatever the
+claim's size, and the relay publishes every event of every page with its trace references
+and every set of the 849 as an interchange of its own."""
 
 from __future__ import annotations
 
+import io
+from dataclasses import astuple
 from datetime import date
 from decimal import Decimal
 
 import pytest
 
-from streams.domain.claims import outbox
+from streams.domain.claims import outbox, store
 from streams.domain.claims.models import ClaimHeader, ClaimLine
 from streams.domain.state import encode
+from streams.formats.x12 import X12Reader
+from streams.formats.x12.claims import LineVerdict, read_849, write_849
 from streams.kafka import topics as t
-from streams.relay.claims import claims_publishes
+from streams.relay.claims import PART_HEADER, claims_publishes
 from streams.settings import Settings
 from tests.unit.domain.claims.test_claims_engine import AGREEMENT, World
 from tests.unit.relay.test_claims_relay import FakeMessage
@@ -113,3 +118,50 @@ def test_the_next_write_of_the_version_empties_the_pages_of_the_last() -> None:
     assert [w.state.get(outbox.page_key(CLAIM, 1, 1, n)) for n in range(3)] == [{}, {}, {}]
     after = w.state.get(key)
     assert after is not None and outbox.PAGES not in after and after[outbox.OUT] == [result]
+
+
+def test_a_large_849_goes_out_in_sets_each_in_a_page_with_its_own_control_number() -> None:
+    lines, page, part_bytes = 3_000, 1_000, 40_000
+    w = World()
+    w.feed(AGREEMENT)
+    w.claims.apply_header(
+        ClaimHeader(claim_id=CLAIM, version=1, agreement_id="A1", vendor_id="V1",
+                    period="2026-Q1", claimed_amount=Decimal("1000.00"), currency="USD",
+                    line_count=lines),
+        "recon.raw.claims:11:42",
+    )  # fmt: skip
+    w.claims.apply_lines([(long_line(i), CID.format(i)) for i in range(lines)])
+    out = w.claims.settle()
+    rows = outbox.outbox_entries(out)
+    # what the claims agent adds for a version that came as an 844 (two answers: a second
+    # vendor's numbers are its own)
+    (r,) = out.results
+    sold = [LineVerdict(*line) for line in store.lines_in_sale_order(w.state, CLAIM, 1)]
+    sets = write_849(r, sold, part_bytes=part_bytes)
+    assert len(sets) > 3
+    rows[outbox.outbox_key(CLAIM, 1)] += outbox.response_docs(
+        r, sets, store.next_controls(w.state, "V1", len(sets))
+    )
+    assert store.next_controls(w.state, "V2", 1) == 1
+    before = dict(w.state.data)
+    outbox.stage(w.state, rows, page)
+    written = {k: v for k, v in w.state.data.items() if before.get(k) != v}
+    relayed = [k for k in written if k.startswith(outbox.OUTBOX_PREFIXES)]
+    assert len(relayed) == 1 + 3 + len(sets)  # the document, 3 pages of events, a page a set
+    for key in relayed:
+        assert len(written[key]) < page * ENTRY_BYTES + 4_000, key
+    handle = claims_publishes(SETTINGS)
+    sent = []
+    for key in sorted(relayed, key=lambda k: (k.startswith(outbox.PAGE_PREFIX), k)):
+        sent += handle(FakeMessage(key.encode(), encode(w.state.get(key) or {})))  # type: ignore[arg-type]
+    answers = [p for p in sent if p.topic == SETTINGS.topic(t.CLAIM_RESPONSES)]
+    assert len(answers) == len(sets)
+    controls = [next(iter(X12Reader(io.BytesIO(p.value)))).interchange for p in answers]  # type: ignore[union-attr]
+    assert len({c.control_number for c in controls}) == len(sets)  # type: ignore[union-attr]
+    parts = {dict(p.headers)[PART_HEADER] for p in answers}
+    assert parts == {f"{r.seq}:{k}/{len(sets)}".encode() for k in range(1, len(sets) + 1)}
+    # read back in any order, the sets give every line's verdict once
+    read = [read_849(ts) for p in answers for ts in X12Reader(io.BytesIO(p.value))]  # type: ignore[arg-type]
+    got = sorted(astuple(v) for x in read for v in x.lines)
+    assert got == sorted(astuple(v) for v in sold)
+    assert {x.part[1] for x in read} == {len(sets)}

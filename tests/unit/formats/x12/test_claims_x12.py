@@ -8,6 +8,8 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from streams.domain.claims.models import ClaimHeader, ClaimLine
 from streams.domain.claims.results import ClaimResult
@@ -56,13 +58,49 @@ def test_an_849_round_trips_the_status_amounts_and_line_verdicts() -> None:
         ClaimStatus.DISPUTED, 2, 2,
     )  # fmt: skip
     verdicts = [LineVerdict("TX1", 1, ""), LineVerdict("TX2", 2, "claim_line_over_quantity")]
-    data = interchange(write_849(result, verdicts), functional_id="CF")
+    (answer,) = write_849(result, verdicts)
+    data = interchange(answer, functional_id="CF")
     sets = list(X12Reader(io.BytesIO(data)))
     assert len(sets) == 1 and isinstance(sets[0], TransactionSet)
     response = read_849(sets[0])
     assert (response.claim_id, response.version, response.status) == ("CLM-7", 2, "disputed")
     assert (response.claimed, response.accrued) == (Decimal("1234.56"), Decimal("1200.00"))
     assert response.lines == verdicts
+    assert response.part == (1, 1)
+
+
+@given(
+    st.lists(
+        st.tuples(st.text("ABCXYZ0123456789", min_size=1, max_size=40), st.booleans()),
+        max_size=60,
+    ),
+    st.integers(min_value=1, max_value=600),
+)
+def test_a_large_849_splits_into_sets_that_read_back_to_every_line(
+    lines: list[tuple[str, bool]], part_bytes: int
+) -> None:
+    result = ClaimResult(
+        "CLM-7", 2, "ACME", "AGR-1", "2026-Q1", "USD", Decimal("10.00"), Decimal("9.00"),
+        ClaimStatus.DISPUTED, len(lines), len(lines),
+    )  # fmt: skip
+    verdicts = [
+        LineVerdict(txn, n, "claim_line_over_quantity" if bad else "")
+        for n, (txn, bad) in enumerate(lines, start=1)
+    ]
+    answer = write_849(result, verdicts, part_bytes=part_bytes)
+    data = interchange(*answer, functional_id="CF")
+    read = [read_849(ts) for ts in X12Reader(io.BytesIO(data))]  # type: ignore[arg-type]
+    assert [r.part for r in read] == [(k, len(answer)) for k in range(1, len(answer) + 1)]
+    assert [v for r in read for v in r.lines] == verdicts  # every line once, in order
+    assert all(r.lines for r in read) or len(read) == 1  # no empty set but an empty answer's
+    assert {(r.claim_id, r.status, r.claimed, r.accrued) for r in read} == {
+        ("CLM-7", "disputed", Decimal("10.00"), Decimal("9.00"))
+    }
+    for ts in answer:  # each set's lines within the budget, unless a single line is over it
+        body = [s for s in ts if s.startswith(("PAD", "REF*TN", "REF*LI", "NTE"))]
+        assert sum(map(len, body)) <= part_bytes or sum(s.startswith("PAD") for s in body) == 1
+        pads = [s for s in ts if s.startswith("PAD")]
+        assert f"CTT*{len(pads)}" in ts
 
 
 def _broken(old: str, new: str) -> Fault:
