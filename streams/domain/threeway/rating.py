@@ -8,7 +8,8 @@ accessorial code. Each line's billed amount is compared with what the table says
 - linehaul: the lane whose origin and destination match the bill's ship-from and ship-to
   most specifically (postal-code prefix, longer first, then state code, then ``*``); in it
   the highest weight break at or below the billed weight; ``weight / 100 * rate_cwt``
-  rounded half-up to the cent, but at least ``min_charge``;
+  rounded half-up to the cent, or the charge of a higher break at its own weight when that
+  is less (deficit weight), but at least ``min_charge`` of the break the weight reaches;
 - fuel: ``fuel_percent`` % of the *expected* linehaul, rounded half-up to the cent, with
   the fuel row in force on the shipment date (the latest ``valid_from`` covering it);
 - an accessorial: its flat ``amount`` for each L1 line that bills it.
@@ -104,24 +105,31 @@ def linehaul(
     if not lanes:
         return None, f"no lane from {_place(origin)} to {_place(dest)}"
     lane = max(lanes, key=lambda k: (lanes[k], k))
-    breaks = [
-        r
-        for r in table.values()
-        if r["kind"] == "lane"
-        and (r["origin"], r["destination"]) == lane
-        and Decimal(r["min_weight"]) <= weight
+    rows = [
+        r for r in table.values() if r["kind"] == "lane" and (r["origin"], r["destination"]) == lane
     ]
+    breaks = [r for r in rows if Decimal(r["min_weight"]) <= weight]
     if not breaks:
         return None, f"lane {lane[0]}-{lane[1]} has no weight break at or below {weight} lb"
     row = max(breaks, key=lambda r: Decimal(r["min_weight"]))
     rated = round_cent(weight * Decimal(row["rate_cwt"]) / 100)
-    minimum = round_cent(Decimal(row["min_charge"]))
-    expected = max(rated, minimum)
     how = (
         f"lane {lane[0]}-{lane[1]} break {row['min_weight']} lb: "
         f"{weight} lb at {row['rate_cwt']}/cwt = {rated}"
     )
-    return expected, how + (f", minimum {minimum}" if minimum > rated else "")
+    # Deficit weight: rated as the weight of a higher break when that costs less (the
+    # cheapest such break; the first listed of equal ones).
+    deficits = [
+        (round_cent(Decimal(r["min_weight"]) * Decimal(r["rate_cwt"]) / 100), r)
+        for r in sorted(rows, key=lambda r: Decimal(r["min_weight"]))
+        if Decimal(r["min_weight"]) > weight
+    ]
+    cheapest = min(deficits, key=lambda d: d[0], default=None)
+    if cheapest is not None and cheapest[0] < rated:
+        rated, higher = cheapest
+        how += f", deficit weight {higher['min_weight']} lb at {higher['rate_cwt']}/cwt = {rated}"
+    minimum = round_cent(Decimal(row["min_charge"]))
+    return max(rated, minimum), how + (f", minimum {minimum}" if minimum > rated else "")
 
 
 def fuel_row(table: Mapping[str, Mapping[str, str]], day: date) -> Mapping[str, str] | None:

@@ -61,6 +61,9 @@ def test_weight_breaks_minimum_charge_and_lane_specificity() -> None:
         "ok",
         Decimal("112.00"),  # 700 lb at the 500 lb break: 16.00/cwt
     )
+    # 950 lb at 16.00/cwt is 152.00; rated as 1,000 lb at 15.00/cwt it is 150.00
+    deficit = verdicts(bill(weight="950", charges=[["400", "152.00"]]))["linehaul"]
+    assert deficit == ("overbilled", Decimal("150.00"))
     assert verdicts(bill(weight="100", charges=[["400", "95.00"]]))["linehaul"] == (
         "ok",
         Decimal("95.00"),  # 20.00 by rate, the minimum charge applies
@@ -130,15 +133,21 @@ BREAKS = st.lists(
 def plain_linehaul(
     breaks: list[tuple[int, Decimal]], minimum: Decimal, weight: int
 ) -> Decimal | None:
-    """The tariff by hand: walk the breaks upwards, keep the last one the weight reaches."""
-    rate = None
-    for floor, per_cwt in sorted(breaks):
-        if weight >= floor:
-            rate = per_cwt
-    if rate is None:
+    """The tariff by hand: walk the breaks upwards, keep the last one the weight reaches;
+    then each higher break at its own weight, if that is cheaper (deficit weight)."""
+    reached = [(floor, per_cwt) for floor, per_cwt in sorted(breaks) if weight >= floor]
+    if not reached:
         return None
-    cents = (Decimal(weight) * rate).quantize(Decimal(1), rounding=ROUND_HALF_UP)  # = x100
-    return max(cents / 100, minimum)
+
+    def charge(pounds: int, per_cwt: Decimal) -> Decimal:
+        cents = (Decimal(pounds) * per_cwt).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+        return cents / 100  # the product is x100
+
+    best = charge(weight, reached[-1][1])
+    for floor, per_cwt in breaks:
+        if floor > weight:
+            best = min(best, charge(floor, per_cwt))
+    return max(best, minimum)
 
 
 @settings(max_examples=80, deadline=None)
