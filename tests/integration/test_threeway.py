@@ -15,6 +15,8 @@ import pytest
 from typer.testing import CliRunner
 
 from streams.cli.main import app as cli
+from streams.domain.models.parsing import parse_columns, to_model
+from streams.domain.models.rates import RateRow
 from streams.domain.threeway.reference import expected_results, rate_tables
 from streams.domain.threeway.rules import PriceTolerance, RateAudit
 from streams.formats import avro
@@ -129,6 +131,44 @@ def test_edi_examples_end_to_end(
     assert dead["field"] == "SE02"
     assert avro.decode("edi_document", dead["original"])["error"]["scope"] == "transaction_set"
     check_tracing(settings)
+    check_rate_changes(settings, tmp_path, files)
+
+
+AMENDED_COLUMNS = (
+    "kind,scac,origin,destination,min_weight,rate_cwt,min_charge,valid_from,valid_to,"
+    "fuel_percent,code,amount,per,action"
+)
+AMENDMENTS = ["accessorial,FDEG,,,,,,,,,RES,10,percent,", "accessorial,FDEG,,,,,,,,,LFT,,,delete"]
+
+
+def check_rate_changes(settings: Settings, tmp_path: Path, files: tuple[Path, ...]) -> None:
+    """A later rates file prices RES as a percentage of the linehaul and withdraws LFT: the
+    carrier's bills already in are re-rated against the new table."""
+    amended = tmp_path / "rates-amended.csv"
+    amended.write_text("\n".join([AMENDED_COLUMNS, *AMENDMENTS]) + "\n")
+    ingest_file(settings, amended, "rates")
+    drain(settings)
+    exceptions = {
+        (e["kind"], e["record_id"], e["product"]): e
+        for e in open_exceptions(exception_events(settings))
+    }
+    res = exceptions[("overbilled", "PRO601", "RES")]
+    assert "billed 24.50, expected 18.00" in res["details"]  # 10 % of the 180.00 linehaul
+    assert ("unknown_accessorial", "PRO601", "LFT") in exceptions
+    assert ("overbilled", "PRO601", "LFT") not in exceptions
+    assert ("unknown_accessorial", "PRO601", "RES") not in exceptions
+    columns = parse_columns(AMENDED_COLUMNS)
+    rows = [*rate_rows(), *(to_model(RateRow, columns, r.encode(), "row") for r in AMENDMENTS)]
+    assert (
+        check_against_reference(settings, files, PriceTolerance(), RateAudit(rate_tables(rows)))
+        == []
+    )
+    deleted = [
+        v
+        for msg in read_topic(settings, settings.topic(t.RATES))
+        if (v := avro.decode("rate_row", msg.value() or b""))["action"] == "delete"
+    ]
+    assert [v["rate_key"] for v in deleted] == ["accessorial:LFT"]
 
 
 def check_lifecycle_and_rates(settings: Settings, live: set[tuple[str, str]]) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -50,11 +50,14 @@ def parse_columns(header: str) -> list[str]:
     return [c.strip() for c in split_record(header.encode("utf-8"), "the header row")]
 
 
-def column_problem(columns: Sequence[str], expected: Sequence[str]) -> tuple[str, str] | None:
+def column_problem(
+    columns: Sequence[str], expected: Sequence[str], optional: Collection[str] = ()
+) -> tuple[str, str] | None:
     """What is wrong with a header row against the ``expected`` columns (unknown, missing or
-    repeated ones, any order accepted) and the first column at fault; None if nothing."""
+    repeated ones, any order accepted; those in ``optional`` may be absent) and the first
+    column at fault; None if nothing."""
     unknown = [c for c in columns if c not in expected]
-    missing = [c for c in expected if c not in columns]
+    missing = [c for c in expected if c not in columns and c not in optional]
     repeated = sorted({c for c in columns if columns.count(c) > 1})
     parts = []
     if unknown:
@@ -68,10 +71,12 @@ def column_problem(columns: Sequence[str], expected: Sequence[str]) -> tuple[str
     return "; ".join(parts), (unknown or missing or repeated)[0]
 
 
-def require_columns(columns: Sequence[str], expected: Sequence[str], what: str) -> None:
+def require_columns(
+    columns: Sequence[str], expected: Sequence[str], what: str, optional: Collection[str] = ()
+) -> None:
     """A schema violation naming the first column at fault if ``columns`` are not exactly
-    the ``expected`` ones."""
-    problem = column_problem(columns, expected)
+    the ``expected`` ones (less any ``optional`` ones)."""
+    problem = column_problem(columns, expected, optional)
     if problem is not None:
         raise RecordError(
             Category.SCHEMA_VIOLATION, Stage.VALIDATE, f"{what}: {problem[0]}", field=problem[1]
@@ -92,8 +97,10 @@ def row_of(columns: Sequence[str], raw: bytes, what: str) -> dict[str, str]:
 
 
 def to_model(model: type[M], columns: list[str], raw: bytes, what: str) -> M:
-    """Validate one CSV record against ``model`` (whose fields are the expected columns)."""
-    require_columns(columns, list(model.model_fields), what)
+    """Validate one CSV record against ``model`` (whose fields are the expected columns;
+    those it lists in ``OPTIONAL_COLUMNS`` may be absent, and then take their default)."""
+    optional: frozenset[str] = getattr(model, "OPTIONAL_COLUMNS", frozenset())
+    require_columns(columns, list(model.model_fields), what, optional)
     data = row_of(columns, raw, what)
     try:
         return model.model_validate(data)

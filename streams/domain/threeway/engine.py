@@ -135,11 +135,11 @@ class ThreeWayEngine:
         self._write(row_key, row, at)
 
     def apply_rate(
-        self, scac: str, rate_key: str, row: dict[str, str], idempotency_key: str,
+        self, scac: str, rate_key: str, row: dict[str, str] | None, idempotency_key: str,
         correlation_id: str, at: int,
     ) -> Outcome:  # fmt: skip
-        """A rate row: the current version of ``rate_key`` in the carrier's table; every
-        bill of the carrier in this partition is re-rated."""
+        """A rate row: the current version of ``rate_key`` in the carrier's table (None:
+        the key is deleted); every bill of the carrier in this partition is re-rated."""
         mark_key = f"d:{idempotency_key}"
         mark = self.state.get(mark_key)
         if mark is not None and mark["c"] != correlation_id:
@@ -147,7 +147,10 @@ class ThreeWayEngine:
         table_key = f"r:{scac}"
         table: dict[str, dict[str, str]] = self.state.get(table_key) or {}
         if table.get(rate_key) != row:
-            table[rate_key] = row
+            if row is None:
+                del table[rate_key]
+            else:
+                table[rate_key] = row
             self.state.put(table_key, table)
             for key in sorted(self.state.get(f"f:{scac}") or {}):
                 row_key = f"o:{key}"

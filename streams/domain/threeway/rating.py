@@ -12,7 +12,9 @@ accessorial code. Each line's billed amount is compared with what the table says
   is less (deficit weight), but at least ``min_charge`` of the break the weight reaches;
 - fuel: ``fuel_percent`` % of the *expected* linehaul, rounded half-up to the cent, with
   the fuel row in force on the shipment date (the latest ``valid_from`` covering it);
-- an accessorial: its flat ``amount`` for each L1 line that bills it.
+- an accessorial: its ``amount`` for each L1 line that bills it, or, as its row's ``per``
+  says, per hundred pounds of the shipment weight, or as a percentage of the expected
+  linehaul, rounded half-up to the cent.
 
 A line billed more than the expected amount plus the tolerance is ``overbilled``; an
 accessorial the table does not price is ``unknown_accessorial``; no lane, no weight
@@ -143,6 +145,28 @@ def fuel_row(table: Mapping[str, Mapping[str, str]], day: date) -> Mapping[str, 
     return max(covering, key=lambda r: r["valid_from"]) if covering else None
 
 
+def accessorial(
+    price: Mapping[str, str],
+    count: int,
+    weight: Decimal | None,
+    base: Decimal | None,
+    how: str,
+) -> tuple[Decimal | None, str]:
+    """The expected amount of an accessorial billed on ``count`` L1 lines, by its price's
+    ``per``: each line (flat), each hundred pounds of the shipment, or a percentage of the
+    expected linehaul ``base`` (found as ``how``); (None, why not) when that is missing."""
+    per, amount = price.get("per", "line"), Decimal(price["amount"])
+    if per == "cwt":
+        if weight is None:
+            return None, f"{amount}/cwt, but the bill has no weight (L0/L3)"
+        return round_cent(weight * amount / 100), f"{amount}/cwt x {weight} lb"
+    if per == "percent":
+        if base is None:
+            return None, f"{amount}% of linehaul, but there is no linehaul ({how})"
+        return round_cent(base * amount / 100), f"{amount}% of linehaul {base}"
+    return round_cent(amount * max(count, 1)), f"{price['amount']} x {max(count, 1)}"
+
+
 def _place(place: Mapping[str, str]) -> str:
     return place.get("postal") or place.get("state") or "?"
 
@@ -176,8 +200,7 @@ def audit(
             if price is None:
                 out.append(LineAudit(line, UNKNOWN_ACCESSORIAL, amount, None, "not in the table"))
                 continue
-            expected = round_cent(Decimal(price["amount"]) * max(count, 1))
-            basis = f"{price['amount']} x {max(count, 1)}"
+            expected, basis = accessorial(price, count, weight, base, how)
         if expected is None:
             verdict = MISSING_RATE
         else:

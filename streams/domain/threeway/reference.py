@@ -13,14 +13,19 @@ from streams.domain.threeway.rules import PriceTolerance, RateAudit, evaluate
 
 
 def rate_tables(rows: Iterable[RateRow]) -> dict[str, dict[str, dict[str, str]]]:
-    """The carriers' tables after ``rows`` in order: the last version of each rate key,
-    an exact copy of an earlier row counting once (it is a duplicate)."""
+    """The carriers' tables after ``rows`` in order: the last version of each rate key
+    (none after a delete row), an exact copy of an earlier row counting once (it is a
+    duplicate)."""
     tables: dict[str, dict[str, dict[str, str]]] = {}
     seen: set[str] = set()
     for row in rows:
         if row.idempotency_key not in seen:
             seen.add(row.idempotency_key)
-            tables.setdefault(row.scac, {})[row.rate_key] = row.state()
+            table, version = tables.setdefault(row.scac, {}), row.version()
+            if version is None:
+                table.pop(row.rate_key, None)
+            else:
+                table[row.rate_key] = version
     return tables
 
 

@@ -39,7 +39,7 @@ class RatesProcessor(RecordProcessor):
         row = to_model(RateRow, self.columns(src), src.value, self.what(src))
         idem = row.idempotency_key
         outcome = self.engine.apply_rate(
-            row.scac, row.rate_key, row.state(), idem, src.correlation_id, src.timestamp
+            row.scac, row.rate_key, row.version(), idem, src.correlation_id, src.timestamp
         )
         decision = Decision(outcome, idem)
         if outcome is Outcome.APPLIED:  # master data: publish the row's current version

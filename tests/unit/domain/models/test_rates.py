@@ -63,3 +63,48 @@ def test_rate_rows_are_keyed_like_their_carriers_210s() -> None:
     key_of = keyer("rates", COLUMNS)
     assert key_of(LANE) == carrier_key("FDEG").encode() == b"210:FDEG"
     assert key_of(b"") != key_of(b"x")  # unreadable: spread by hash, dead-lettered later
+
+
+WITH_PER = parse_columns(
+    "kind,scac,origin,destination,min_weight,rate_cwt,min_charge,valid_from,valid_to,"
+    "fuel_percent,code,amount,per,action"
+)
+
+
+def extended(raw: bytes) -> RateRow:
+    return to_model(RateRow, WITH_PER, raw, "rates.csv line 3")
+
+
+def test_an_accessorial_is_priced_per_line_per_cwt_or_as_a_percentage() -> None:
+    assert row(b"accessorial,FDEG,,,,,,,,,LFT,75").per is None  # the column may be absent
+    assert extended(b"accessorial,FDEG,,,,,,,,,HAZ,2.5,CWT,").per == "cwt"
+    pct = extended(b"accessorial,FDEG,,,,,,,,,RES,10,percent,set")
+    assert (pct.per, pct.action, pct.state()["per"]) == ("percent", None, "percent")
+    flat = extended(b"accessorial,FDEG,,,,,,,,,LFT,75,,")
+    assert flat.idempotency_key == row(b"accessorial,FDEG,,,,,,,,,LFT,75").idempotency_key
+
+
+def test_a_delete_row_names_its_rate_key_only() -> None:
+    gone = extended(b"lane,FDEG,606,TX,500,,,,,,,,,delete")
+    assert (gone.deletes, gone.rate_key, gone.version()) == (True, "lane:606:TX:500", None)
+    assert gone.idempotency_key != row(LANE).idempotency_key
+    assert extended(b"accessorial,FDEG,,,,,,,,,RES,,,DELETE").rate_key == "accessorial:RES"
+
+
+@pytest.mark.parametrize(
+    ("raw", "category", "words"),
+    [
+        (b"lane,FDEG,606,TX,,,,,,,,,,delete", Category.INVALID_VALUE, "min_weight"),
+        (b"fuel,FDEG,,,,,,,,,,,,delete", Category.INVALID_VALUE, "valid_from"),
+        (b"lane,FDEG,606,TX,500,16,95,,,,,,cwt,", Category.INVALID_VALUE, "per cwt"),
+        (b"accessorial,FDEG,,,,,,,,,HAZ,2.5,kg,", Category.SCHEMA_VIOLATION, "per"),
+        (b"accessorial,FDEG,,,,,,,,,HAZ,2.5,,remove", Category.SCHEMA_VIOLATION, "action"),
+    ],
+)
+def test_bad_pricing_bases_and_deletes_are_dead_lettered(
+    raw: bytes, category: Category, words: str
+) -> None:
+    with pytest.raises(RecordError) as info:
+        extended(raw)
+    assert info.value.category is category
+    assert words in str(info.value) and "rates.csv line 3" in str(info.value)

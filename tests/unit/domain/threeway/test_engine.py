@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from streams.domain.models.outcome import Outcome
+from streams.domain.models.rates import RateRow
 from streams.domain.state import DictState
 from streams.domain.threeway.engine import ThreeWayConfig, ThreeWayEngine
 from streams.domain.threeway.reference import expected_results, fold, rate_tables
@@ -34,6 +35,13 @@ DOCS += [
 ]  # fmt: skip
 RATES = rate_rows()
 RATES.append(RATES[2].model_copy(update={"rate_cwt": Decimal("14.00")}))  # a new version
+RATES += [
+    # residential delivery priced at 10 % of the linehaul
+    RateRow(kind="accessorial", scac="FDEG", code="RES", amount=Decimal(10), per="percent"),
+    # the catch-all lane withdrawn, and a key that never had a version
+    RateRow(kind="lane", scac="FDEG", origin="*", destination="*", min_weight=0, action="delete"),
+    RateRow(kind="accessorial", scac="FDEG", code="XYZ", action="delete"),
+]
 RATES.append(RATES[0])  # an exact copy: a duplicate
 AUDIT = RateAudit(rate_tables(RATES))
 
@@ -57,7 +65,7 @@ class Run:
         before = dict(self.state.data)
         self.clock += 1
         outcome = self.engine.apply_rate(
-            row.scac, row.rate_key, row.state(), row.idempotency_key, f"rates:{i}", self.clock
+            row.scac, row.rate_key, row.version(), row.idempotency_key, f"rates:{i}", self.clock
         )
         self._collect(before)
         return outcome
@@ -159,5 +167,5 @@ def test_a_rate_table_after_its_bill_rerates_it_and_copies_are_duplicates() -> N
         ("overbilled", "linehaul"),  # 180.00 against 168.00 once the rate went down
         ("overbilled", "fuel"),  # 36.00 against 20 % of 168.00 = 33.60
         ("overbilled", "LFT"),
-        ("unknown_accessorial", "RES"),
+        ("overbilled", "RES"),  # 24.50 against 10 % of 168.00 = 16.80
     }

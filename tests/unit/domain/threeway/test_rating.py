@@ -112,6 +112,34 @@ def test_exceptions_carry_the_expected_and_billed_amounts() -> None:
     assert ("total_mismatch", "") not in found
 
 
+def test_accessorials_per_cwt_and_as_a_percentage_of_the_linehaul() -> None:
+    rows = [
+        *rate_rows(),
+        RateRow(kind="accessorial", scac="FDEG", code="HAZ", amount=Decimal("2.35"), per="cwt"),
+        RateRow(kind="accessorial", scac="FDEG", code="RES", amount=Decimal(10), per="percent"),
+    ]
+    table = rate_tables(rows)["FDEG"]
+    charges = [["400", "180.00"], ["HAZ", "28.20"], ["RES", "18.50"]]
+    got = {a.line: a for a in rating.audit(bill(weight="1200", charges=charges), table, TOL)}
+    assert (got["HAZ"].verdict, got["HAZ"].expected) == ("ok", Decimal("28.20"))  # 12 cwt
+    assert got["HAZ"].basis == "2.35/cwt x 1200 lb"
+    assert (got["RES"].verdict, got["RES"].expected) == ("overbilled", Decimal("18.00"))
+    no_weight = bill(weight=None, charges=[["HAZ", "28.20"], ["RES", "1.00"]])
+    got = {a.line: a for a in rating.audit(no_weight, table, TOL)}
+    assert (got["HAZ"].verdict, got["RES"].verdict) == ("missing_rate", "missing_rate")
+    assert "no weight" in got["HAZ"].basis and "no linehaul" in got["RES"].basis
+
+
+def test_a_delete_row_takes_its_rate_key_out_of_the_table() -> None:
+    gone = RateRow(kind="accessorial", scac="FDEG", code="LFT", action="delete")
+    table = rate_tables([*rate_rows(), gone])["FDEG"]
+    lines = {a.line: a.verdict for a in rating.audit(bill(charges=[["LFT", "75.00"]]), table, TOL)}
+    assert lines == {"LFT": "unknown_accessorial"}
+    back = rate_tables([*rate_rows(), gone, RateRow(kind="accessorial", scac="FDEG",
+                                                    code="LFT", amount=Decimal(80))])  # fmt: skip
+    assert back["FDEG"]["accessorial:LFT"]["amount"] == "80"
+
+
 def test_a_later_row_replaces_the_version_of_its_rate_key() -> None:
     rows = rate_rows()
     cheaper = rows[2].model_copy(update={"rate_cwt": Decimal("14.00")})
