@@ -69,6 +69,12 @@ def test_an_849_hop_names_claim_version_status_amounts_and_rejected_lines() -> N
         "849 claim=CLM-200 v1 status=disputed claimed=140.00 accrued=12.30 lines=3 rejected=2"
     )
     assert describe("849", decode(CLAIM_849, b"not x12"), {}).startswith("849 unreadable: ")
+    # one set of an answer split in three: its own lines, and which set it is
+    second = write_849(RESULT, lines, "0004", part_bytes=1)[1]
+    assert describe("849", decode(CLAIM_849, interchange([second])), {}) == (
+        "849 claim=CLM-200 v1 status=disputed claimed=140.00 accrued=12.30 lines=1 rejected=1"
+        " set=2/3"
+    )
 
 
 def test_a_settlement_hop_names_its_claim_and_settled_total() -> None:
