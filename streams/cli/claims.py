@@ -145,6 +145,22 @@ def approve_cmd(
     _decide(ctx, Action.APPROVE, claim_id, version, by, reason, vendor, amount)
 
 
+@app.command("reject")
+@reports_errors
+def reject_cmd(
+    ctx: typer.Context,
+    claim_id: ClaimArg,
+    version: VersionOpt,
+    by: ByOpt,
+    reason: ReasonOpt,
+    vendor: VendorOpt = None,
+) -> None:
+    """Reject one claim version: nothing settles for it (what it settled, matched or
+    approved, is reversed) and its status is rejected, unless it is superseded or
+    incomplete, which opens a claim_approval_invalid exception instead."""
+    _decide(ctx, Action.REJECT, claim_id, version, by, reason, vendor)
+
+
 @app.command("withdraw-approval")
 @reports_errors
 def withdraw_cmd(
@@ -155,6 +171,6 @@ def withdraw_cmd(
     reason: ReasonOpt,
     vendor: VendorOpt = None,
 ) -> None:
-    """Withdraw the approval of one claim version: what it settled is reversed unless the
-    version settles on its own (matched)."""
+    """Withdraw the approval or rejection of one claim version: the version settles as the
+    engine decides again (matched: the claimed amount; otherwise nothing)."""
     _decide(ctx, Action.WITHDRAW, claim_id, version, by, reason, vendor)

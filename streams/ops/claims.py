@@ -19,7 +19,13 @@ from typing import IO, Any
 from streams.domain.accrual.engine import RebateEngine
 from streams.domain.accrual.postings import RecordRef
 from streams.domain.claims import store
-from streams.domain.claims.approvals import Action, ClaimDecision, approved_amount
+from streams.domain.claims.approvals import (
+    Action,
+    ClaimDecision,
+    approved_amount,
+    rejection_shown,
+    ruling_of,
+)
 from streams.domain.claims.engine import ClaimsEngine
 from streams.domain.claims.facts import RebateStateFacts
 from streams.domain.claims.models import ClaimHeader
@@ -49,6 +55,8 @@ EXPORT_COLUMNS = (
     "approved_by",
     "approved_amount",
     "approval_reason",
+    "rejected_by",
+    "rejection_reason",
 )
 
 
@@ -147,9 +155,8 @@ def result_of(state: DictState, claim_id: str, version: int) -> ClaimResult:
     doc = state.get(store.version_key(claim_id, version)) or store.new_version_doc()
     header = ClaimHeader.model_validate(doc["h"]) if doc["h"] else None
     claimed = header.claimed_amount if header else Decimal(0)
-    approval = doc.get(store.DECISION)
-    if approval is not None and approval["a"] != Action.APPROVE:
-        approval = None
+    ruling = ruling_of(doc.get(store.DECISION))
+    approval = ruling if ruling is not None and ruling["a"] == Action.APPROVE else None
     return ClaimResult(
         claim_id,
         version,
@@ -168,6 +175,7 @@ def result_of(state: DictState, claim_id: str, version: int) -> ClaimResult:
         approval["by"] if approval else "",
         approved_amount(approval, claimed) if approval else None,
         approval["r"] if approval else "",
+        *rejection_shown(ruling),
     )
 
 
@@ -195,5 +203,7 @@ def write_export(results: list[ClaimResult], out: IO[str]) -> None:
                 r.approved_by,
                 "" if r.approved_amount is None else r.approved_amount,
                 r.approval_reason,
+                r.rejected_by,
+                r.rejection_reason,
             ]
         )

@@ -67,11 +67,12 @@ def describe_result(value: dict[str, Any]) -> str:
 
 
 def _approval(value: dict[str, Any]) -> str:
-    """The version's approval (docs/claims.md, "Analyst approval"), if it has one."""
-    approval = value.get("approval")
-    if not approval:
-        return ""
-    return f" approved={approval['amount']} by={approval['by']} reason={approval['reason']!r}"
+    """The version's approval or rejection (docs/claims.md, "Analyst approval"), if any."""
+    if approval := value.get("approval"):
+        return f" approved={approval['amount']} by={approval['by']} reason={approval['reason']!r}"
+    if rejection := value.get("rejection"):
+        return f" rejected by={rejection['by']} reason={rejection['reason']!r}"
+    return ""
 
 
 def describe_849(value: dict[str, Any]) -> str:

@@ -26,6 +26,7 @@ from rich.console import Console
 from rich.table import Table
 
 from streams.broker.server import ensure_broker
+from streams.domain.claims.results import ClaimResult
 from streams.domain.matching.rules import Tolerances
 from streams.domain.threeway.reference import rate_tables
 from streams.domain.threeway.rules import PriceTolerance, RateAudit
@@ -148,6 +149,12 @@ def resent_report(rows: list[FileAudit]) -> list[str]:
     return [f"{RESENT_FILE.name}: {row.duplicate} of {row.read} sets duplicate, expected all"]
 
 
+def analyst_ruling(r: ClaimResult) -> str:
+    if r.approved_by:
+        return f"approved {r.approved_amount:,.2f} by {r.approved_by}"
+    return f"rejected by {r.rejected_by}" if r.rejected_by else ""
+
+
 def claims_report(settings: Settings, out_dir: Path) -> list[str]:
     """The sample claims as the worker decided them (read back from the topics, like
     `recon claims export`); print them, write claims.csv and return the differences from
@@ -177,7 +184,7 @@ def claims_report(settings: Settings, out_dir: Path) -> list[str]:
         "accrued",
         "status",
         "failing lines",
-        "approved",
+        "analyst",
         title="Vendor claims",
     )
     for r in results:
@@ -190,7 +197,7 @@ def claims_report(settings: Settings, out_dir: Path) -> list[str]:
             f"{r.accrued:,.2f}",
             r.status.value,
             r.failing_text(),
-            f"{r.approved_amount:,.2f} by {r.approved_by}" if r.approved_by else "",
+            analyst_ruling(r),
         )
     out.print(table)
     with (out_dir / "claims.csv").open("w", encoding="utf-8") as f:
@@ -234,7 +241,8 @@ def run(out_dir: Path) -> int:
     out.print(ingest_file(settings, RATES_FILE, "rates", progress=progress).summary())
     claims = EXAMPLES / "claims.csv"
     out.print(ingest_file(settings, claims, "claims", progress=progress).summary())
-    # an analyst's approval of the disputed CLM-200 (docs/claims.md, "Analyst approval")
+    # an analyst's approval of the disputed CLM-200 and rejection of the disputed CLM-400
+    # (docs/claims.md, "Analyst approval")
     out.print(ingest_file(settings, DECISIONS_FILE, "claims", progress=progress).summary())
     for result in ingest_manifests(settings):
         for warning in result.warnings:

@@ -1,7 +1,7 @@
 """Vendor claims through the worker on the real broker: the sample claims against the
-sample POS and promotions, an analyst's approval of the disputed claim published before
-it, `recon claims export` equal to the offline reconciliation, and a replayed claim file
-that adds nothing (docs/claims.md)."""
+sample POS and promotions, an analyst's approval of a disputed claim and the rejection of
+another published before them, `recon claims export` equal to the offline reconciliation,
+and a replayed claim file that adds nothing (docs/claims.md)."""
 
 from __future__ import annotations
 
@@ -64,6 +64,9 @@ def test_sample_claims_end_to_end_and_replay(isolated_settings: Settings, tmp_pa
     )
     published = publish_decision(settings, approval)
     approved = published.source_file
+    # and the rejection of CLM-400 (disputed: it claims a sale CLM-050 owns)
+    rejection = make_decision(Action.REJECT, "CLM-400", 1, "ACME", "bo", "not our promotion")
+    rejected = publish_decision(settings, rejection).source_file
     # Claims first: they wait for their sales and agreements, and follow them.
     run = ingest_file(settings, claims_csv, "claims").run_id
     run_844 = ingest_file(settings, claims_844, "claims").run_id
@@ -74,7 +77,7 @@ def test_sample_claims_end_to_end_and_replay(isolated_settings: Settings, tmp_pa
     ingest_file(settings, CLAIMS, "claims")
     drain(settings)
 
-    write_decisions(decisions := tmp_path / "decisions.csv", [approval])
+    write_decisions(decisions := tmp_path / "decisions.csv", [approval, rejection])
     expected = reconcile(POS, PROMOTIONS, CLAIMS, tolerances(settings), (decisions,))
     view = read_claims(settings)
     assert table(view.sorted_results()) == table(expected.results)
@@ -87,8 +90,10 @@ def test_sample_claims_end_to_end_and_replay(isolated_settings: Settings, tmp_pa
     assert [s.amount for s in view.settlements.values() if s.claim_id == "CLM-200"] == [
         Decimal("121.67")
     ]
+    clm400 = view.results[("CLM-400", 1)]
+    assert (clm400.status.value, clm400.settled, clm400.rejected_by) == ("rejected", 0, "bo")
     assert vendor_for(settings, "CLM-200", None) == "INITECH"  # `recon claims approve`'s look-up
-    assert {r.status.value for r in view.sorted_results()} >= {"matched", "disputed"}
+    assert {r.status.value for r in view.sorted_results()} >= {"matched", "approved"}
     settled = view.settled()
     assert {(r.claim_id, r.version): r.settled for r in expected.results} == {
         (r.claim_id, r.version): settled.get((r.claim_id, r.version), Decimal(0))
@@ -101,6 +106,7 @@ def test_sample_claims_end_to_end_and_replay(isolated_settings: Settings, tmp_pa
     assert (split.read, split.applied, split.dead_lettered) == (12, 11, 1)
     assert (files["initech.edi"].read, files["initech.edi"].applied) == (4, 4)
     assert (files[approved].read, files[approved].applied) == (1, 1)
+    assert (files[rejected].read, files[rejected].applied) == (1, 1)
     # `recon trace` of the approval row: read, decided, then its claim version's outputs
     hops = trace(settings, line_correlation_id(published.run_id, 2))
     assert {"raw", "outcome", "claim", "ledger"} <= {h.stage for h in hops}

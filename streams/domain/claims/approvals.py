@@ -1,11 +1,11 @@
-"""Analyst decisions on a claim version: an approval (or its withdrawal) is a record on
-the claims input, keyed by vendor like the claim, never an edit of state
-(docs/domain.md §10.6, docs/claims.md "Analyst approval").
+"""Analyst decisions on a claim version: an approval, a rejection (or the withdrawal of
+either) is a record on the claims input, keyed by vendor like the claim, never an edit of
+state (docs/domain.md §10.6, docs/claims.md "Analyst approval").
 
 A decision names exactly one claim version. Of a version's decisions the latest counts
 (``decided_at``, then the idempotency key): a function of the set of decisions, not of
-their arrival order. Whether an approval takes effect depends on the version as it is
-evaluated (``approval_problem``), so an approval that arrives before its claim waits for it.
+their arrival order. Whether a ruling takes effect depends on the version as it is
+evaluated (``ruling_problem``), so a decision that arrives before its claim waits for it.
 """
 
 from __future__ import annotations
@@ -23,12 +23,16 @@ from streams.domain.models.fields import AwareUtc, DecimalStr, decimal_places, r
 
 
 class Action(StrEnum):
-    APPROVE = "approve"
-    WITHDRAW = "withdraw"  # the version's approval no longer counts
+    APPROVE = "approve"  # settle the version (the claimed amount, or less)
+    REJECT = "reject"  # settle nothing for the version, whatever the engine decided
+    WITHDRAW = "withdraw"  # the version's approval or rejection no longer counts
+
+
+RULINGS = frozenset({Action.APPROVE, Action.REJECT})
 
 
 class ClaimDecision(_Record):
-    """An analyst's approval of a claim version (or the withdrawal of one)."""
+    """An analyst's approval or rejection of a claim version (or the withdrawal of one)."""
 
     record: Action
     amount: DecimalStr | None = None  # None: the claimed amount
@@ -46,8 +50,9 @@ class ClaimDecision(_Record):
     def _amount(cls, value: Decimal | None, info: ValidationInfo) -> Decimal | None:
         if value is None:
             return None
-        if info.data.get("record") is Action.WITHDRAW:
-            raise rule("a withdrawal has no amount, got {value}", value=str(value))
+        if info.data.get("record") in (Action.WITHDRAW, Action.REJECT):
+            what = "a withdrawal" if info.data["record"] is Action.WITHDRAW else "a rejection"
+            raise rule("{what} has no amount, got {value}", what=what, value=str(value))
         if value <= 0:
             raise rule("amount must be positive, got {value}", value=str(value))
         if decimal_places(value) > MAX_AMOUNT_DECIMALS:
@@ -99,7 +104,20 @@ def approved_amount(decision: dict[str, Any], claimed: Decimal) -> Decimal:
     return Decimal(decision["m"]) if decision["m"] else claimed
 
 
-def approval_problem(
+def ruling_of(decision: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The version's latest decision if it is an approval or a rejection (a withdrawal, or
+    no decision: None)."""
+    return decision if decision is not None and decision["a"] in RULINGS else None
+
+
+def rejection_shown(ruling: dict[str, Any] | None) -> tuple[str, str]:
+    """``rejected_by`` and ``rejection_reason`` of a result whose ruling is a rejection."""
+    if ruling is None or ruling["a"] != Action.REJECT:
+        return "", ""
+    return ruling["by"], ruling["r"]
+
+
+def ruling_problem(
     claim_id: str,
     version: int,
     decision: dict[str, Any],
@@ -111,18 +129,21 @@ def approval_problem(
     claimed: Decimal,
     double_claimed: int,
 ) -> str:
-    """Why an approval does not take effect on its version ('' when it does): the text of
-    the open ``claim_approval_invalid`` exception, naming the claim, version and value.
-    ``vendor``: the claim header's, '' before the header arrived."""
-    who = f"approval of claim {claim_id} version {version} by {decision['by']}"
+    """Why an approval or rejection does not take effect on its version ('' when it does):
+    the text of the open ``claim_approval_invalid`` exception, naming the claim, version
+    and value. ``vendor``: the claim header's, '' before the header arrived."""
+    noun = "approval" if decision["a"] == Action.APPROVE else "rejection"
+    who = f"{noun} of claim {claim_id} version {version} by {decision['by']}"
     if version < current:
         return f"{who}: version {version} is superseded by version {current}"
     if not vendor:
         return f"{who}: no such claim version has arrived (no header)"
     if vendor != decision["v"]:
-        return f"{who}: the approval names vendor {decision['v']}, the claim is vendor {vendor}'s"
+        return f"{who}: the {noun} names vendor {decision['v']}, the claim is vendor {vendor}'s"
     if received < line_count:
         return f"{who}: the version is incomplete, {received} of {line_count} lines received"
+    if decision["a"] == Action.REJECT:
+        return ""
     if double_claimed:
         return (
             f"{who}: {double_claimed} line(s) claim a sale another claim owns "

@@ -26,9 +26,11 @@ from streams.domain.claims import store
 from streams.domain.claims.approvals import (
     Action,
     ClaimDecision,
-    approval_problem,
     approved_amount,
     later,
+    rejection_shown,
+    ruling_of,
+    ruling_problem,
 )
 from streams.domain.claims.changes import event, line_events, settlement
 from streams.domain.claims.facts import AccrualFacts
@@ -104,7 +106,7 @@ class ClaimsEngine:
         return Outcome.APPLIED
 
     def apply_decision(self, decision: ClaimDecision, record_id: str) -> Outcome:
-        """An analyst's approval (or withdrawal) of one claim version: the version keeps
+        """An analyst's approval, rejection or withdrawal on one claim version: it keeps
         its latest decision (docs/domain.md §10.6). It does not make the version exist for
         the claim (a decision never supersedes), but indexes it, so a decision on a version
         that never arrives is evaluated, and shown as an open exception."""
@@ -259,17 +261,19 @@ class ClaimsEngine:
             within=within,
             failing_lines=sum(failing.values()),
         )
-        # exceptions follow the engine's own decision; an approval changes what settles
+        # exceptions follow the engine's own decision; an analyst's ruling (an approval or
+        # a rejection) changes the status and what settles
         decided = status in (ClaimStatus.MATCHED, ClaimStatus.DISPUTED)
         disputed = status is ClaimStatus.DISPUTED
         decision = doc.get(store.DECISION)
-        approval = decision if decision is not None and decision["a"] == Action.APPROVE else None
+        ruling = ruling_of(decision)
+        approval = ruling if ruling is not None and ruling["a"] == Action.APPROVE else None
         refused = ""
-        if approval is not None:
-            refused = approval_problem(
+        if ruling is not None:
+            refused = ruling_problem(
                 claim,
                 version,
-                approval,
+                ruling,
                 vendor=header.vendor_id if header is not None else "",
                 current=current,
                 received=doc["n"],
@@ -278,7 +282,7 @@ class ClaimsEngine:
                 double_claimed=failing.get(K.DOUBLE_CLAIMED.value, 0),
             )
             if not refused:
-                status = ClaimStatus.APPROVED
+                status = ClaimStatus.APPROVED if approval is not None else ClaimStatus.REJECTED
         seq = doc["seq"] + 1
         events: list[ClaimException] = []
         # a decision on a version whose header has not arrived still names the vendor
@@ -317,7 +321,7 @@ class ClaimsEngine:
         if target != settled and header is not None:
             out.settlements.append(settlement(header, vendor, seq, settled, target))
             settled = target
-        shown = approval["k"] if approval is not None else ""
+        shown = ruling["k"] if ruling is not None else ""
         summary = [status.value, str(accrued), failing, str(settled), doc["n"], shown]
         before = [
             doc["status"],
@@ -336,7 +340,7 @@ class ClaimsEngine:
                 rn=doc["n"],
                 seq=seq,
             )
-            if shown or "rk" in doc:  # the approval shown in the result, once there is one
+            if shown or "rk" in doc:  # the ruling shown in the result, once there is one
                 doc["rk"] = shown
             out.exceptions += events
             out.results.append(
@@ -358,6 +362,7 @@ class ClaimsEngine:
                     approval["by"] if approval is not None else "",
                     approved_amount(approval, claimed) if approval is not None else None,
                     approval["r"] if approval is not None else "",
+                    *rejection_shown(ruling),
                 )
             )
             self.state.put(store.version_key(claim, version), doc)

@@ -86,11 +86,13 @@ def result_doc(r: ClaimResult) -> dict[str, Any]:
             "amount": str(r.approved_amount),
             "reason": r.approval_reason,
         }
+    if r.rejected_by:
+        doc["rejection"] = {"by": r.rejected_by, "reason": r.rejection_reason}
     return doc
 
 
 def result_from_doc(doc: dict[str, Any]) -> ClaimResult:
-    approval = doc.get("approval") or {}
+    approval, rejection = doc.get("approval") or {}, doc.get("rejection") or {}
     return ClaimResult(
         doc["claim_id"],
         int(doc["version"]),
@@ -109,6 +111,8 @@ def result_from_doc(doc: dict[str, Any]) -> ClaimResult:
         approval.get("by", ""),
         Decimal(approval["amount"]) if approval else None,
         approval.get("reason", ""),
+        rejection.get("by", ""),
+        rejection.get("reason", ""),
     )
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from streams.domain.accrual.reference import reference_totals
-from streams.domain.claims.approvals import Action, ClaimDecision, at_text
+from streams.domain.claims.approvals import RULINGS, Action, ClaimDecision, at_text
 from streams.domain.claims.models import ClaimHeader, ClaimLine
 from streams.domain.claims.rules import ClaimExceptionKind as K
 from streams.domain.claims.rules import ClaimStatus, Tolerances
@@ -103,7 +103,7 @@ def reference_claims(records: Iterable[Record], tolerances: Tolerances) -> Claim
     for ver in versions:
         header, agr = headers.get(ver), agreement_of(ver)
         decision = decisions.get(ver)
-        approval = decision if decision is not None and decision.record is Action.APPROVE else None
+        approval = decision if decision is not None and decision.record in RULINGS else None
         approval_refused = (K.APPROVAL_INVALID.value, ver[0], ver[1], "")
         superseded = current.get(ver[0], ver[1]) > ver[1]
         if superseded:
@@ -158,12 +158,18 @@ def reference_claims(records: Iterable[Record], tolerances: Tolerances) -> Claim
             result.exceptions.add((K.DISPUTE.value, ver[0], ver[1], ""))
         if approval is None:
             continue
-        # An approval changes the status and what settles, never the exceptions above.
-        double = sum(1 for k in failing if mine[k] == K.DOUBLE_CLAIMED)
-        amount = approval.amount if approval.amount is not None else header.claimed_amount
-        if double or amount > header.claimed_amount or approval.vendor_id != header.vendor_id:
+        # A ruling changes the status and what settles, never the exceptions above.
+        if approval.vendor_id != header.vendor_id:
             result.exceptions.add(approval_refused)
+        elif approval.record is Action.REJECT:
+            result.status[ver] = ClaimStatus.REJECTED
+            result.settled[ver] = Decimal(0)
         else:
-            result.status[ver] = ClaimStatus.APPROVED
-            result.settled[ver] = amount
+            double = sum(1 for k in failing if mine[k] == K.DOUBLE_CLAIMED)
+            amount = approval.amount if approval.amount is not None else header.claimed_amount
+            if double or amount > header.claimed_amount:
+                result.exceptions.add(approval_refused)
+            else:
+                result.status[ver] = ClaimStatus.APPROVED
+                result.settled[ver] = amount
     return result

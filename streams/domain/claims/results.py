@@ -58,6 +58,9 @@ class ClaimResult:
     approved_by: str = ""
     approved_amount: Decimal | None = None  # what the approval settles
     approval_reason: str = ""
+    # ... when it is a rejection
+    rejected_by: str = ""
+    rejection_reason: str = ""
 
     @property
     def difference(self) -> Decimal:

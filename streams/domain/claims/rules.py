@@ -22,6 +22,7 @@ class ClaimStatus(StrEnum):
     DISPUTED = "disputed"
     SUPERSEDED = "superseded"  # a later version of the claim is in force
     APPROVED = "approved"  # decided, and an analyst's approval of it takes effect (§10.6)
+    REJECTED = "rejected"  # decided, and an analyst's rejection of it takes effect: no settling
 
 
 class ClaimExceptionKind(StrEnum):

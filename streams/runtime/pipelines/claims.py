@@ -47,6 +47,10 @@ from streams.runtime.state.batch import BatchTableState
 from streams.settings import Settings
 
 log = logging.getLogger(__name__)
+# the decided statuses an 849 answers (not incomplete, nor superseded)
+ANSWERED = frozenset(
+    {ClaimStatus.MATCHED, ClaimStatus.DISPUTED, ClaimStatus.APPROVED, ClaimStatus.REJECTED}
+)
 
 
 def current_partition() -> int:
@@ -187,7 +191,7 @@ class ClaimsProcessor(RecordProcessor):
         """The 849 answering a decided result of a version that came as an 844: one entry
         per transaction set (a large claim's answer is split, docs/claims.md "EDI 844 and
         849"), each to be sent as an interchange with a control number of its own."""
-        if r.status not in (ClaimStatus.MATCHED, ClaimStatus.DISPUTED, ClaimStatus.APPROVED):
+        if r.status not in ANSWERED:
             return []
         if self.state.get(response_key(r.claim_id, r.version)) is None:
             return []

@@ -24,13 +24,13 @@ EXAMPLES = Path(__file__).parents[3] / "examples"
 POS, PROMOTIONS, CLAIMS = (EXAMPLES / n for n in ("pos.csv", "promotions.csv", "claims.csv"))
 
 EXPECTED = """\
-claim,version,agreement,period,currency,claimed,accrued,difference,status,failing_lines,approved_by,approved_amount,approval_reason
-CLM-050,1,AGR-ACME-Q1,2026-01,USD,7.00,7.00,0.00,matched,,,,
-CLM-100,1,AGR-GLOBX-1,agreement,EUR,10.98,10.98,0.00,matched,,,,
-CLM-200,1,AGR-INITECH,2026-01,USD,140.00,121.67,18.33,disputed,claim_line_over_quantity:1;claim_line_unknown_sale:1,,,
-CLM-300,1,AGR-ACME-Q1,2026-02,USD,20.00,0,20.00,superseded,,,,
-CLM-300,2,AGR-ACME-Q1,2026-02,USD,18.88,18.88,0.00,matched,,,,
-CLM-400,1,AGR-ACME-Q1,2026-01,USD,7.00,7.00,0.00,disputed,claim_line_double_claimed:1,,,
+claim,version,agreement,period,currency,claimed,accrued,difference,status,failing_lines,approved_by,approved_amount,approval_reason,rejected_by,rejection_reason
+CLM-050,1,AGR-ACME-Q1,2026-01,USD,7.00,7.00,0.00,matched,,,,,,
+CLM-100,1,AGR-GLOBX-1,agreement,EUR,10.98,10.98,0.00,matched,,,,,,
+CLM-200,1,AGR-INITECH,2026-01,USD,140.00,121.67,18.33,disputed,claim_line_over_quantity:1;claim_line_unknown_sale:1,,,,,
+CLM-300,1,AGR-ACME-Q1,2026-02,USD,20.00,0,20.00,superseded,,,,,,
+CLM-300,2,AGR-ACME-Q1,2026-02,USD,18.88,18.88,0.00,matched,,,,,,
+CLM-400,1,AGR-ACME-Q1,2026-01,USD,7.00,7.00,0.00,disputed,claim_line_double_claimed:1,,,,,
 """
 
 

@@ -59,6 +59,10 @@ def test_a_claim_result_hop_names_claim_version_status_and_amounts() -> None:
     )
     failing = {**doc, "status": "disputed", "failing": {"b": 2, "a": 1}, "settled": "0"}
     assert describe("claim", failing, {}).endswith("lines=2/2 failing=a:1;b:2 seq=3")
+    rejected = {**failing, "status": "rejected", "rejection": {"by": "ana", "reason": "no"}}
+    assert describe("claim", rejected, {}).endswith(
+        "failing=a:1;b:2 rejected by=ana reason='no' seq=3"
+    )
 
 
 def test_an_849_hop_names_claim_version_status_amounts_and_rejected_lines() -> None:

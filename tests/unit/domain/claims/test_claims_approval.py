@@ -142,6 +142,9 @@ def test_an_approval_cannot_pay_a_sale_twice_nor_more_than_claimed() -> None:
         "vendor V1's"
     )
     assert sum(s.amount for s in w.out.settlements) == Decimal("10.00")
+    # a rejection pays nothing: a double-claimed line does not stand in its way
+    w.decide(decision(minute=2, action=Action.REJECT))
+    assert w.status("C1") is ClaimStatus.REJECTED and ("C1", 1) not in w.refusals()
 
 
 def test_a_withdrawal_reverses_an_approval_and_a_matched_claim_can_be_approved_for_less() -> None:
@@ -162,6 +165,42 @@ def test_a_withdrawal_reverses_an_approval_and_a_matched_claim_can_be_approved_f
     assert [(s.kind, s.amount) for s in out.settlements] == [(R, Decimal("-2.00"))]
 
 
+def test_a_rejection_settles_nothing_and_reverses_what_a_matched_claim_settled() -> None:
+    w = Analyst()
+    w.feed(AGREEMENT, sale("T1", 20), header("C1", "10.00", 1), line("C1", "T1", 20))
+    assert w.status("C1") is ClaimStatus.MATCHED
+    out = w.decide(decision(action=Action.REJECT))
+    assert w.status("C1") is ClaimStatus.REJECTED
+    assert [(s.kind, s.amount, s.settled_total) for s in out.settlements] == [
+        (R, Decimal("-10.00"), Decimal("0.00"))
+    ]
+    (result,) = out.results
+    assert (result.rejected_by, result.rejection_reason, result.approved_by) == (
+        "ana",
+        "checked with the vendor",
+        "",
+    )
+    # withdrawn: the engine's own decision again, and the claim settles as matched
+    out = w.decide(decision(minute=1, action=Action.WITHDRAW))
+    assert w.status("C1") is ClaimStatus.MATCHED
+    assert [(s.kind, s.amount) for s in out.settlements] == [(S, Decimal("10.00"))]
+    assert out.results[0].rejected_by == ""
+
+
+def test_a_rejection_replaces_an_approval_and_one_of_no_claim_is_refused() -> None:
+    w = Analyst()
+    disputed(w)
+    w.decide(decision(amount="10.00"))
+    out = w.decide(decision(minute=2, action=Action.REJECT))
+    assert w.status("C1") is ClaimStatus.REJECTED and w.refusals() == {}
+    assert [(s.kind, s.amount) for s in out.settlements] == [(R, Decimal("-10.00"))]
+    # a rejection of a version that never came, or of another vendor's claim, is refused
+    w.decide(decision(claim="C9", action=Action.REJECT))
+    assert w.refusals()[("C9", 1)] == (
+        "rejection of claim C9 version 1 by ana: no such claim version has arrived (no header)"
+    )
+
+
 def test_the_decisions_layout_round_trips_and_names_bad_values() -> None:
     d = decision(amount="12.50")
     raw = ",".join(decision_row(d)).encode()
@@ -176,6 +215,9 @@ def test_the_decisions_layout_round_trips_and_names_bad_values() -> None:
     withdraw = raw.replace(b"approve", b"withdraw")
     with pytest.raises(RecordError, match=r"a withdrawal has no amount, got 12\.50"):
         parse_claim_row(list(DECISION_COLUMNS), withdraw, "x")
+    reject = raw.replace(b"approve", b"reject")
+    with pytest.raises(RecordError, match=r"a rejection has no amount, got 12\.50"):
+        parse_claim_row(list(DECISION_COLUMNS), reject, "x")
 
 
 def test_an_approved_result_and_a_refusal_travel_through_the_outbox_and_the_relay() -> None:
@@ -199,3 +241,11 @@ def test_an_approved_result_and_a_refusal_travel_through_the_outbox_and_the_rela
         event["version"],
         event["seller"],
     ) == ("claim_approval_invalid", "open", "C1", 3, "V1")
+    # a rejection travels as ``rejection`` on the result, and reads back the same
+    out = w.decide(decision(minute=2, action=Action.REJECT))
+    (rejected,) = [d for d in outbox_entries(out)[outbox_key("C1", 1)] if d["type"] == "result"]
+    assert (rejected["status"], rejected["rejection"]) == (
+        "rejected",
+        {"by": "ana", "reason": "checked with the vendor"},
+    )
+    assert "approval" not in rejected and result_from_doc(rejected) == out.results[0]

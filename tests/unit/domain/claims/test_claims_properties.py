@@ -170,14 +170,14 @@ CENT = Decimal("0.01")
 
 @st.composite
 def decisions(draw: st.DrawFn, claim_id: str, headers: dict[int, ClaimHeader]) -> ClaimDecision:
-    """An approval or withdrawal of a version that may exist, be superseded or never come;
-    of the claimed amount, a cent below or above it, or another amount."""
+    """An approval, rejection or withdrawal of a version that may exist, be superseded or
+    never come; an approval of the claimed amount, a cent below or above it, or another."""
     version = draw(st.sampled_from([*sorted(headers) * 3, 3]))  # 3: a version never sent
     known = headers.get(version)
     vendor = (
         known.vendor_id if known and draw(st.integers(0, 5)) else draw(st.sampled_from(VENDORS))
     )
-    action = draw(st.sampled_from((Action.APPROVE, Action.APPROVE, Action.WITHDRAW)))
+    action = draw(st.sampled_from((Action.APPROVE, Action.APPROVE, Action.REJECT, Action.WITHDRAW)))
     amount = None
     if action is Action.APPROVE and draw(st.integers(0, 2)):
         claimed = known.claimed_amount if known else Decimal("10.00")
