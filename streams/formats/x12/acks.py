@@ -15,7 +15,8 @@ Error codes are X12's (docs/edi-controls.md has the table):
 - segment (AK304/IK304): 3 mandatory segment missing, 8 segment has data element errors;
 - element (AK403/IK403): 1 mandatory element missing, 6 invalid character (not a number,
   a negative value), 7 invalid value (a code or business rule), 8 invalid date;
-- group (AK905): 3 trailer missing, 4 control number mismatch, 5 set count wrong;
+- group (AK905): 3 trailer missing, 4 control number mismatch, 5 set count wrong (a group
+  without sets is rejected with no code);
 - interchange (TA105): 001 control number mismatch, 021 group count wrong, 023 no IEA,
   024 invalid content (a broken GS, a segment outside a set).
 """
@@ -74,9 +75,13 @@ def set_fault_code(fault: Fault) -> str:
     return {"SE02": "3", "SE01": "4", "ST01": "6", "ST02": "7"}.get(element, "5")
 
 
-def group_fault_code(fault: Fault) -> str:
+def group_fault_code(fault: Fault) -> str | None:
+    """AK905/IK905 of a group trailer fault; None for an empty group (X12 has no code for
+    it: the group is rejected, AK9 ``R`` with no set)."""
     if "has no GE" in fault.error.message:
         return "3"
+    if "has no transaction sets" in fault.error.message:
+        return None
     return {"GE02": "4", "GE01": "5"}.get(fault.error.element or "", "4")
 
 
@@ -269,7 +274,8 @@ class AckCollector:
             return
         if fault.scope == "group" and gs is not None:
             group = self._enter(isa, gs)
-            group.errors.append(group_fault_code(fault))
+            if (trailer_code := group_fault_code(fault)) is not None:
+                group.errors.append(trailer_code)
             if fault.error.element == "GE01" and str(fault.error.value or "").isdigit():
                 group.included = int(str(fault.error.value))
             return

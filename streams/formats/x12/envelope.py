@@ -9,6 +9,8 @@ in memory, so memory does not grow with the file.
   its content is skipped (its bytes, up to :data:`MAX_FAULT_RAW`, travel with the fault).
 - A trailer that disagrees (IEA01/IEA02, GE01/GE02) is a fault on that envelope: its sets
   were already yielded (they are whole and individually checked) and reading continues.
+  So is a group without any set (at its GE01). An interchange without groups is not: it
+  may carry only a TA1.
 - A set whose SE disagrees (SE01 count, SE02 control number), that contains garbage, or
   that is cut short by another ST, a GE/IEA/ISA or the end of the file is a fault carrying
   the set's original bytes; the next set is read normally.
@@ -290,7 +292,13 @@ class X12Reader:
         yield from self._close_set(f"the group ends ({seg.position})")
         if self._gs is not None:
             counts = (self._gs.control_number, "GS06", self._set_count, "sets")
-            yield from self._check_trailer(seg, "group", *counts)
+            trailer = list(self._check_trailer(seg, "group", *counts))
+            if not trailer and self._set_count == 0:
+                # a group holds at least one set: an empty one is a fault, not nothing at
+                # all (it is dead-lettered, and its partner's 997 rejects it)
+                message = f"group {self._gs.control_number} has no transaction sets"
+                trailer.append(self._fault(SCHEMA, "group", seg, message, 1))
+            yield from trailer
             self._gs = None
         yield from self._close_group(seg, "")
 

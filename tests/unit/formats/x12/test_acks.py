@@ -124,6 +124,20 @@ def test_each_group_trailer_error_code(ge: str, code: str, included: int) -> Non
     assert group_status(request) == "E"  # the set was accepted, the trailer noted
 
 
+def test_an_empty_group_is_dead_lettered_and_rejected() -> None:
+    text = interchange(1, [group(5, []), group(6, [st(GOOD_810)])])
+    items, requests = collect(text)
+    (fault,) = [i for i in items if isinstance(i, Fault)]
+    assert (fault.scope, fault.error.element, fault.error.value) == ("group", "GE01", "0")
+    assert fault.error.message.startswith("group 5 has no transaction sets")
+    empty, good = requests
+    assert (empty["sets"], empty["included"], empty["group_errors"]) == ([], 0, [])
+    assert group_status(empty) == "R" and group_status(good) == "A"
+    (ts,) = reread(render_functional_ack(empty, 9, AT))
+    (ak9,) = [seg for seg in ts.segments if seg.id == "AK9"]
+    assert [ak9.get(n) for n in range(1, 6)] == ["R", "0", "0", "0", ""]  # no AK905 code
+
+
 def test_a_group_without_ge() -> None:
     text = isa(1) + "GS*IN*WW*ACME*20241104*0900*5*X*005010~" + st(GOOD_810) + "IEA*1*000000001~"
     request = only_group(text)
@@ -299,7 +313,7 @@ BAD_SETS: dict[str, tuple[str, tuple[str, str, str | None] | None]] = {
 @settings(max_examples=40, deadline=None)
 @given(
     hs.lists(
-        hs.lists(hs.sampled_from(sorted(BAD_SETS)), min_size=1, max_size=4),
+        hs.lists(hs.sampled_from(sorted(BAD_SETS)), min_size=0, max_size=4),  # 0: empty
         min_size=1,
         max_size=4,
     ),
@@ -320,7 +334,7 @@ def test_every_group_gets_exactly_one_ack_that_reads_back(
     for n, (request, kinds) in enumerate(zip(requests, groups, strict=True), start=1):
         statuses = ["A" if k == "ok" else "R" for k in kinds]
         assert [s["status"] for s in request["sets"]] == statuses
-        want = "A" if "R" not in statuses else "R" if "A" not in statuses else "P"
+        want = "R" if "A" not in statuses else "A" if "R" not in statuses else "P"
         (ts,) = reread(render_functional_ack(request, n, AT))
         assert ts.set_id == ("999" if version == "005010" else "997")
         (ack,) = read_functional_ack(ts)

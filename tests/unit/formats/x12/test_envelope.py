@@ -195,3 +195,20 @@ def test_faults_serialise_to_json_ready_dicts() -> None:
     assert data["category"] == "schema_violation" and data["scope"] == "transaction_set"
     assert data["position"] == fault.position.as_dict()  # type: ignore[union-attr]
     assert data["element"] == "SE01" and data["value"] == "5" and data["control_number"] == "0002"
+
+
+def test_an_empty_group_is_a_fault_and_the_next_group_is_read() -> None:
+    (isa, gs, *body, ge, iea) = (
+        interchange(x12_set("810", "BIG*20241103*INV1**PO1\nIT1*1*2*EA*5.00**BP*P-1\nTDS*1000"))
+        .decode()
+        .splitlines()
+    )
+    empty = ["GS*IN*SENDER*RECEIVER*20240321*1015*5*X*004010~", "GE*0*5~"]
+    text = "\n".join([isa, *empty, gs, *body, ge, iea.replace("IEA*1", "IEA*2")]) + "\n"
+    items = parse_bytes(text.encode())
+    (fault,) = faults(items)
+    assert (fault.category, fault.scope, fault.error.element) == (SCHEMA, "group", "GE01")
+    assert fault.group is not None and fault.group.control_number == "5"
+    assert "group 5 has no transaction sets" in fault.error.message
+    assert fault.raw.rstrip() == b"GE*0*5~"
+    assert len(docs(items)) == 1
