@@ -16,9 +16,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Literal
 
-from confluent_kafka import KafkaException, Producer
+from confluent_kafka import Producer
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -28,9 +28,7 @@ from rich.progress import (
     TimeRemainingColumn,
     TransferSpeedColumn,
 )
-from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_fixed
 
-from streams.errors import KafkaOperationError
 from streams.formats import avro
 from streams.formats import headers as h
 from streams.formats.claims_x12_source import CLAIMS_X12_FORMAT, ClaimX12Records, is_x12
@@ -48,6 +46,7 @@ from streams.ingest.publishers import (
     produce,
     record_headers,
 )
+from streams.ingest.reach import reaching, require_topics
 from streams.kafka import clients
 from streams.kafka.partitioner import keyer
 from streams.kafka.topics import (
@@ -87,12 +86,6 @@ FORMATS: dict[str, tuple[str, str, str]] = {
 XLSX_FORMAT = "inventory-xlsx"  # an Excel manifest: its rows published as CSV records
 CHUNKED = frozenset({"pos", "claims"})  # kinds published in chunks (streams.formats.chunks)
 PROGRESS_EVERY = 5000
-# How long ingest keeps asking an unreachable cluster for its topics before giving up:
-# librdkafka answers "transport failure" at once while a broker restarts, and a feed must
-# ride a restart of a few seconds out like the producer does.
-REACH_SECONDS = 30.0
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -167,52 +160,6 @@ class UtcClock:
 
 
 utc_now_iso = UtcClock()
-
-
-def _unreachable(exc: BaseException) -> bool:
-    return isinstance(exc, KafkaException) or (
-        isinstance(exc, KafkaOperationError) and isinstance(exc.__cause__, KafkaException)
-    )
-
-
-def reaching(settings: Settings, request: Callable[[], T]) -> T:
-    """The answer to a metadata request, retried for REACH_SECONDS while the broker cannot
-    answer: an ingest started during a broker restart waits it out instead of failing."""
-    retrying = Retrying(
-        retry=retry_if_exception(_unreachable),
-        stop=stop_after_delay(REACH_SECONDS),
-        wait=wait_fixed(1.0),
-        reraise=True,
-    )
-    try:
-        return retrying(request)
-    except (KafkaException, KafkaOperationError) as exc:
-        if not _unreachable(exc):
-            raise
-        raise IngestError(
-            f"cannot reach Kafka at {settings.bootstrap} (tried for {REACH_SECONDS:g} s): {exc}"
-        ) from exc
-
-
-def require_topics(settings: Settings, *names: str, co_partitioned: str | None = None) -> int:
-    """Fail unless every topic exists (ingest must not auto-create them), and unless
-    ``names[0]`` has as many partitions as ``co_partitioned`` (when that one exists);
-    return the partition count of ``names[0]``."""
-    admin = clients.admin_client(settings)
-    existing = reaching(settings, lambda: admin.list_topics(timeout=15).topics)
-    missing = [name for name in names if name not in existing]
-    if missing:
-        raise IngestError(
-            f"topic(s) {', '.join(missing)} do not exist: run `recon topics create` first"
-        )
-    if co_partitioned in existing:
-        ours, theirs = len(existing[names[0]].partitions), len(existing[co_partitioned].partitions)
-        if ours != theirs:
-            raise IngestError(
-                f"{names[0]} has {ours} partitions but {co_partitioned} has {theirs}: "
-                "records that belong together would land on different partitions"
-            )
-    return len(existing[names[0]].partitions)
 
 
 @contextmanager

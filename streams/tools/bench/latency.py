@@ -22,8 +22,9 @@ from streams.formats import headers as h
 from streams.formats.chunks import LINES
 from streams.formats.csv_source import CsvRecords
 from streams.ingest.oversized import record_limit
-from streams.ingest.producer import RunContext, publisher_of, require_topics, utc_now_iso
+from streams.ingest.producer import RunContext, publisher_of, utc_now_iso
 from streams.ingest.publishers import DeliveryTally
+from streams.ingest.reach import require_topics
 from streams.kafka import clients
 from streams.kafka import topics as t
 from streams.kafka.partitioner import key_index, record_key
@@ -74,9 +75,7 @@ def paced_ingest(settings: Settings, path: Path, rate: float, seconds: float) ->
         run = RunContext(uuid.uuid4().hex, path.name, "-", "pos-csv", source.header)
         partitions = require_topics(settings, topic)
         largest = record_limit(settings, topic)
-        publisher = publisher_of(
-            settings, "pos", producer, topic, partitions, run, tally, largest
-        )
+        publisher = publisher_of(settings, "pos", producer, topic, partitions, run, tally, largest)
         index = key_index(source.columns)
         start = time.perf_counter()
         for line, raw in source:
