@@ -1,4 +1,4 @@
-"""`recon claims approve` / `withdraw-approval`: the decision published, and a bad value
+"""`recon claims approve` / `reject` / `withdraw-approval`: the decision published, and a bad value
 refused before anything is published (docs/claims.md, "Analyst approval")."""
 
 from __future__ import annotations
@@ -55,6 +55,16 @@ def test_approve_publishes_one_decision_of_the_version(monkeypatch: pytest.Monke
     withdraw += ["--reason", "error", "--vendor", "INITECH"]
     assert CliRunner().invoke(cli(monkeypatch, published), withdraw).exit_code == 0
     assert (published[-1].record, published[-1].amount) == (Action.WITHDRAW, None)
+    reject = ["claims", "reject", "CLM-400", "--version", "1", "--by", "bo"]
+    reject += ["--reason", "not owed", "--vendor", "ACME"]
+    result = CliRunner().invoke(cli(monkeypatch, published), reject)
+    assert result.exit_code == 0, result.output
+    assert (published[-1].record, published[-1].claim_id, published[-1].amount) == (
+        Action.REJECT,
+        "CLM-400",
+        None,
+    )
+    assert "reject of claim CLM-400 version 1 (vendor ACME) published" in result.stdout
 
 
 def test_a_bad_amount_is_refused_before_publishing(monkeypatch: pytest.MonkeyPatch) -> None:
