@@ -104,6 +104,9 @@ def test_few_failing_lines_stay_in_the_version_document() -> None:
 def test_the_default_page_stays_well_under_a_megabyte() -> None:
     assert Settings().claims_outbox_page_entries == outbox.PAGE_ENTRIES
     assert outbox.PAGE_ENTRIES * ENTRY_BYTES < 1_048_576 // 2
+    # a document keeping a page of events and an 849 of one set stays under 1 MB too
+    assert Settings().claims_849_part_bytes == outbox.RESPONSE_PART_BYTES
+    assert outbox.PAGE_ENTRIES * ENTRY_BYTES + outbox.RESPONSE_PART_BYTES * 1.2 < 1_000_000
 
 
 def test_the_next_write_of_the_version_empties_the_pages_of_the_last() -> None:
