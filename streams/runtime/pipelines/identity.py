@@ -57,7 +57,15 @@ def forwarded(src: Source, target: TopicT, key: bytes | None) -> Send:
     return Send(target, key, src.value, "forward", headers=list(src.raw_headers))
 
 
-class EdiRoute(RecordProcessor):
+class EdiRecordProcessor(RecordProcessor):
+    """A processor of ``raw.edi`` records: an X12 record is at a segment, not a line."""
+
+    @staticmethod
+    def what(src: Source) -> str:
+        return f"{src.source_file} segment {src.line}"
+
+
+class EdiRoute(EdiRecordProcessor):
     """Stage 1: 810s and 210s to the identity topic by identity, the rest to the engine."""
 
     def __init__(
@@ -66,10 +74,6 @@ class EdiRoute(RecordProcessor):
         super().__init__(outcomes, dlq, metrics)
         self.identities, self.into = identities, into
 
-    @staticmethod
-    def what(src: Source) -> str:
-        return f"{src.source_file} segment {src.line}"
-
     def decide(self, src: Source) -> Decision:
         found = identified(src.value)
         if found is None:
@@ -77,7 +81,7 @@ class EdiRoute(RecordProcessor):
         return Decision(None, sends=[forwarded(src, self.identities, found[2].key.encode())])
 
 
-class IdentityProcessor(RecordProcessor):
+class IdentityProcessor(EdiRecordProcessor):
     """Stage 2: one outcome per 810/210, decided where all copies of its identity meet."""
 
     def __init__(
@@ -85,10 +89,6 @@ class IdentityProcessor(RecordProcessor):
     ) -> None:
         super().__init__(outcomes, dlq, metrics)
         self.book, self.into = book, into
-
-    @staticmethod
-    def what(src: Source) -> str:
-        return f"{src.source_file} segment {src.line}"
 
     def decide(self, src: Source) -> Decision:
         found = identified(src.value)

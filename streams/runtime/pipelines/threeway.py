@@ -49,12 +49,12 @@ from streams.runtime.pipeline import Pipeline, raw_topic, state_table, window_ti
 from streams.runtime.pipelines.identity import (
     ACCEPTED,
     RETRACT,
+    EdiRecordProcessor,
     EdiRoute,
     IdentityProcessor,
 )
 from streams.runtime.pipelines.matching import ingested_micros
 from streams.runtime.pipelines.rates import RatesProcessor
-from streams.runtime.sequence import RecordProcessor
 from streams.runtime.state.table import TableState
 from streams.settings import Settings
 
@@ -82,7 +82,7 @@ def config_of(settings: Settings) -> ThreeWayConfig:
     )
 
 
-class ThreeWayProcessor(RecordProcessor):
+class ThreeWayProcessor(EdiRecordProcessor):
     def __init__(
         self,
         engine: ThreeWayEngine,
@@ -94,10 +94,6 @@ class ThreeWayProcessor(RecordProcessor):
         super().__init__(outcomes, dlq, metrics)
         self.engine = engine
         self.into = into  # where the parts of a multi-PO 856 go
-
-    @staticmethod
-    def what(src: Source) -> str:
-        return f"{src.source_file} segment {src.line}"
 
     def decide(self, src: Source) -> Decision:
         schema = src.headers.get(avro.SCHEMA_HEADER)
