@@ -113,18 +113,14 @@ def now_utc() -> datetime:
 
 
 def outcome_record(src: Source, outcome: Outcome, idempotency_key: str | None) -> bytes:
-    return avro.encode(
-        "outcome",
-        {
-            "correlation_id": src.correlation_id,
-            "source_file": src.source_file,
-            "file_sha256": src.file_sha256,
-            "source_line": src.line,
-            "record_format": src.record_format,
-            "outcome": outcome.value,
-            "idempotency_key": idempotency_key,
-            "decided_at": now_utc(),
-        },
+    return revised_outcome_record(
+        src.correlation_id,
+        src.source_file,
+        src.file_sha256,
+        src.line,
+        src.record_format,
+        outcome,
+        idempotency_key,
     )
 
 
@@ -137,7 +133,8 @@ def revised_outcome_record(
     outcome: Outcome,
     idempotency_key: str | None,
 ) -> bytes:
-    """The new outcome of an earlier record, decided while processing another one."""
+    """An outcome record; called directly, the new outcome of an earlier record, decided
+    while processing another one."""
     return avro.encode(
         "outcome",
         {
